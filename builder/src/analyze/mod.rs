@@ -1,0 +1,209 @@
+//! Analysis: one TypeScript file in, an owned [`ModuleSummary`] out.
+//!
+//! Architecture invariant: swc types never leave this module. Everything a
+//! later phase needs (imports, exports, gql definitions with their template
+//! text and exact source positions) is copied into plain, serialisable data,
+//! which is also what the discovery cache persists.
+
+mod extract;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostics::{Diagnostic, Location};
+
+/// Bumped whenever the summary's shape or the extraction rules change; part of
+/// the persisted cache header, so an old cache is discarded.
+pub const ANALYZER_VERSION: u32 = 1;
+
+pub use extract::analyze_module;
+
+/// What the analyzer needs besides the file itself.
+#[derive(Debug, Clone)]
+pub struct AnalyzerContext {
+    /// The graphql-system directory, relative to the config dir (`graphql-system`).
+    pub outdir_rel: String,
+    /// Non-relative specifiers that also mean the graphql-system module.
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ModuleSummary {
+    /// Path relative to the config directory, `/`-separated.
+    pub path: String,
+    pub imports: Vec<ImportDecl>,
+    pub exports: Vec<ExportEntry>,
+    pub definitions: Vec<Definition>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ModuleSummary {
+    /// Every module specifier this file depends on (imports and re-exports),
+    /// in source order, without duplicates.
+    pub fn dependency_specifiers(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        let from_exports = self.exports.iter().filter_map(|e| match e {
+            ExportEntry::Named { specifier, .. }
+            | ExportEntry::Star { specifier }
+            | ExportEntry::Namespace { specifier, .. } => Some(specifier.as_str()),
+            ExportEntry::Local { .. } => None,
+        });
+        for spec in self
+            .imports
+            .iter()
+            .map(|i| i.specifier.as_str())
+            .chain(from_exports)
+        {
+            if !out.contains(&spec) {
+                out.push(spec);
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ImportDecl {
+    pub specifier: String,
+    pub bindings: Vec<ImportBinding>,
+    /// Position of the specifier string, for "unresolved import" diagnostics.
+    pub location: Location,
+    pub line_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ImportBinding {
+    pub imported: ImportedName,
+    pub local: String,
+    /// Position of the imported name, for "missing export" diagnostics.
+    pub line: u32,
+    pub column: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ImportedName {
+    Named(String),
+    Default,
+    Namespace,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExportEntry {
+    /// `export const x`, `export { a as b }`, `export default x`.
+    Local { exported: String, local: String },
+    /// `export { a as b } from "m"`.
+    Named {
+        exported: String,
+        imported: String,
+        specifier: String,
+    },
+    /// `export * from "m"`.
+    Star { specifier: String },
+    /// `export * as ns from "m"`.
+    Namespace { exported: String, specifier: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum DefinitionKind {
+    Query,
+    Mutation,
+    Subscription,
+    Fragment,
+}
+
+impl DefinitionKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            DefinitionKind::Query => "query",
+            DefinitionKind::Mutation => "mutation",
+            DefinitionKind::Subscription => "subscription",
+            DefinitionKind::Fragment => "fragment",
+        }
+    }
+
+    pub fn from_keyword(keyword: &str) -> Option<Self> {
+        Some(match keyword {
+            "query" => DefinitionKind::Query,
+            "mutation" => DefinitionKind::Mutation,
+            "subscription" => DefinitionKind::Subscription,
+            "fragment" => DefinitionKind::Fragment,
+            _ => return None,
+        })
+    }
+
+    pub fn is_operation(self) -> bool {
+        self != DefinitionKind::Fragment
+    }
+}
+
+/// One `gql.<schema>(...)` definition, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Definition {
+    /// Scope path inside the file (`model0`, `arr$1`, `f._arrow_0.x`).
+    pub ast_path: String,
+    /// The local variable that directly holds the definition, when there is one;
+    /// exports and spreads refer to definitions through it.
+    pub binding: Option<String>,
+    pub schema_label: String,
+    pub kind: DefinitionKind,
+    pub name: String,
+    /// Fragments only.
+    pub type_condition: Option<String>,
+    /// Template text pieces (raw), one more than `interpolations`.
+    pub parts: Vec<TemplatePart>,
+    pub interpolations: Vec<Interpolation>,
+    /// A static `metadata` object, as JSON text.
+    pub metadata_json: Option<String>,
+    /// Position of the `gql` call.
+    pub location: Location,
+    /// Position of the schema label (`default` in `gql.default`).
+    pub label_location: Location,
+    /// Position of the name string (`"GetUser"`).
+    pub name_location: Location,
+    /// The source lines the definition spans, for snippets without re-reading.
+    pub first_line: u32,
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TemplatePart {
+    pub text: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Interpolation {
+    /// `["userFields"]` for `${userFields}`, `["fragments", "user"]` for
+    /// `${fragments.user}`; empty for any other expression.
+    pub path: Vec<String>,
+    /// Source text of the expression, for messages.
+    pub source: String,
+    /// Position of the expression.
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Definition {
+    /// The text of a 1-based source line inside the definition's span.
+    pub fn line_text(&self, line: u32) -> &str {
+        line.checked_sub(self.first_line)
+            .and_then(|i| self.lines.get(i as usize))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    /// Maps a byte offset inside template part `part` to a 1-based line/column.
+    pub fn position_in_part(&self, part: usize, offset: usize) -> (u32, u32) {
+        let Some(p) = self.parts.get(part) else {
+            return (self.location.line, self.location.column);
+        };
+        let prefix = p.text.get(..offset.min(p.text.len())).unwrap_or(&p.text);
+        match prefix.rfind('\n') {
+            Some(nl) => (
+                p.line + prefix.matches('\n').count() as u32,
+                prefix[nl + 1..].chars().count() as u32 + 1,
+            ),
+            None => (p.line, p.column + prefix.chars().count() as u32),
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The artifact: one JSON file shaped after soda-gql's pre-built artifact,
+//! with deterministic key order, written atomically (temp file + rename).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::discover::{CacheStats, FileCounts};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactMeta {
+    pub version: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+}
+
+/// How the artifact was built. Not part of the incremental == clean invariant.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuildReport {
+    #[serde(rename = "durationMs")]
+    pub duration_ms: f64,
+    pub warnings: Vec<String>,
+    pub stats: CacheStats,
+    pub phases: BTreeMap<String, f64>,
+    pub files: FileCounts,
+    /// Definitions whose resolution or document was recomputed by this build.
+    pub recomputed: RecomputedCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecomputedCounts {
+    pub definitions: u64,
+    pub resolved: u64,
+    pub compiled: u64,
+}
+
+/// Elements are kept as their final JSON text (sorted keys), so writing the
+/// artifact is concatenation and an incremental build only re-serialises what
+/// changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    pub meta: ArtifactMeta,
+    pub elements: BTreeMap<String, String>,
+    pub report: BuildReport,
+}
+
+/// Elements added, updated and removed between two artifacts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuilderArtifactDelta {
+    pub added: BTreeMap<String, String>,
+    pub updated: BTreeMap<String, String>,
+    pub removed: Vec<String>,
+}
+
+impl BuilderArtifactDelta {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty()
+    }
+
+    /// The delta as JSON with the element texts embedded as JSON values.
+    pub fn to_json(&self) -> String {
+        let section = |m: &BTreeMap<String, String>| -> String {
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("    {}: {}", json_string(k), v))
+                .collect();
+            if items.is_empty() {
+                "{}".to_owned()
+            } else {
+                format!("{{\n{}\n  }}", items.join(",\n"))
+            }
+        };
+        let removed: Vec<String> = self.removed.iter().map(|r| json_string(r)).collect();
+        format!(
+            "{{\n  \"added\": {},\n  \"removed\": [{}],\n  \"updated\": {}\n}}\n",
+            section(&self.added),
+            removed.join(", "),
+            section(&self.updated)
+        )
+    }
+}
+
+pub fn compute_artifact_delta(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> BuilderArtifactDelta {
+    let mut delta = BuilderArtifactDelta::default();
+    for (id, element) in new {
+        match old.get(id) {
+            None => {
+                delta.added.insert(id.clone(), element.clone());
+            }
+            Some(previous) if previous != element => {
+                delta.updated.insert(id.clone(), element.clone());
+            }
+            Some(_) => {}
+        }
+    }
+    delta.removed = old
+        .keys()
+        .filter(|id| !new.contains_key(*id))
+        .cloned()
+        .collect();
+    delta
+}
+
+pub fn apply_artifact_delta(elements: &mut BTreeMap<String, String>, delta: &BuilderArtifactDelta) {
+    for id in &delta.removed {
+        elements.remove(id);
+    }
+    for (id, element) in delta.added.iter().chain(&delta.updated) {
+        elements.insert(id.clone(), element.clone());
+    }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+impl Artifact {
+    /// The `elements` object alone: what the incremental == clean invariant compares.
+    pub fn elements_json(&self) -> String {
+        if self.elements.is_empty() {
+            return "{}".to_owned();
+        }
+        let mut out = String::from("{\n");
+        let mut first = true;
+        for (id, element) in &self.elements {
+            if !first {
+                out.push_str(",\n");
+            }
+            first = false;
+            out.push_str("    ");
+            out.push_str(&json_string(id));
+            out.push_str(": ");
+            out.push_str(element);
+        }
+        out.push_str("\n  }");
+        out
+    }
+
+    pub fn to_json(&self) -> String {
+        let meta = serde_json::to_string(&self.meta).unwrap_or_default();
+        let report = serde_json::to_string(&self.report).unwrap_or_default();
+        format!(
+            "{{\n  \"elements\": {},\n  \"meta\": {meta},\n  \"report\": {report}\n}}\n",
+            self.elements_json()
+        )
+    }
+
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        write_atomic(path, self.to_json().as_bytes())
+    }
+}
+
+/// Writes `bytes` to a temp file beside `path`, fsyncs it and renames it over
+/// `path`, so readers never see a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// RFC 3339 UTC timestamp of now, without a date-time dependency.
+pub fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        now.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delta_round_trips() {
+        let old: BTreeMap<String, String> = [("a", "1"), ("b", "2"), ("c", "3")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let new: BTreeMap<String, String> = [("a", "1"), ("b", "20"), ("d", "4")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let delta = compute_artifact_delta(&old, &new);
+        assert_eq!(delta.removed, vec!["c"]);
+        assert_eq!(delta.updated.len(), 1);
+        assert_eq!(delta.added.len(), 1);
+        let mut applied = old.clone();
+        apply_artifact_delta(&mut applied, &delta);
+        assert_eq!(applied, new);
+        let json: serde_json::Value = serde_json::from_str(&delta.to_json()).unwrap();
+        assert_eq!(json["updated"]["b"], 20);
+    }
+
+    #[test]
+    fn timestamp_shape() {
+        let ts = now_rfc3339();
+        assert_eq!(ts.len(), 24, "{ts}");
+        assert!(ts.ends_with('Z'));
+    }
+
+    #[test]
+    fn atomic_write_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/artifact.json");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+    }
+}

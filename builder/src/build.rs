@@ -1,0 +1,52 @@
+//! One build as the CLI runs it: lock the cache, build (incrementally from the
+//! persisted state unless told not to), write the artifact and the state.
+//! Holds no watch state: `watch` drives a long-lived session instead.
+
+use crate::cache;
+use crate::config::Config;
+use crate::session::{BuildError, BuildOutput, BuilderSession, SessionOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Use and update the persisted state (`--no-incremental` turns it off).
+    pub incremental: bool,
+    /// Write the artifact (and the state when incremental).
+    pub write: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            incremental: true,
+            write: true,
+        }
+    }
+}
+
+/// A clean build in memory: no persisted state read or written.
+pub fn clean_build(config: &Config) -> Result<BuildOutput, BuildError> {
+    BuilderSession::new(config.clone(), SessionOptions { incremental: false }).build_initial()
+}
+
+/// `soda-builder build`: one build in this process.
+pub fn run_build(config: &Config, options: BuildOptions) -> Result<BuildOutput, BuildError> {
+    let _lock = if options.incremental {
+        Some(cache::lock(config).map_err(|source| BuildError::Write {
+            path: config.cache_dir.join("lock"),
+            source,
+        })?)
+    } else {
+        None
+    };
+    let mut session = BuilderSession::new(
+        config.clone(),
+        SessionOptions {
+            incremental: options.incremental,
+        },
+    );
+    let output = session.build_initial()?;
+    if options.write {
+        session.write_outputs()?;
+    }
+    Ok(output)
+}

@@ -1,0 +1,239 @@
+//! Diagnostics: problems found in user sources, as values that carry a location.
+//!
+//! A phase never stops at the first problem: it returns its output together
+//! with every diagnostic it found. The CLI renders them (human or JSON).
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A 1-based position in a source file (column counted in characters).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Location {
+    /// Path relative to the config directory, with `/` separators.
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// The source line a diagnostic points at, kept with the diagnostic so that a
+/// cached diagnostic can be rendered without reading the file again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Snippet {
+    pub line_text: String,
+    /// Number of characters to underline (at least 1).
+    pub underline: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable machine-readable code, e.g. `SODA0101`.
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<Snippet>,
+    /// What the user can do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+/// Every diagnostic code the builder emits, in one place so that docs and tests
+/// can enumerate them.
+pub mod codes {
+    pub const SYNTAX_ERROR: &str = "SODA0101";
+    pub const READ_ERROR: &str = "SODA0102";
+    pub const UNSUPPORTED_FORM: &str = "SODA0201";
+    pub const INVALID_DEFINITION: &str = "SODA0202";
+    pub const GRAPHQL_PARSE: &str = "SODA0301";
+    pub const GRAPHQL_VALIDATION: &str = "SODA0302";
+    pub const UNKNOWN_SCHEMA: &str = "SODA0303";
+    pub const UNRESOLVED_IMPORT: &str = "SODA0401";
+    pub const MISSING_EXPORT: &str = "SODA0402";
+    pub const UNRESOLVED_SPREAD: &str = "SODA0403";
+    pub const FRAGMENT_CYCLE: &str = "SODA0404";
+    pub const DUPLICATE_OPERATION: &str = "SODA0405";
+    pub const DUPLICATE_FRAGMENT: &str = "SODA0406";
+    pub const SPREAD_TYPE_MISMATCH: &str = "SODA0407";
+    pub const CACHE: &str = "SODA0501";
+}
+
+impl Diagnostic {
+    pub fn error(code: &str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code: code.to_owned(),
+            message: message.into(),
+            location: None,
+            snippet: None,
+            help: None,
+        }
+    }
+
+    pub fn warning(code: &str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn at(mut self, location: Location, snippet: Option<Snippet>) -> Self {
+        self.location = Some(location);
+        self.snippet = snippet;
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Human format: `error[SODA0302]: message` / `  --> file:line:col` / snippet / help.
+    pub fn render_human(&self) -> String {
+        let mut out = String::new();
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{label}[{}]: {}", self.code, self.message);
+        if let Some(loc) = &self.location {
+            let _ = writeln!(out, "  --> {}:{}:{}", loc.file, loc.line, loc.column);
+            if let Some(snippet) = &self.snippet {
+                let gutter = loc.line.to_string().len();
+                let pad = " ".repeat(gutter);
+                let line_text = snippet.line_text.replace('\t', " ");
+                let _ = writeln!(out, "{pad} |");
+                let _ = writeln!(out, "{} | {}", loc.line, line_text);
+                let col = loc.column.saturating_sub(1) as usize;
+                let _ = writeln!(
+                    out,
+                    "{pad} | {}{}",
+                    " ".repeat(col),
+                    "^".repeat(snippet.underline.max(1) as usize)
+                );
+            }
+        }
+        if let Some(help) = &self.help {
+            let _ = writeln!(out, "  = help: {help}");
+        }
+        out
+    }
+}
+
+/// Sorts diagnostics by file, position, then code so that output is deterministic
+/// whatever order parallel phases produced them in.
+pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        a.location
+            .cmp(&b.location)
+            .then_with(|| a.code.cmp(&b.code))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+}
+
+/// Maps byte offsets of one text to 1-based line/column positions.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    line_starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { line_starts }
+    }
+
+    /// 1-based (line, column); the column counts characters, not bytes.
+    pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
+        let offset = offset.min(text.len());
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let column = text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(offset - start);
+        (line as u32 + 1, column as u32 + 1)
+    }
+
+    /// The text of a 1-based line, without its line break.
+    pub fn line_text<'t>(&self, text: &'t str, line: u32) -> &'t str {
+        let i = (line as usize).saturating_sub(1);
+        let Some(&start) = self.line_starts.get(i) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(i + 1)
+            .map(|e| e - 1)
+            .unwrap_or(text.len());
+        text.get(start..end).unwrap_or("").trim_end_matches('\r')
+    }
+
+    /// A location plus the snippet of the line it points at.
+    pub fn locate(&self, file: &str, text: &str, offset: usize, len: usize) -> (Location, Snippet) {
+        let (line, column) = self.line_col(text, offset);
+        let line_text = self.line_text(text, line).to_owned();
+        let remaining =
+            line_text.chars().count() as u32 + 1 - column.min(line_text.chars().count() as u32 + 1);
+        let underline = (len as u32).clamp(1, remaining.max(1));
+        (
+            Location {
+                file: file.to_owned(),
+                line,
+                column,
+            },
+            Snippet {
+                line_text,
+                underline,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index_maps_offsets() {
+        let text = "ab\ncdé\nf";
+        let index = LineIndex::new(text);
+        assert_eq!(index.line_col(text, 0), (1, 1));
+        assert_eq!(index.line_col(text, 3), (2, 1));
+        assert_eq!(index.line_col(text, 7), (2, 4));
+        assert_eq!(index.line_col(text, 8), (3, 1));
+        assert_eq!(index.line_text(text, 2), "cdé");
+    }
+
+    #[test]
+    fn renders_human() {
+        let text = "const x = 1;\nconst y = ;\n";
+        let index = LineIndex::new(text);
+        let (loc, snippet) = index.locate("a.ts", text, 23, 1);
+        let d = Diagnostic::error(codes::SYNTAX_ERROR, "Expression expected")
+            .at(loc, Some(snippet))
+            .with_help("fix the syntax");
+        let rendered = d.render_human();
+        assert!(rendered.contains("error[SODA0101]: Expression expected"));
+        assert!(rendered.contains("--> a.ts:2:11"));
+        assert!(rendered.contains("2 | const y = ;"));
+        assert!(rendered.contains("  |           ^"));
+    }
+}

@@ -1,0 +1,801 @@
+//! The long-lived builder session: the only stateful piece of the builder.
+//!
+//! `build_initial` discovers everything (reusing the persisted state when it
+//! is valid), `update` applies one change set as a transaction, `snapshot`
+//! returns the last artifact. Both go through one `recompute` step that only
+//! touches the affected definitions: those in changed files, those whose
+//! resolution trail crossed a changed file, and — transitively — the
+//! definitions that spread them. A file whose summary did not change is an
+//! invalidation barrier: nothing behind it is recomputed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::analyze::{AnalyzerContext, Definition, ANALYZER_VERSION};
+use crate::artifact::{
+    self, Artifact, ArtifactMeta, BuildReport, BuilderArtifactDelta, RecomputedCounts,
+};
+use crate::cache::{self, CacheLoad};
+use crate::config::{Config, ConfigError};
+use crate::diagnostics::{sort_diagnostics, Diagnostic, Severity};
+use crate::discover::{
+    self, CacheStats, Discovery, DiscoveryInput, FileCacheStatus, FileCounts, FileTable, Globs,
+};
+use crate::emit;
+use crate::graph::{self, ResolvedDefinition};
+use crate::graphql::compile::{compile, CompileUnit};
+use crate::graphql::render::{render, Rendered};
+use crate::graphql::schema::{load_schemas, SchemaError, SchemaSet};
+
+#[derive(Debug, Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error("invalid glob in include/exclude: {0}")]
+    Glob(#[from] globset::Error),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Read the persisted state on start and write it back after each build.
+    pub incremental: bool,
+}
+
+/// What a watcher or a caller knows changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    pub added: Vec<PathBuf>,
+    pub updated: Vec<PathBuf>,
+    pub removed: Vec<PathBuf>,
+    pub metadata: Option<ChangeSetMetadata>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeSetMetadata {
+    pub schema_hash: u64,
+    pub analyzer_version: u32,
+}
+
+impl ChangeSet {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.updated.is_empty()
+            && self.removed.is_empty()
+            && self.metadata.is_none()
+    }
+
+    pub fn should_invalidate_schema(&self, current_schema_hash: u64) -> bool {
+        self.metadata
+            .is_some_and(|m| m.schema_hash != current_schema_hash)
+    }
+
+    pub fn should_invalidate_analyzer(&self) -> bool {
+        self.metadata
+            .is_some_and(|m| m.analyzer_version != ANALYZER_VERSION)
+    }
+
+    pub fn len(&self) -> usize {
+        self.added.len() + self.updated.len() + self.removed.len()
+    }
+}
+
+/// The outcome of one build: the artifact, every diagnostic, and what changed.
+#[derive(Debug, Clone)]
+pub struct BuildOutput {
+    pub artifact: Artifact,
+    pub diagnostics: Vec<Diagnostic>,
+    pub delta: BuilderArtifactDelta,
+    pub cache_status: BTreeMap<String, FileCacheStatus>,
+    /// Canonical ids whose documents were recompiled.
+    pub compiled_ids: Vec<String>,
+    /// How the session started: cold, or from the persisted state (and why not).
+    pub cache_note: Option<String>,
+}
+
+impl BuildOutput {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn report(&self) -> &BuildReport {
+        &self.artifact.report
+    }
+}
+
+/// A compiled definition, keyed by everything its compilation read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompiledEntry {
+    pub key: u64,
+    pub element: Option<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Everything the session knows; the persisted part is plain data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionState {
+    pub files: FileTable,
+    pub entries: BTreeSet<String>,
+    pub resolved: BTreeMap<String, ResolvedDefinition>,
+    pub compiled: BTreeMap<String, CompiledEntry>,
+    pub elements: BTreeMap<String, String>,
+    pub global_diagnostics: Vec<Diagnostic>,
+}
+
+/// Indexes derived from the state, rebuilt on load, never persisted.
+#[derive(Debug, Default)]
+struct RuntimeIndex {
+    /// file → ids whose resolution read it.
+    trail: HashMap<String, BTreeSet<String>>,
+    /// fragment id → ids that spread it.
+    spreaders: HashMap<String, BTreeSet<String>>,
+    rendered: HashMap<String, Arc<Rendered>>,
+}
+
+impl RuntimeIndex {
+    fn build(state: &SessionState) -> RuntimeIndex {
+        let mut index = RuntimeIndex::default();
+        for r in state.resolved.values() {
+            index.add(r);
+        }
+        index
+    }
+
+    fn add(&mut self, r: &ResolvedDefinition) {
+        for file in &r.trail {
+            self.trail
+                .entry(file.clone())
+                .or_default()
+                .insert(r.id.clone());
+        }
+        for dep in r.deps() {
+            self.spreaders
+                .entry(dep.to_owned())
+                .or_default()
+                .insert(r.id.clone());
+        }
+    }
+
+    fn remove(&mut self, r: &ResolvedDefinition) {
+        for file in &r.trail {
+            if let Some(ids) = self.trail.get_mut(file) {
+                ids.remove(&r.id);
+            }
+        }
+        for dep in r.deps() {
+            if let Some(ids) = self.spreaders.get_mut(dep) {
+                ids.remove(&r.id);
+            }
+        }
+        self.rendered.remove(&r.id);
+    }
+}
+
+pub struct BuilderSession {
+    config: Config,
+    options: SessionOptions,
+    schemas: Option<Arc<SchemaSet>>,
+    state: SessionState,
+    index: RuntimeIndex,
+    last: Option<Artifact>,
+    /// The state differs from what is on disk.
+    dirty: bool,
+    initialized: bool,
+}
+
+struct Timer {
+    phases: BTreeMap<String, f64>,
+    last: Instant,
+}
+
+impl Timer {
+    fn new() -> Timer {
+        Timer {
+            phases: BTreeMap::new(),
+            last: Instant::now(),
+        }
+    }
+    fn lap(&mut self, phase: &str) {
+        let now = Instant::now();
+        *self.phases.entry(phase.to_owned()).or_insert(0.0) +=
+            (now - self.last).as_secs_f64() * 1000.0;
+        self.last = now;
+    }
+}
+
+impl BuilderSession {
+    pub fn new(config: Config, options: SessionOptions) -> BuilderSession {
+        BuilderSession {
+            config,
+            options,
+            schemas: None,
+            state: SessionState::default(),
+            index: RuntimeIndex::default(),
+            last: None,
+            dirty: true,
+            initialized: false,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The artifact of the last successful build.
+    pub fn snapshot(&self) -> Option<&Artifact> {
+        self.last.as_ref()
+    }
+
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    fn analyzer_context(&self) -> AnalyzerContext {
+        AnalyzerContext {
+            outdir_rel: self.config.relative(&self.config.outdir),
+            aliases: self.config.graphql_system_aliases.clone(),
+        }
+    }
+
+    fn load_schemas(&mut self) -> Result<Arc<SchemaSet>, BuildError> {
+        let schemas = Arc::new(load_schemas(&self.config)?);
+        self.schemas = Some(schemas.clone());
+        Ok(schemas)
+    }
+
+    /// A full build: every file is looked at (stat first). Uses the persisted
+    /// state when `incremental` and valid, else starts cold.
+    pub fn build_initial(&mut self) -> Result<BuildOutput, BuildError> {
+        let started = Instant::now();
+        let mut timer = Timer::new();
+        let schemas = self.load_schemas()?;
+        let schema_hash = schemas.combined_hash();
+        timer.lap("schema");
+        let mut cache_note = None;
+        if self.options.incremental && !self.initialized {
+            match cache::load_state(&self.config, schema_hash) {
+                CacheLoad::Loaded(persisted) => {
+                    self.state = persisted.state;
+                    self.index = RuntimeIndex::build(&self.state);
+                    self.dirty = false;
+                    cache_note = Some("using the persisted state".to_owned());
+                }
+                CacheLoad::Missing => {
+                    cache_note = Some("no persisted state: cold build".to_owned())
+                }
+                CacheLoad::Discarded(reason) => {
+                    cache_note = Some(format!("persisted state discarded ({reason}): cold build"))
+                }
+            }
+            timer.lap("cache_load");
+        }
+        self.initialized = true;
+        let globs = Globs::new(&self.config)?;
+        let roots = discover::scan_entries(&self.config, &globs);
+        timer.lap("scan");
+        let analyzer = self.analyzer_context();
+        let empty = BTreeSet::new();
+        let discovery = discover::discover(&DiscoveryInput {
+            config: &self.config,
+            globs: &globs,
+            analyzer: &analyzer,
+            previous: &self.state.files,
+            roots: &roots,
+            invalidated: &empty,
+            targeted: false,
+        });
+        timer.lap("discover");
+        let mut output = self.commit(discovery, roots, &schemas, false, timer, started);
+        output.cache_note = cache_note;
+        Ok(output)
+    }
+
+    /// Applies one change set: only the named files (and files they newly
+    /// import) are looked at; only affected definitions are recomputed.
+    pub fn update(&mut self, changes: &ChangeSet) -> Result<BuildOutput, BuildError> {
+        if !self.initialized || changes.should_invalidate_analyzer() {
+            self.state = SessionState::default();
+            self.index = RuntimeIndex::default();
+            self.initialized = false;
+            return self.build_initial();
+        }
+        let started = Instant::now();
+        let mut timer = Timer::new();
+        let previous_schema = self.schemas.as_ref().map(|s| s.combined_hash());
+        let schema_paths: BTreeSet<PathBuf> = self
+            .config
+            .schemas
+            .values()
+            .flat_map(|s| s.paths.iter().cloned())
+            .collect();
+        let touches_schema = changes
+            .added
+            .iter()
+            .chain(&changes.updated)
+            .chain(&changes.removed)
+            .any(|p| {
+                schema_paths.contains(&self.config.root_dir.join(p)) || schema_paths.contains(p)
+            });
+        let schemas = match (&self.schemas, touches_schema || changes.metadata.is_some()) {
+            (Some(s), false) => s.clone(),
+            _ => self.load_schemas()?,
+        };
+        let schema_changed = previous_schema != Some(schemas.combined_hash());
+        timer.lap("schema");
+
+        let globs = Globs::new(&self.config)?;
+        let mut roots = BTreeSet::new();
+        let mut invalidated = BTreeSet::new();
+        for path in changes
+            .added
+            .iter()
+            .chain(&changes.updated)
+            .chain(&changes.removed)
+        {
+            let Some(rel) = discover::relative_in_root(&self.config, path) else {
+                continue;
+            };
+            if !discover::is_ts_file(&rel) {
+                continue;
+            }
+            if globs.is_entry(&rel) || self.state.files.contains_key(&rel) {
+                invalidated.insert(rel.clone());
+            }
+            // A new file may be what an earlier import was looking for.
+            for (importer, entry) in &self.state.files {
+                if entry.probed.contains(&rel) {
+                    invalidated.insert(importer.clone());
+                }
+            }
+            roots.insert(rel);
+        }
+        let analyzer = self.analyzer_context();
+        let discovery = discover::discover(&DiscoveryInput {
+            config: &self.config,
+            globs: &globs,
+            analyzer: &analyzer,
+            previous: &self.state.files,
+            roots: &roots,
+            invalidated: &invalidated,
+            targeted: true,
+        });
+        timer.lap("discover");
+        let mut entries = self.state.entries.clone();
+        entries.extend(discovery.entries.iter().cloned());
+        for removed in &discovery.removed {
+            entries.remove(removed);
+        }
+        Ok(self.commit(discovery, entries, &schemas, schema_changed, timer, started))
+    }
+
+    /// The shared second half of every build.
+    fn commit(
+        &mut self,
+        discovery: Discovery,
+        entries: BTreeSet<String>,
+        schemas: &Arc<SchemaSet>,
+        schema_changed: bool,
+        mut timer: Timer,
+        started: Instant,
+    ) -> BuildOutput {
+        let mut files = discovery.files;
+        let mut changed: BTreeSet<String> = discovery.changed.clone();
+        let mut removed: BTreeSet<String> = discovery.removed.clone();
+        // Drop files nothing reaches any more.
+        let imports_changed = !changed.is_empty() || !removed.is_empty();
+        if imports_changed {
+            let keep = discover::reachable(&files, &entries);
+            let unreachable: Vec<String> = files
+                .keys()
+                .filter(|f| !keep.contains(*f))
+                .cloned()
+                .collect();
+            for f in unreachable {
+                files.remove(&f);
+                removed.insert(f);
+            }
+        }
+        changed.retain(|f| files.contains_key(f));
+        if files != self.state.files {
+            self.dirty = true;
+        }
+        let modules: graph::Modules = files
+            .iter()
+            .map(|(k, v)| (k.clone(), v.summary.clone()))
+            .collect();
+
+        // 1. Which definitions to re-resolve.
+        let touched: BTreeSet<String> = changed.union(&removed).cloned().collect();
+        let mut to_resolve: BTreeSet<String> = BTreeSet::new();
+        for file in &touched {
+            if let Some(ids) = self.index.trail.get(file) {
+                to_resolve.extend(ids.iter().cloned());
+            }
+        }
+        let stale: Vec<String> = self
+            .state
+            .resolved
+            .values()
+            .filter(|r| touched.contains(&r.file))
+            .map(|r| r.id.clone())
+            .collect();
+        for id in stale.iter().chain(to_resolve.iter()) {
+            if let Some(r) = self.state.resolved.remove(id) {
+                self.index.remove(&r);
+            }
+        }
+        let mut locations: Vec<(String, usize)> = Vec::new();
+        for file in &changed {
+            if let Some(m) = modules.get(file) {
+                locations.extend((0..m.definitions.len()).map(|i| (file.clone(), i)));
+            }
+        }
+        for id in &to_resolve {
+            if let Some((file, _)) = id.split_once("::") {
+                if changed.contains(file) || !modules.contains_key(file) {
+                    continue;
+                }
+                if let Some(i) = modules[file]
+                    .definitions
+                    .iter()
+                    .position(|d| graph::canonical_id(file, &d.ast_path) == *id)
+                {
+                    locations.push((file.to_owned(), i));
+                }
+            }
+        }
+        let newly: Vec<ResolvedDefinition> = locations
+            .par_iter()
+            .filter_map(|(f, i)| graph::resolve_definition(&modules, f, *i))
+            .collect();
+        let resolved_count = newly.len() as u64;
+        let mut roots: BTreeSet<String> = stale.into_iter().collect();
+        for r in newly {
+            self.index.add(&r);
+            roots.insert(r.id.clone());
+            self.state.resolved.insert(r.id.clone(), r);
+        }
+        timer.lap("resolve");
+
+        // 2. Whole-graph checks (cheap: one pass over definitions).
+        let labels: BTreeSet<String> = schemas.schemas.keys().cloned().collect();
+        let global = graph::check_global(&modules, &self.state.resolved, &labels);
+        timer.lap("graph");
+
+        // 3. Affected = roots plus everything that spreads them, transitively.
+        let affected: BTreeSet<String> = if schema_changed {
+            self.state.resolved.keys().cloned().collect()
+        } else {
+            let mut seen: BTreeSet<String> = BTreeSet::new();
+            let mut queue: VecDeque<String> = roots.into_iter().collect();
+            while let Some(id) = queue.pop_front() {
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
+                if let Some(spreaders) = self.index.spreaders.get(&id) {
+                    queue.extend(spreaders.iter().filter(|s| !seen.contains(*s)).cloned());
+                }
+            }
+            seen
+        };
+        for id in &affected {
+            self.index.rendered.remove(id);
+        }
+
+        // 4. Render, key and (when the key changed) compile each affected definition.
+        let def_of = |id: &str| -> Option<&Definition> {
+            let r = self.state.resolved.get(id)?;
+            modules.get(&r.file)?.definitions.get(r.index)
+        };
+        let mut render_failures: BTreeMap<String, Diagnostic> = BTreeMap::new();
+        let mut rendered = std::mem::take(&mut self.index.rendered);
+        let mut need_render: BTreeSet<String> = BTreeSet::new();
+        for id in affected
+            .iter()
+            .filter(|id| self.state.resolved.contains_key(*id))
+        {
+            need_render.insert(id.clone());
+            need_render.extend(graph::fragment_closure(&self.state.resolved, id));
+        }
+        need_render.retain(|id| !rendered.contains_key(id));
+        // Spreads inline the fragment's rendered text: render dependencies first.
+        let mut order: Vec<String> = Vec::new();
+        let mut mark: HashMap<String, u8> = HashMap::new();
+        for id in &need_render {
+            let mut stack: Vec<(String, bool)> = vec![(id.clone(), false)];
+            while let Some((node, done)) = stack.pop() {
+                if done {
+                    mark.insert(node.clone(), 2);
+                    order.push(node);
+                    continue;
+                }
+                if mark.contains_key(&node) {
+                    continue;
+                }
+                mark.insert(node.clone(), 1);
+                stack.push((node.clone(), true));
+                if let Some(r) = self.state.resolved.get(&node) {
+                    for dep in r.deps() {
+                        if need_render.contains(dep) && !mark.contains_key(dep) {
+                            stack.push((dep.to_owned(), false));
+                        }
+                    }
+                }
+            }
+        }
+        for id in order {
+            let (Some(r), Some(def)) = (self.state.resolved.get(&id), def_of(&id)) else {
+                continue;
+            };
+            if global.broken.contains(&id) {
+                continue;
+            }
+            let spreads: Vec<Option<Arc<Rendered>>> = r
+                .spread_targets
+                .iter()
+                .map(|t| {
+                    t.as_ref()
+                        .filter(|t| !global.broken.contains(*t))
+                        .and_then(|t| rendered.get(t).cloned())
+                })
+                .collect();
+            match render(&id, def, &spreads) {
+                Ok(result) => {
+                    rendered.insert(id, Arc::new(result));
+                }
+                Err(d) => {
+                    render_failures.insert(id, d);
+                }
+            }
+        }
+        timer.lap("render");
+
+        let schema_hash = schemas.combined_hash();
+        let work: Vec<&String> = affected
+            .iter()
+            .filter(|id| self.state.resolved.contains_key(*id))
+            .collect();
+        let results: Vec<(String, CompiledEntry, bool)> = work
+            .par_iter()
+            .filter_map(|id| {
+                let r = self.state.resolved.get(*id)?;
+                let def = def_of(id)?;
+                let mut diagnostics = Vec::new();
+                let blocked =
+                    global.broken.contains(*id) || r.spread_targets.iter().any(Option::is_none);
+                if let Some(d) = render_failures.get(*id) {
+                    diagnostics.push(d.clone());
+                }
+                let own = rendered.get(*id);
+                let closure_ids = graph::fragment_closure(&self.state.resolved, id);
+                let closure: Option<Vec<(&str, &Definition, &Rendered)>> = closure_ids
+                    .iter()
+                    .map(|c| Some((c.as_str(), def_of(c)?, &**rendered.get(c)?)))
+                    .collect();
+                let blocked = blocked
+                    || closure_ids
+                        .iter()
+                        .any(|c| global.broken.contains(c) || render_failures.contains_key(c));
+                let (Some(own), Some(closure), false) = (own, closure, blocked) else {
+                    let entry = CompiledEntry {
+                        key: 0,
+                        element: None,
+                        diagnostics,
+                    };
+                    return Some(((*id).clone(), entry, false));
+                };
+                let key = compile_key(
+                    schema_hash,
+                    &def.schema_label,
+                    def.metadata_json.as_deref(),
+                    own,
+                    &closure,
+                );
+                if let Some(previous) = self.state.compiled.get(*id) {
+                    if previous.key == key {
+                        return Some(((*id).clone(), previous.clone(), false));
+                    }
+                }
+                let Some(schema) = schemas.get(&def.schema_label) else {
+                    return Some((
+                        (*id).clone(),
+                        CompiledEntry {
+                            key: 0,
+                            element: None,
+                            diagnostics,
+                        },
+                        false,
+                    ));
+                };
+                let compiled = compile(
+                    &CompileUnit {
+                        def,
+                        rendered: own,
+                        closure,
+                    },
+                    schema,
+                );
+                diagnostics.extend(compiled.diagnostics);
+                let element = match (compiled.valid, &compiled.operation) {
+                    (false, _) => None,
+                    (true, Some(op)) => Some(emit::operation_element(id, def, op)),
+                    (true, None) if def.kind.is_operation() => None,
+                    (true, None) => Some(emit::fragment_element(id, def, &own.text)),
+                };
+                Some((
+                    (*id).clone(),
+                    CompiledEntry {
+                        key,
+                        element,
+                        diagnostics,
+                    },
+                    true,
+                ))
+            })
+            .collect();
+        self.index.rendered = rendered;
+        timer.lap("compile");
+
+        // 5. The new elements are the old ones plus the delta.
+        let mut new_elements = self.state.elements.clone();
+        let mut compiled_ids = Vec::new();
+        let removed_ids: Vec<String> = self
+            .state
+            .compiled
+            .keys()
+            .filter(|id| !self.state.resolved.contains_key(*id))
+            .cloned()
+            .collect();
+        for id in removed_ids {
+            self.state.compiled.remove(&id);
+            new_elements.remove(&id);
+        }
+        for (id, entry, recompiled) in results {
+            if recompiled {
+                compiled_ids.push(id.clone());
+            }
+            match &entry.element {
+                Some(e) => {
+                    new_elements.insert(id.clone(), e.clone());
+                }
+                None => {
+                    new_elements.remove(&id);
+                }
+            }
+            if self.state.compiled.get(&id) != Some(&entry) {
+                self.dirty = true;
+            }
+            self.state.compiled.insert(id, entry);
+        }
+        let delta = artifact::compute_artifact_delta(&self.state.elements, &new_elements);
+        artifact::apply_artifact_delta(&mut self.state.elements, &delta);
+        if !delta.is_empty()
+            || self.state.global_diagnostics != global.diagnostics
+            || self.state.entries != entries
+        {
+            self.dirty = true;
+        }
+        self.state.global_diagnostics = global.diagnostics;
+        self.state.files = files;
+        self.state.entries = entries;
+        timer.lap("emit");
+
+        // 6. Diagnostics of the whole tree, deduplicated and sorted.
+        let mut diagnostics: Vec<Diagnostic> = discovery.diagnostics;
+        for entry in self.state.files.values() {
+            diagnostics.extend(entry.summary.diagnostics.iter().cloned());
+        }
+        for r in self.state.resolved.values() {
+            diagnostics.extend(r.diagnostics.iter().cloned());
+        }
+        diagnostics.extend(self.state.global_diagnostics.iter().cloned());
+        for c in self.state.compiled.values() {
+            diagnostics.extend(c.diagnostics.iter().cloned());
+        }
+        sort_diagnostics(&mut diagnostics);
+        diagnostics.dedup();
+
+        let report = BuildReport {
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            warnings: diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .map(|d| match &d.location {
+                    Some(l) => format!("{}:{}:{}: {}", l.file, l.line, l.column, d.message),
+                    None => d.message.clone(),
+                })
+                .collect(),
+            stats: CacheStats { ..discovery.stats },
+            phases: timer.phases,
+            files: FileCounts { ..discovery.counts },
+            recomputed: RecomputedCounts {
+                definitions: affected.len() as u64,
+                resolved: resolved_count,
+                compiled: compiled_ids.len() as u64,
+            },
+        };
+        let artifact = Artifact {
+            meta: ArtifactMeta {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                created_at: artifact::now_rfc3339(),
+            },
+            elements: self.state.elements.clone(),
+            report,
+        };
+        self.last = Some(artifact.clone());
+        BuildOutput {
+            artifact,
+            diagnostics,
+            delta,
+            cache_status: discovery.status,
+            compiled_ids,
+            cache_note: None,
+        }
+    }
+
+    /// Writes the artifact and (when incremental and changed) the persisted
+    /// state, each atomically.
+    pub fn write_outputs(&mut self) -> Result<(), BuildError> {
+        let Some(artifact) = &self.last else {
+            return Ok(());
+        };
+        artifact
+            .write(&self.config.artifact_path)
+            .map_err(|source| BuildError::Write {
+                path: self.config.artifact_path.clone(),
+                source,
+            })?;
+        if self.options.incremental && self.dirty {
+            let schema_hash = self
+                .schemas
+                .as_ref()
+                .map(|s| s.combined_hash())
+                .unwrap_or(0);
+            cache::save_state(&self.config, schema_hash, &self.state).map_err(|source| {
+                BuildError::Write {
+                    path: self.config.cache_dir.clone(),
+                    source,
+                }
+            })?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+}
+
+/// Everything a compilation reads: the schema, the definition's rendered text
+/// (spreads inlined) and the arguments of the fragments it spreads.
+fn compile_key(
+    schema_hash: u64,
+    label: &str,
+    own_metadata: Option<&str>,
+    own: &Rendered,
+    closure: &[(&str, &Definition, &Rendered)],
+) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&schema_hash.to_le_bytes());
+    hasher.update(label.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(own_metadata.unwrap_or("").as_bytes());
+    hasher.update(&[0]);
+    hasher.update(own.text.as_bytes());
+    hasher.update(&[0]);
+    // Spreads are inlined in `own.text`; only fragment arguments come from the closure.
+    for (_, _, r) in closure {
+        hasher.update(r.fragment_vars.as_deref().unwrap_or("").as_bytes());
+        hasher.update(&[3]);
+    }
+    hasher.digest()
+}

@@ -1,0 +1,187 @@
+//! `--watch`: turns file events into change sets and feeds them to one
+//! long-lived session. Real file watching (notify) with a debouncer that
+//! coalesces an editor's burst of events (write temp + rename) into one
+//! change set.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{new_debouncer, DebounceEventResult};
+
+use crate::config::Config;
+use crate::discover::is_ts_file;
+use crate::session::{BuildError, BuildOutput, BuilderSession, ChangeSet};
+
+pub enum WatchMessage {
+    Events(DebounceEventResult),
+    Stop,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("cannot watch {path}: {source}")]
+    Notify {
+        path: PathBuf,
+        source: notify::Error,
+    },
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+/// Whether a path is worth a rebuild: sources and schema files, not our own
+/// outputs or dependency folders.
+pub fn is_relevant(config: &Config, path: &Path) -> bool {
+    if path.starts_with(&config.cache_dir)
+        || path == config.artifact_path
+        || path.starts_with(&config.outdir)
+    {
+        return false;
+    }
+    let rel = path.strip_prefix(&config.root_dir).unwrap_or(path);
+    if rel.components().any(|c| {
+        matches!(
+            c.as_os_str().to_str(),
+            Some("node_modules" | ".git" | ".cache" | "target")
+        )
+    }) {
+        return false;
+    }
+    let schema = config
+        .schemas
+        .values()
+        .any(|s| s.paths.iter().any(|p| p == path));
+    schema || is_ts_file(&rel.to_string_lossy())
+}
+
+/// Folds debounced events into one change set by looking at the file system
+/// now: a path that exists is added or updated, one that does not is removed.
+/// This survives atomic saves (temp file + rename) and deleted directories.
+pub fn change_set_from_paths(
+    config: &Config,
+    known: &dyn Fn(&Path) -> bool,
+    paths: &BTreeSet<PathBuf>,
+) -> ChangeSet {
+    let mut changes = ChangeSet::default();
+    let mut expanded: BTreeSet<PathBuf> = BTreeSet::new();
+    for path in paths {
+        if path.is_dir() {
+            // A new directory (moved in, or created with files already in it).
+            for entry in walkdir::WalkDir::new(path)
+                .into_iter()
+                .filter_map(Result::ok)
+            {
+                if entry.file_type().is_file() {
+                    expanded.insert(entry.into_path());
+                }
+            }
+        } else {
+            expanded.insert(path.clone());
+        }
+    }
+    for path in expanded {
+        if !is_relevant(config, &path) {
+            continue;
+        }
+        if path.is_file() {
+            if known(&path) {
+                changes.updated.push(path);
+            } else {
+                changes.added.push(path);
+            }
+        } else {
+            changes.removed.push(path);
+        }
+    }
+    changes
+}
+
+/// One line per rebuild: what changed, what was recomputed, time, cache.
+pub fn summary_line(changes: &ChangeSet, output: &BuildOutput) -> String {
+    let report = output.report();
+    let errors = output.diagnostics.iter().filter(|d| d.is_error()).count();
+    format!(
+        "rebuilt: +{} ~{} -{} files | {} definitions affected, {} recompiled | {:.1} ms | hits {} misses {} skips {}{}",
+        changes.added.len(),
+        changes.updated.len(),
+        changes.removed.len(),
+        report.recomputed.definitions,
+        report.recomputed.compiled,
+        report.duration_ms,
+        report.stats.hits,
+        report.stats.misses,
+        report.stats.skips,
+        if errors > 0 { format!(" | {errors} error(s)") } else { String::new() }
+    )
+}
+
+/// Watches the config directory until a `Stop` message arrives on `rx`'s
+/// sender (Ctrl-C). `on_build` is called after every (re)build.
+pub fn watch(
+    session: &mut BuilderSession,
+    debounce: Duration,
+    tx: mpsc::Sender<WatchMessage>,
+    rx: mpsc::Receiver<WatchMessage>,
+    mut on_build: impl FnMut(&ChangeSet, &Result<BuildOutput, BuildError>, &mut BuilderSession),
+) -> Result<(), WatchError> {
+    let root = session.config().root_dir.clone();
+    let handler_tx = tx.clone();
+    let mut debouncer = new_debouncer(debounce, None, move |result: DebounceEventResult| {
+        let _ = handler_tx.send(WatchMessage::Events(result));
+    })
+    .map_err(|source| WatchError::Notify {
+        path: root.clone(),
+        source,
+    })?;
+    debouncer
+        .watch(&root, RecursiveMode::Recursive)
+        .map_err(|source| WatchError::Notify {
+            path: root.clone(),
+            source,
+        })?;
+    // Schema files may live outside the config directory.
+    let schema_paths: Vec<PathBuf> = session
+        .config()
+        .schemas
+        .values()
+        .flat_map(|s| s.paths.clone())
+        .collect();
+    for path in schema_paths.iter().filter(|p| !p.starts_with(&root)) {
+        if let Some(parent) = path.parent() {
+            let _ = debouncer.watch(parent, RecursiveMode::NonRecursive);
+        }
+    }
+    while let Ok(message) = rx.recv() {
+        let events = match message {
+            WatchMessage::Stop => break,
+            WatchMessage::Events(Ok(events)) => events,
+            WatchMessage::Events(Err(errors)) => {
+                for e in errors {
+                    eprintln!("watch: {e}");
+                }
+                continue;
+            }
+        };
+        let paths: BTreeSet<PathBuf> = events
+            .iter()
+            .flat_map(|e| e.paths.iter().cloned())
+            .collect();
+        let config = session.config().clone();
+        let known_files: BTreeSet<String> = session.state().files.keys().cloned().collect();
+        let known = |p: &Path| {
+            p.strip_prefix(&config.root_dir)
+                .map(|r| known_files.contains(&r.to_string_lossy().replace('\\', "/")))
+                .unwrap_or(false)
+        };
+        let changes = change_set_from_paths(&config, &known, &paths);
+        if changes.is_empty() {
+            continue;
+        }
+        let result = session.update(&changes);
+        on_build(&changes, &result, session);
+    }
+    drop(debouncer);
+    Ok(())
+}
