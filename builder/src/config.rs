@@ -46,7 +46,7 @@ pub struct SchemaConfig {
 pub enum ConfigError {
     #[error("no soda-gql.config.ts or soda-gql.config.json found in {searched_from} or any parent directory; create one or pass --config PATH")]
     NotFound { searched_from: PathBuf },
-    #[error("cannot read config {path}: {source}; check the path passed to --config")]
+    #[error("cannot read config {path} (check the path passed to --config)")]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -140,6 +140,10 @@ pub struct DiscoveryInput<'a> {
     pub roots: &'a BTreeSet<String>,
     /// Files whose stat must not be trusted (explicitly invalidated).
     pub invalidated: &'a BTreeSet<String>,
+    /// Stats with an mtime at or after this instant (ns since the epoch) are
+    /// not trusted: the file may have changed again within the timestamp
+    /// granularity after the previous build looked at it ("racy git").
+    pub racy_after_ns: u128,
     /// When set, only `roots`, `invalidated` and newly reachable files are
     /// looked at; every other previous entry is kept without a stat.
     pub targeted: bool,
@@ -161,7 +165,7 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
         Err(e) => return Processed::Failed(read_error(rel, &e)),
     };
     if let (Some(prev), false) = (previous, invalidated) {
-        if prev.fingerprint.stat == stat {
+        if prev.fingerprint.stat == stat && stat.mtime_ns < input.racy_after_ns {
             let status = FileCacheStatus {
                 status: CacheStatus::Hit,
                 reason: "stat unchanged (not read)",

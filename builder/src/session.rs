@@ -41,7 +41,7 @@ pub enum BuildError {
     Schema(#[from] SchemaError),
     #[error("invalid glob in include/exclude: {0}")]
     Glob(#[from] globset::Error),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -132,6 +132,20 @@ pub struct SessionState {
     pub compiled: BTreeMap<String, CompiledEntry>,
     pub elements: BTreeMap<String, String>,
     pub global_diagnostics: Vec<Diagnostic>,
+    /// When the last discovery started (ns since the epoch), minus a margin for
+    /// coarse file-system timestamps: newer mtimes are re-hashed next time.
+    pub racy_after_ns: u128,
+}
+
+/// File systems with coarse timestamps (2 s on FAT, 1 s on some network
+/// mounts) can hide a second edit inside one tick.
+const RACY_MARGIN_NS: u128 = 2_000_000_000;
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 /// Indexes derived from the state, rebuilt on load, never persisted.
@@ -287,7 +301,9 @@ impl BuilderSession {
         timer.lap("scan");
         let analyzer = self.analyzer_context();
         let empty = BTreeSet::new();
+        let discovery_started = now_ns();
         let discovery = discover::discover(&DiscoveryInput {
+            racy_after_ns: self.state.racy_after_ns,
             config: &self.config,
             globs: &globs,
             analyzer: &analyzer,
@@ -297,6 +313,7 @@ impl BuilderSession {
             targeted: false,
         });
         timer.lap("discover");
+        self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
         let mut output = self.commit(discovery, roots, &schemas, false, timer, started);
         output.cache_note = cache_note;
         Ok(output)
@@ -362,7 +379,9 @@ impl BuilderSession {
             roots.insert(rel);
         }
         let analyzer = self.analyzer_context();
+        let discovery_started = now_ns();
         let discovery = discover::discover(&DiscoveryInput {
+            racy_after_ns: self.state.racy_after_ns,
             config: &self.config,
             globs: &globs,
             analyzer: &analyzer,
@@ -377,6 +396,10 @@ impl BuilderSession {
         for removed in &discovery.removed {
             entries.remove(removed);
         }
+        self.state.racy_after_ns = self
+            .state
+            .racy_after_ns
+            .max(discovery_started.saturating_sub(RACY_MARGIN_NS));
         Ok(self.commit(discovery, entries, &schemas, schema_changed, timer, started))
     }
 

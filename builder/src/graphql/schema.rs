@@ -11,7 +11,7 @@ use crate::config::Config;
 
 #[derive(Debug, Error)]
 pub enum SchemaError {
-    #[error("schema `{label}`: cannot read {path}: {source}; fix `schemas.{label}.schema` in the config")]
+    #[error("schema `{label}`: cannot read {path} (fix `schemas.{label}.schema` in the config)")]
     Missing {
         label: String,
         path: PathBuf,

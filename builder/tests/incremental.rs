@@ -1,0 +1,472 @@
+//! The invariant: after any sequence of edits, the incremental artifact (a
+//! session's `update`, and a new process on the persisted state) equals a
+//! clean build of the same tree — elements byte for byte, diagnostics too.
+//! Plus scenario tests that assert *what* was recomputed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use builder::config::{load_config, Config};
+use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
+use proptest::prelude::*;
+
+const FIELDS: [&str; 6] = [
+    "id",
+    "name",
+    "price",
+    "tags",
+    "extra",
+    "related { id name }",
+];
+const FRAGMENTS: usize = 4;
+const OPERATIONS: usize = 4;
+
+/// A tiny project the edits act on.
+#[derive(Debug, Clone)]
+struct Model {
+    fragments: Vec<Option<FragmentModel>>,
+    operations: Vec<OperationModel>,
+    broken: Vec<bool>,
+    schema_extra: bool,
+}
+
+#[derive(Debug, Clone)]
+struct FragmentModel {
+    fields: u8,
+    spreads: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct OperationModel {
+    spreads: Vec<usize>,
+    renamed: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Edit {
+    SetFields(usize, u8),
+    ToggleOpSpread(usize, usize),
+    ToggleFragmentSpread(usize, usize),
+    RemoveFragment(usize),
+    RestoreFragment(usize),
+    Break(usize),
+    Fix(usize),
+    RenameOperation(usize),
+    ToggleSchemaField,
+    TouchNoise,
+}
+
+fn edit_strategy() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (0..FRAGMENTS, 1u8..64).prop_map(|(i, m)| Edit::SetFields(i, m)),
+        (0..OPERATIONS, 0..FRAGMENTS).prop_map(|(o, f)| Edit::ToggleOpSpread(o, f)),
+        (0..FRAGMENTS, 0..FRAGMENTS).prop_map(|(a, b)| Edit::ToggleFragmentSpread(a, b)),
+        (0..FRAGMENTS).prop_map(Edit::RemoveFragment),
+        (0..FRAGMENTS).prop_map(Edit::RestoreFragment),
+        (0..FRAGMENTS + OPERATIONS).prop_map(Edit::Break),
+        (0..FRAGMENTS + OPERATIONS).prop_map(Edit::Fix),
+        (0..OPERATIONS).prop_map(Edit::RenameOperation),
+        Just(Edit::ToggleSchemaField),
+        Just(Edit::TouchNoise),
+    ]
+}
+
+fn fragment_path(i: usize) -> String {
+    format!("src/entities/frag{i}.ts")
+}
+
+fn operation_path(model: &Model, o: usize) -> String {
+    if model.operations[o].renamed {
+        format!("src/pages/renamed/op{o}.ts")
+    } else {
+        format!("src/pages/op{o}.ts")
+    }
+}
+
+fn fields_text(mask: u8) -> String {
+    let fields: Vec<&str> = FIELDS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, f)| *f)
+        .collect();
+    if fields.is_empty() {
+        "id".to_owned()
+    } else {
+        fields.join("\n    ")
+    }
+}
+
+fn render_fragment(i: usize, f: &FragmentModel, broken: bool) -> String {
+    let imports: String = f
+        .spreads
+        .iter()
+        .map(|s| format!("import {{ frag{s} }} from \"./frag{s}\";\n"))
+        .collect();
+    let spreads: String = f
+        .spreads
+        .iter()
+        .map(|s| format!("\n    ...${{frag{s}}}"))
+        .collect();
+    let body = format!(
+        "import {{ gql }} from \"../../graphql-system\";\n{imports}\nexport const frag{i} = gql.default(({{ fragment }}) =>\n  fragment(\"Frag{i}\", \"Item\")`{{\n    {}{spreads}\n  }}`(),\n);\n",
+        fields_text(f.fields)
+    );
+    if broken {
+        format!("{body}\nexport const broken = ;\n")
+    } else {
+        body
+    }
+}
+
+fn render_operation(model: &Model, o: usize, broken: bool) -> String {
+    let op = &model.operations[o];
+    let prefix = if op.renamed { "../../" } else { "../" };
+    let imports: String = op
+        .spreads
+        .iter()
+        .map(|s| format!("import {{ frag{s} }} from \"{prefix}entities/frag{s}\";\n"))
+        .collect();
+    let spreads: String = op
+        .spreads
+        .iter()
+        .map(|s| format!("\n      ...${{frag{s}}}"))
+        .collect();
+    let gql = if op.renamed {
+        "../../../graphql-system"
+    } else {
+        "../../graphql-system"
+    };
+    let body = format!(
+        "import {{ gql }} from \"{gql}\";\nimport {{ helper }} from \"{prefix}utils/helper\";\n{imports}\nexport const op{o} = gql.default(({{ query }}) =>\n  query(\"Op{o}\")`($id: ID!) {{\n    item(id: $id) {{\n      id{spreads}\n    }}\n  }}`(),\n);\nexport const value = helper(1);\n"
+    );
+    if broken {
+        format!("{body}\nconst oops = (;\n")
+    } else {
+        body
+    }
+}
+
+fn schema_text(extra: bool) -> String {
+    format!(
+        "type Query {{\n  item(id: ID!): Item\n  items: [Item!]!\n}}\n\ntype Item {{\n  id: ID!\n  name: String\n  price: Float\n  tags: [String!]\n  related: Item\n{}}}\n",
+        if extra { "  extra: String\n" } else { "" }
+    )
+}
+
+struct Project {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    model: Model,
+}
+
+impl Project {
+    fn new() -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let model = Model {
+            fragments: (0..FRAGMENTS)
+                .map(|i| {
+                    Some(FragmentModel {
+                        fields: 0b11 + (i as u8 % 3) * 4,
+                        spreads: Vec::new(),
+                    })
+                })
+                .collect(),
+            operations: (0..OPERATIONS)
+                .map(|o| OperationModel {
+                    spreads: vec![o % FRAGMENTS],
+                    renamed: false,
+                })
+                .collect(),
+            broken: vec![false; FRAGMENTS + OPERATIONS],
+            schema_extra: true,
+        };
+        write(&root, "soda-gql.config.ts", "export default defineConfig({ outdir: \"./graphql-system\", include: [\"./src/**/*.ts\"], schemas: { default: { schema: \"./schema.graphql\" } } });\n");
+        write(
+            &root,
+            "graphql-system/index.ts",
+            "export const gql: any = {};\n",
+        );
+        write(
+            &root,
+            "src/utils/helper.ts",
+            "export function helper(x: number) { return x + 1; }\n",
+        );
+        write(&root, "schema.graphql", &schema_text(true));
+        let project = Project {
+            _dir: dir,
+            root,
+            model,
+        };
+        for i in 0..FRAGMENTS {
+            project.write_fragment(i);
+        }
+        for o in 0..OPERATIONS {
+            project.write_operation(o);
+        }
+        project
+    }
+
+    fn config(&self) -> Config {
+        load_config(&self.root.join("soda-gql.config.ts")).unwrap()
+    }
+
+    fn write_fragment(&self, i: usize) -> Option<PathBuf> {
+        let f = self.model.fragments[i].as_ref()?;
+        Some(write(
+            &self.root,
+            &fragment_path(i),
+            &render_fragment(i, f, self.model.broken[i]),
+        ))
+    }
+
+    fn write_operation(&self, o: usize) -> PathBuf {
+        write(
+            &self.root,
+            &operation_path(&self.model, o),
+            &render_operation(&self.model, o, self.model.broken[FRAGMENTS + o]),
+        )
+    }
+
+    /// Applies an edit to the tree and returns what a watcher would report.
+    fn apply(&mut self, edit: &Edit) -> ChangeSet {
+        let mut changes = ChangeSet::default();
+        match *edit {
+            Edit::SetFields(i, mask) => {
+                if let Some(f) = self.model.fragments[i].as_mut() {
+                    f.fields = mask;
+                    changes.updated.extend(self.write_fragment(i));
+                }
+            }
+            Edit::ToggleOpSpread(o, f) => {
+                let spreads = &mut self.model.operations[o].spreads;
+                match spreads.iter().position(|s| *s == f) {
+                    Some(p) => {
+                        spreads.remove(p);
+                    }
+                    None => spreads.push(f),
+                }
+                changes.updated.push(self.write_operation(o));
+            }
+            Edit::ToggleFragmentSpread(a, b) => {
+                if let Some(f) = self.model.fragments[a].as_mut() {
+                    match f.spreads.iter().position(|s| *s == b) {
+                        Some(p) => {
+                            f.spreads.remove(p);
+                        }
+                        None => f.spreads.push(b),
+                    }
+                    changes.updated.extend(self.write_fragment(a));
+                }
+            }
+            Edit::RemoveFragment(i) => {
+                if self.model.fragments[i].take().is_some() {
+                    let path = self.root.join(fragment_path(i));
+                    std::fs::remove_file(&path).unwrap();
+                    changes.removed.push(path);
+                }
+            }
+            Edit::RestoreFragment(i) => {
+                if self.model.fragments[i].is_none() {
+                    self.model.fragments[i] = Some(FragmentModel {
+                        fields: 0b101,
+                        spreads: Vec::new(),
+                    });
+                    changes.added.extend(self.write_fragment(i));
+                }
+            }
+            Edit::Break(k) | Edit::Fix(k) => {
+                self.model.broken[k] = matches!(edit, Edit::Break(_));
+                if k < FRAGMENTS {
+                    changes.updated.extend(self.write_fragment(k));
+                } else {
+                    changes.updated.push(self.write_operation(k - FRAGMENTS));
+                }
+            }
+            Edit::RenameOperation(o) => {
+                let old = self.root.join(operation_path(&self.model, o));
+                std::fs::remove_file(&old).unwrap();
+                changes.removed.push(old);
+                self.model.operations[o].renamed = !self.model.operations[o].renamed;
+                changes.added.push(self.write_operation(o));
+            }
+            Edit::ToggleSchemaField => {
+                self.model.schema_extra = !self.model.schema_extra;
+                changes.updated.push(write(
+                    &self.root,
+                    "schema.graphql",
+                    &schema_text(self.model.schema_extra),
+                ));
+            }
+            Edit::TouchNoise => {
+                changes.updated.push(write(
+                    &self.root,
+                    "src/utils/helper.ts",
+                    "// touched\nexport function helper(x: number) { return x + 1; }\n",
+                ));
+            }
+        }
+        changes
+    }
+}
+
+fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn assert_same_as_clean(project: &Project, incremental: &builder::BuildOutput, step: &str) {
+    let clean = clean_build(&project.config()).unwrap();
+    assert_eq!(
+        incremental.artifact.elements_json(),
+        clean.artifact.elements_json(),
+        "elements differ after {step}"
+    );
+    assert_eq!(
+        common::render_diagnostics(&incremental.diagnostics),
+        common::render_diagnostics(&clean.diagnostics),
+        "diagnostics differ after {step}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_equals_clean_build(edits in proptest::collection::vec(edit_strategy(), 1..10)) {
+        let mut project = Project::new();
+        let mut session = BuilderSession::new(project.config(), SessionOptions { incremental: true });
+        let initial = session.build_initial().unwrap();
+        session.write_outputs().unwrap();
+        assert_same_as_clean(&project, &initial, "the initial build");
+        for (step, edit) in edits.iter().enumerate() {
+            let changes = project.apply(edit);
+            let output = session.update(&changes).unwrap();
+            session.write_outputs().unwrap();
+            assert_same_as_clean(&project, &output, &format!("step {step} ({edit:?})"));
+            // A new process on the persisted state agrees too.
+            let mut fresh = BuilderSession::new(project.config(), SessionOptions { incremental: true });
+            let from_disk = fresh.build_initial().unwrap();
+            assert_same_as_clean(&project, &from_disk, &format!("step {step} ({edit:?}) from disk"));
+        }
+    }
+}
+
+#[test]
+fn editing_one_fragment_recompiles_only_its_dependents() {
+    let mut project = Project::new();
+    let mut session = BuilderSession::new(project.config(), SessionOptions { incremental: false });
+    session.build_initial().unwrap();
+    let changes = project.apply(&Edit::SetFields(0, 0b111));
+    let output = session.update(&changes).unwrap();
+    let mut compiled = output.compiled_ids.clone();
+    compiled.sort();
+    // frag0 and the one operation that spreads it (op0), nothing else.
+    assert_eq!(
+        compiled,
+        vec!["src/entities/frag0.ts::frag0", "src/pages/op0.ts::op0"]
+    );
+    assert_eq!(output.report().files.analyzed, 1);
+    assert_eq!(output.report().stats.skips, 1);
+    assert_same_as_clean(&project, &output, "the fragment edit");
+}
+
+#[test]
+fn a_comment_edit_is_an_invalidation_barrier() {
+    let mut project = Project::new();
+    let mut session = BuilderSession::new(project.config(), SessionOptions { incremental: false });
+    session.build_initial().unwrap();
+    let changes = project.apply(&Edit::TouchNoise);
+    let output = session.update(&changes).unwrap();
+    assert!(output.compiled_ids.is_empty(), "{:?}", output.compiled_ids);
+    assert_eq!(output.report().recomputed.definitions, 0);
+    assert!(output.delta.is_empty());
+}
+
+#[test]
+fn empty_change_set_recomputes_nothing() {
+    let project = Project::new();
+    let mut session = BuilderSession::new(project.config(), SessionOptions { incremental: false });
+    let first = session.build_initial().unwrap();
+    let second = session.update(&ChangeSet::default()).unwrap();
+    assert_eq!(second.report().files.read, 0);
+    assert!(second.compiled_ids.is_empty());
+    assert_eq!(
+        first.artifact.elements_json(),
+        second.artifact.elements_json()
+    );
+}
+
+/// Moves every mtime 10 s into the past, out of the racy window.
+fn backdate(root: &Path) {
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+    for entry in walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+    {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(entry.path())
+            .unwrap();
+        file.set_modified(past).unwrap();
+    }
+}
+
+#[test]
+fn second_process_is_all_hits_without_reads() {
+    let project = Project::new();
+    backdate(&project.root);
+    let config = project.config();
+    builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    let second = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    let report = second.report();
+    assert_eq!(report.stats.misses, 0);
+    assert_eq!(report.stats.hits, report.files.scanned);
+    assert_eq!(report.files.read, 0);
+    assert!(second.compiled_ids.is_empty());
+}
+
+#[test]
+fn a_just_written_file_is_rehashed_not_trusted() {
+    let project = Project::new();
+    let config = project.config();
+    builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    // Same size, same mtime tick possible: the stat alone must not be trusted.
+    let second = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert!(second.report().files.read > 0);
+    assert_eq!(second.report().stats.misses, 0);
+}
+
+#[test]
+fn corrupt_or_old_state_is_discarded_with_a_note() {
+    let project = Project::new();
+    let config = project.config();
+    let first = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    let state = builder::cache::state_path(&config);
+    let mut bytes = std::fs::read(&state).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    std::fs::write(&state, &bytes).unwrap();
+    let second = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert!(
+        second.cache_note.as_deref().unwrap().contains("checksum"),
+        "{:?}",
+        second.cache_note
+    );
+    assert_eq!(
+        first.artifact.elements_json(),
+        second.artifact.elements_json()
+    );
+    // Truncated (a killed write can't produce this thanks to rename, but a disk can).
+    std::fs::write(&state, &bytes[..10]).unwrap();
+    let third = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert!(third.cache_note.as_deref().unwrap().contains("discarded"));
+    // The rebuilt state is valid again.
+    let fourth = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert_eq!(fourth.report().stats.misses, 0);
+}
