@@ -1,0 +1,98 @@
+//! Criterion micro-benchmarks of the builder: a clean build of the committed
+//! `large-app` fixture, an in-session update after a fragment edit, and the
+//! parse-only floor (swc over every file) that a clean build is held against.
+
+use std::path::{Path, PathBuf};
+
+use builder::analyze::{analyze_module, AnalyzerContext};
+use builder::config::load_config;
+use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name)
+}
+
+/// `SODA_BENCH_PROJECT=/path/to/soda-gql.config.ts` benchmarks another project
+/// (e.g. a generated preset) instead of `large-app`.
+fn config_path() -> PathBuf {
+    std::env::var_os("SODA_BENCH_PROJECT").map(PathBuf::from).unwrap_or_else(|| fixture("large-app/soda-gql.config.ts"))
+}
+
+fn bench_clean_build(c: &mut Criterion) {
+    let config = load_config(&config_path()).expect("benchmark config");
+    c.bench_function("clean_build", |b| b.iter(|| clean_build(&config).expect("build")));
+}
+
+fn bench_parse_floor(c: &mut Criterion) {
+    let config = load_config(&config_path()).expect("benchmark config");
+    let ctx = AnalyzerContext {
+        outdir_rel: config.relative(&config.outdir),
+        aliases: config.graphql_system_aliases.clone(),
+    };
+    let files: Vec<PathBuf> = walkdir::WalkDir::new(config.root_dir.join("src"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "ts"))
+        .map(|e| e.into_path())
+        .collect();
+    c.bench_function("read_and_parse_every_file", |b| {
+        b.iter(|| {
+            use rayon::prelude::*;
+            files
+                .par_iter()
+                .map(|f| {
+                    let text = std::fs::read_to_string(f).unwrap_or_default();
+                    analyze_module("x.ts", &text, &ctx).definitions.len()
+                })
+                .sum::<usize>()
+        })
+    });
+}
+
+fn bench_update_after_fragment_edit(c: &mut Criterion) {
+    let source = config_path();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = source.parent().expect("config dir");
+    for entry in walkdir::WalkDir::new(root).into_iter().filter_entry(|e| e.file_name() != ".cache").filter_map(Result::ok) {
+        let target = dir.path().join(entry.path().strip_prefix(root).expect("prefix"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+    let config = load_config(&dir.path().join(source.file_name().expect("name"))).expect("config");
+    let mut session = BuilderSession::new(config.clone(), SessionOptions { incremental: false });
+    session.build_initial().expect("initial");
+    // The most-spread fragment file: the first definition file under entities.
+    let target = session
+        .state()
+        .files
+        .iter()
+        .find(|(path, entry)| path.contains("entities/") && entry.summary.definitions.iter().any(|d| d.type_condition.is_some()))
+        .map(|(path, _)| config.root_dir.join(path))
+        .expect("a fragment file");
+    let original = std::fs::read_to_string(&target).expect("read");
+    let mut toggle = false;
+    c.bench_function("update_after_fragment_edit", |b| {
+        b.iter(|| {
+            toggle = !toggle;
+            // A real change to the fragment's selections, valid on any type.
+            let text = if toggle { original.replacen("`{", "`{\n    __typename", 1) } else { original.clone() };
+            std::fs::write(&target, text).expect("write");
+            let changes = ChangeSet {
+                updated: vec![target.clone()],
+                ..ChangeSet::default()
+            };
+            session.update(&changes).expect("update")
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = bench_clean_build, bench_parse_floor, bench_update_after_fragment_edit
+}
+criterion_main!(benches);
