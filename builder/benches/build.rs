@@ -10,18 +10,24 @@ use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name)
 }
 
 /// `SODA_BENCH_PROJECT=/path/to/soda-gql.config.ts` benchmarks another project
 /// (e.g. a generated preset) instead of `large-app`.
 fn config_path() -> PathBuf {
-    std::env::var_os("SODA_BENCH_PROJECT").map(PathBuf::from).unwrap_or_else(|| fixture("large-app/soda-gql.config.ts"))
+    std::env::var_os("SODA_BENCH_PROJECT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| fixture("large-app/soda-gql.config.ts"))
 }
 
 fn bench_clean_build(c: &mut Criterion) {
     let config = load_config(&config_path()).expect("benchmark config");
-    c.bench_function("clean_build", |b| b.iter(|| clean_build(&config).expect("build")));
+    c.bench_function("clean_build", |b| {
+        b.iter(|| clean_build(&config).expect("build"))
+    });
 }
 
 fn bench_parse_floor(c: &mut Criterion) {
@@ -54,8 +60,14 @@ fn bench_update_after_fragment_edit(c: &mut Criterion) {
     let source = config_path();
     let dir = tempfile::tempdir().expect("tempdir");
     let root = source.parent().expect("config dir");
-    for entry in walkdir::WalkDir::new(root).into_iter().filter_entry(|e| e.file_name() != ".cache").filter_map(Result::ok) {
-        let target = dir.path().join(entry.path().strip_prefix(root).expect("prefix"));
+    for entry in walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".cache")
+        .filter_map(Result::ok)
+    {
+        let target = dir
+            .path()
+            .join(entry.path().strip_prefix(root).expect("prefix"));
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target).expect("mkdir");
         } else {
@@ -70,7 +82,14 @@ fn bench_update_after_fragment_edit(c: &mut Criterion) {
         .state()
         .files
         .iter()
-        .find(|(path, entry)| path.contains("entities/") && entry.summary.definitions.iter().any(|d| d.type_condition.is_some()))
+        .find(|(path, entry)| {
+            path.contains("entities/")
+                && entry
+                    .summary
+                    .definitions
+                    .iter()
+                    .any(|d| d.type_condition.is_some())
+        })
         .map(|(path, _)| config.root_dir.join(path))
         .expect("a fragment file");
     let original = std::fs::read_to_string(&target).expect("read");
@@ -79,7 +98,11 @@ fn bench_update_after_fragment_edit(c: &mut Criterion) {
         b.iter(|| {
             toggle = !toggle;
             // A real change to the fragment's selections, valid on any type.
-            let text = if toggle { original.replacen("`{", "`{\n    __typename", 1) } else { original.clone() };
+            let text = if toggle {
+                original.replacen("`{", "`{\n    __typename", 1)
+            } else {
+                original.clone()
+            };
             std::fs::write(&target, text).expect("write");
             let changes = ChangeSet {
                 updated: vec![target.clone()],

@@ -304,7 +304,8 @@ pub fn discover(input: &DiscoveryInput<'_>) -> Discovery {
                         out.changed.insert(rel.clone());
                     }
                     for dep in &entry.deps {
-                        let known = input.targeted && files.contains_key(dep);
+                        let known = input.targeted
+                            && (files.contains_key(dep) || input.previous.contains_key(dep));
                         if !seen.contains(dep) && !known && !input.globs.is_excluded(dep) {
                             next.insert(dep.clone());
                         }

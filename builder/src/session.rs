@@ -156,6 +156,12 @@ struct RuntimeIndex {
     /// fragment id → ids that spread it.
     spreaders: HashMap<String, BTreeSet<String>>,
     rendered: HashMap<String, Arc<Rendered>>,
+    /// Every file's summary, shared with the file table.
+    modules: graph::Modules,
+    /// Probed (missing) import path → files whose import probed it.
+    probed: HashMap<String, BTreeSet<String>>,
+    /// Files whose summary carries diagnostics.
+    with_diagnostics: BTreeSet<String>,
 }
 
 impl RuntimeIndex {
@@ -164,7 +170,44 @@ impl RuntimeIndex {
         for r in state.resolved.values() {
             index.add(r);
         }
+        for (path, entry) in &state.files {
+            index.set_file(path, None, Some(entry));
+        }
         index
+    }
+
+    /// Keeps the per-file indexes in step with one file table entry.
+    fn set_file(
+        &mut self,
+        path: &str,
+        old: Option<&discover::FileEntry>,
+        entry: Option<&discover::FileEntry>,
+    ) {
+        for p in old.map(|o| o.probed.as_slice()).unwrap_or_default() {
+            if let Some(importers) = self.probed.get_mut(p) {
+                importers.remove(path);
+            }
+        }
+        match entry {
+            Some(e) => {
+                self.modules.insert(path.to_owned(), e.summary.clone());
+                for p in &e.probed {
+                    self.probed
+                        .entry(p.clone())
+                        .or_default()
+                        .insert(path.to_owned());
+                }
+                if e.summary.diagnostics.is_empty() {
+                    self.with_diagnostics.remove(path);
+                } else {
+                    self.with_diagnostics.insert(path.to_owned());
+                }
+            }
+            None => {
+                self.modules.remove(path);
+                self.with_diagnostics.remove(path);
+            }
+        }
     }
 
     fn add(&mut self, r: &ResolvedDefinition) {
@@ -314,7 +357,7 @@ impl BuilderSession {
         });
         timer.lap("discover");
         self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
-        let mut output = self.commit(discovery, roots, &schemas, false, timer, started);
+        let mut output = self.commit(discovery, roots, &schemas, false, false, timer, started);
         output.cache_note = cache_note;
         Ok(output)
     }
@@ -371,10 +414,8 @@ impl BuilderSession {
                 invalidated.insert(rel.clone());
             }
             // A new file may be what an earlier import was looking for.
-            for (importer, entry) in &self.state.files {
-                if entry.probed.contains(&rel) {
-                    invalidated.insert(importer.clone());
-                }
+            if let Some(importers) = self.index.probed.get(&rel) {
+                invalidated.extend(importers.iter().cloned());
             }
             roots.insert(rel);
         }
@@ -391,7 +432,7 @@ impl BuilderSession {
             targeted: true,
         });
         timer.lap("discover");
-        let mut entries = self.state.entries.clone();
+        let mut entries = std::mem::take(&mut self.state.entries);
         entries.extend(discovery.entries.iter().cloned());
         for removed in &discovery.removed {
             entries.remove(removed);
@@ -400,44 +441,90 @@ impl BuilderSession {
             .state
             .racy_after_ns
             .max(discovery_started.saturating_sub(RACY_MARGIN_NS));
-        Ok(self.commit(discovery, entries, &schemas, schema_changed, timer, started))
+        Ok(self.commit(
+            discovery,
+            entries,
+            &schemas,
+            schema_changed,
+            true,
+            timer,
+            started,
+        ))
     }
 
     /// The shared second half of every build.
+    #[allow(clippy::too_many_arguments)]
     fn commit(
         &mut self,
         discovery: Discovery,
         entries: BTreeSet<String>,
         schemas: &Arc<SchemaSet>,
         schema_changed: bool,
+        targeted: bool,
         mut timer: Timer,
         started: Instant,
     ) -> BuildOutput {
-        let mut files = discovery.files;
         let mut changed: BTreeSet<String> = discovery.changed.clone();
         let mut removed: BTreeSet<String> = discovery.removed.clone();
-        // Drop files nothing reaches any more.
-        let imports_changed = !changed.is_empty() || !removed.is_empty();
-        if imports_changed {
-            let keep = discover::reachable(&files, &entries);
-            let unreachable: Vec<String> = files
+        let mut deps_changed = !removed.is_empty();
+        if targeted {
+            // Merge the processed entries into the table in place.
+            for (path, entry) in discovery.files {
+                let previous = self.state.files.get(&path);
+                if previous.is_none_or(|p| p.deps != entry.deps) {
+                    deps_changed = true;
+                }
+                if previous != Some(&entry) {
+                    self.dirty = true;
+                    self.index.set_file(&path, previous, Some(&entry));
+                }
+                self.state.files.insert(path, entry);
+            }
+            for path in &removed {
+                let old = self.state.files.remove(path);
+                self.index.set_file(path, old.as_ref(), None);
+            }
+        } else {
+            if discovery.files != self.state.files {
+                self.dirty = true;
+                deps_changed = true;
+            }
+            self.state.files = discovery.files;
+            self.index.modules.clear();
+            self.index.probed.clear();
+            self.index.with_diagnostics.clear();
+            let files = std::mem::take(&mut self.state.files);
+            for (path, entry) in &files {
+                self.index.set_file(path, None, Some(entry));
+            }
+            self.state.files = files;
+        }
+        if self.state.entries != entries {
+            self.dirty = true;
+            deps_changed = true;
+        }
+        self.state.entries = entries;
+        // Drop files nothing reaches any more (only an import edit can cause it).
+        if deps_changed {
+            let keep = discover::reachable(&self.state.files, &self.state.entries);
+            let unreachable: Vec<String> = self
+                .state
+                .files
                 .keys()
                 .filter(|f| !keep.contains(*f))
                 .cloned()
                 .collect();
             for f in unreachable {
-                files.remove(&f);
+                let old = self.state.files.remove(&f);
+                self.index.set_file(&f, old.as_ref(), None);
                 removed.insert(f);
+                self.dirty = true;
             }
         }
-        changed.retain(|f| files.contains_key(f));
-        if files != self.state.files {
-            self.dirty = true;
-        }
-        let modules: graph::Modules = files
-            .iter()
-            .map(|(k, v)| (k.clone(), v.summary.clone()))
-            .collect();
+        changed.retain(|f| self.state.files.contains_key(f));
+        // Borrowed out of the index for the rest of the commit, put back at the end.
+        let modules_owned = std::mem::take(&mut self.index.modules);
+        let modules = &modules_owned;
 
         // 1. Which definitions to re-resolve.
         let touched: BTreeSet<String> = changed.union(&removed).cloned().collect();
@@ -704,21 +791,19 @@ impl BuilderSession {
         }
         let delta = artifact::compute_artifact_delta(&self.state.elements, &new_elements);
         artifact::apply_artifact_delta(&mut self.state.elements, &delta);
-        if !delta.is_empty()
-            || self.state.global_diagnostics != global.diagnostics
-            || self.state.entries != entries
-        {
+        if !delta.is_empty() || self.state.global_diagnostics != global.diagnostics {
             self.dirty = true;
         }
         self.state.global_diagnostics = global.diagnostics;
-        self.state.files = files;
-        self.state.entries = entries;
+        self.index.modules = modules_owned;
         timer.lap("emit");
 
         // 6. Diagnostics of the whole tree, deduplicated and sorted.
         let mut diagnostics: Vec<Diagnostic> = discovery.diagnostics;
-        for entry in self.state.files.values() {
-            diagnostics.extend(entry.summary.diagnostics.iter().cloned());
+        for path in &self.index.with_diagnostics {
+            if let Some(entry) = self.state.files.get(path) {
+                diagnostics.extend(entry.summary.diagnostics.iter().cloned());
+            }
         }
         for r in self.state.resolved.values() {
             diagnostics.extend(r.diagnostics.iter().cloned());
