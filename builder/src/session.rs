@@ -330,13 +330,17 @@ impl BuilderSession {
                     cache_note = Some("using the persisted state".to_owned());
                 }
                 CacheLoad::Missing => {
-                    cache_note = Some("no persisted state: cold build".to_owned())
+                    schemas.validate_all()?;
+                    cache_note = Some("no persisted state: cold build".to_owned());
                 }
                 CacheLoad::Discarded(reason) => {
-                    cache_note = Some(format!("persisted state discarded ({reason}): cold build"))
+                    schemas.validate_all()?;
+                    cache_note = Some(format!("persisted state discarded ({reason}): cold build"));
                 }
             }
             timer.lap("cache_load");
+        } else {
+            schemas.validate_all()?;
         }
         self.initialized = true;
         let globs = Globs::new(&self.config)?;
@@ -390,7 +394,11 @@ impl BuilderSession {
             });
         let schemas = match (&self.schemas, touches_schema || changes.metadata.is_some()) {
             (Some(s), false) => s.clone(),
-            _ => self.load_schemas()?,
+            _ => {
+                let reloaded = self.load_schemas()?;
+                reloaded.validate_all()?;
+                reloaded
+            }
         };
         let schema_changed = previous_schema != Some(schemas.combined_hash());
         timer.lap("schema");
@@ -485,19 +493,31 @@ impl BuilderSession {
                 self.index.set_file(path, old.as_ref(), None);
             }
         } else {
-            if discovery.files != self.state.files {
+            // Re-index only the entries that differ from the loaded state.
+            let gone: Vec<String> = self
+                .state
+                .files
+                .keys()
+                .filter(|k| !discovery.files.contains_key(*k))
+                .cloned()
+                .collect();
+            for path in gone {
+                let old = self.state.files.remove(&path);
+                self.index.set_file(&path, old.as_ref(), None);
                 self.dirty = true;
                 deps_changed = true;
             }
-            self.state.files = discovery.files;
-            self.index.modules.clear();
-            self.index.probed.clear();
-            self.index.with_diagnostics.clear();
-            let files = std::mem::take(&mut self.state.files);
-            for (path, entry) in &files {
-                self.index.set_file(path, None, Some(entry));
+            for (path, entry) in &discovery.files {
+                let previous = self.state.files.get(path);
+                if previous != Some(entry) {
+                    if previous.is_none_or(|p| p.deps != entry.deps) {
+                        deps_changed = true;
+                    }
+                    self.index.set_file(path, previous, Some(entry));
+                    self.dirty = true;
+                }
             }
-            self.state.files = files;
+            self.state.files = discovery.files;
         }
         if self.state.entries != entries {
             self.dirty = true;

@@ -138,7 +138,17 @@ pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
     };
 
     let mut diagnostics = Vec::new();
-    let result = ExecutableDocument::parse_and_validate(&schema.schema, text, "definition.graphql");
+    let schema = match schema.schema() {
+        Ok(s) => s,
+        Err(e) => {
+            return Compiled {
+                valid: false,
+                operation: None,
+                diagnostics: vec![Diagnostic::error(codes::GRAPHQL_VALIDATION, e.to_string())],
+            }
+        }
+    };
+    let result = ExecutableDocument::parse_and_validate(schema, text, "definition.graphql");
     let doc = match result {
         Ok(doc) => doc.into_inner(),
         Err(with_errors) => {

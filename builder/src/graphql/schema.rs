@@ -21,10 +21,38 @@ pub enum SchemaError {
     Invalid { label: String, message: String },
 }
 
+/// One schema: its sources are read and hashed at load; parsing and
+/// validation happen once, on first use (a warm build that compiles nothing
+/// never pays for them — its state was built from a schema with this hash,
+/// which was valid then).
 pub struct LoadedSchema {
-    pub schema: Valid<Schema>,
+    label: String,
+    sources: Vec<(String, String)>,
+    parsed: std::sync::OnceLock<Result<Valid<Schema>, String>>,
     /// xxh3 of the schema sources; part of every compile cache key.
     pub hash: u64,
+}
+
+impl LoadedSchema {
+    /// The parsed and validated schema.
+    pub fn schema(&self) -> Result<&Valid<Schema>, SchemaError> {
+        self.parsed
+            .get_or_init(|| {
+                let mut builder = Schema::builder();
+                for (path, text) in &self.sources {
+                    builder = builder.parse(text.as_str(), path.as_str());
+                }
+                builder
+                    .build()
+                    .and_then(|s| s.validate())
+                    .map_err(|e| e.errors.to_string())
+            })
+            .as_ref()
+            .map_err(|message| SchemaError::Invalid {
+                label: self.label.clone(),
+                message: message.clone(),
+            })
+    }
 }
 
 pub struct SchemaSet {
@@ -34,6 +62,15 @@ pub struct SchemaSet {
 impl SchemaSet {
     pub fn get(&self, label: &str) -> Option<&LoadedSchema> {
         self.schemas.get(label)
+    }
+
+    /// Parses and validates every schema now (a cold build reports a broken
+    /// schema up front, as a setup error).
+    pub fn validate_all(&self) -> Result<(), SchemaError> {
+        for schema in self.schemas.values() {
+            schema.schema()?;
+        }
+        Ok(())
     }
 
     /// One hash over every schema, for the persisted cache header.
@@ -49,7 +86,7 @@ impl SchemaSet {
 pub fn load_schemas(config: &Config) -> Result<SchemaSet, SchemaError> {
     let mut schemas = BTreeMap::new();
     for (label, schema_config) in &config.schemas {
-        let mut builder = Schema::builder();
+        let mut sources = Vec::new();
         let mut all_text = String::new();
         for path in &schema_config.paths {
             let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Missing {
@@ -59,20 +96,14 @@ pub fn load_schemas(config: &Config) -> Result<SchemaSet, SchemaError> {
             })?;
             all_text.push_str(&text);
             all_text.push('\u{0}');
-            builder = builder.parse(text, config.relative(path));
+            sources.push((config.relative(path), text));
         }
-        let schema =
-            builder
-                .build()
-                .and_then(|s| s.validate())
-                .map_err(|e| SchemaError::Invalid {
-                    label: label.clone(),
-                    message: e.errors.to_string(),
-                })?;
         schemas.insert(
             label.clone(),
             LoadedSchema {
-                schema,
+                label: label.clone(),
+                sources,
+                parsed: std::sync::OnceLock::new(),
                 hash: xxhash_rust::xxh3::xxh3_64(all_text.as_bytes()),
             },
         );

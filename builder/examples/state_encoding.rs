@@ -1,0 +1,57 @@
+//! Measures how long the persisted session state takes to decode in each
+//! candidate encoding (the numbers behind the choice of postcard).
+//!
+//! `cargo run --release -p builder --example state_encoding -- <cache_dir>/state.bin`
+
+use std::time::Instant;
+
+use builder::session::SessionState;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() -> anyhow::Result<()> {
+    let path = std::env::args()
+        .nth(1)
+        .ok_or_else(|| anyhow::anyhow!("usage: state_encoding <state.bin>"))?;
+    let bytes = std::fs::read(&path)?;
+    let (_, payload) = builder::cache::decode(&bytes).map_err(anyhow::Error::msg)?;
+    let state: SessionState = postcard::from_bytes(payload)?;
+    let json = serde_json::to_vec(&state)?;
+    let runs = 15;
+    let time = |f: &dyn Fn()| -> f64 {
+        median(
+            (0..runs)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64() * 1000.0
+                })
+                .collect(),
+        )
+    };
+    let postcard_ms = time(&|| {
+        let _: SessionState = postcard::from_bytes(payload).expect("postcard");
+    });
+    let json_ms = time(&|| {
+        let _: SessionState = serde_json::from_slice(&json).expect("json");
+    });
+    let postcard_write_ms = time(&|| {
+        let _ = postcard::to_allocvec(&state).expect("postcard");
+    });
+    let json_write_ms = time(&|| {
+        let _ = serde_json::to_vec(&state).expect("json");
+    });
+    println!("files: {}", state.files.len());
+    println!(
+        "postcard: {:>9} bytes, decode {postcard_ms:.1} ms, encode {postcard_write_ms:.1} ms",
+        payload.len()
+    );
+    println!(
+        "json:     {:>9} bytes, decode {json_ms:.1} ms, encode {json_write_ms:.1} ms",
+        json.len()
+    );
+    Ok(())
+}
