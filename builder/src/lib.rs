@@ -18,4 +18,6 @@ pub mod watch;
 
 pub use artifact::Artifact;
 pub use build::{clean_build, run_build, BuildOptions};
-pub use session::{BuildError, BuildOutput, BuilderSession, ChangeSet, SessionOptions};
+pub use session::{
+    BuildError, BuildOutput, BuilderService, BuilderSession, ChangeSet, SessionOptions,
+};

@@ -470,3 +470,18 @@ fn corrupt_or_old_state_is_discarded_with_a_note() {
     let fourth = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
     assert_eq!(fourth.report().stats.misses, 0);
 }
+
+#[test]
+fn service_creates_the_session_lazily() {
+    let mut project = Project::new();
+    let mut service =
+        builder::BuilderService::new(project.config(), SessionOptions { incremental: false });
+    assert!(!service.has_session());
+    let first = service.build(&ChangeSet::default()).unwrap();
+    assert!(service.has_session());
+    assert_eq!(first.report().files.analyzed, 9);
+    let changes = project.apply(&Edit::SetFields(1, 0b1111));
+    let second = service.build(&changes).unwrap();
+    assert_eq!(second.report().files.analyzed, 1);
+    assert_same_as_clean(&project, &second, "a service update");
+}
