@@ -99,7 +99,7 @@ fn bench_update_after_fragment_edit(c: &mut Criterion) {
             toggle = !toggle;
             // A real change to the fragment's selections, valid on any type.
             let text = if toggle {
-                original.replacen("`{", "`{\n    __typename", 1)
+                original.replacen("}`(", "  __typename\n  }`(", 1)
             } else {
                 original.clone()
             };

@@ -270,11 +270,9 @@ pub fn discover(input: &DiscoveryInput<'_>) -> Discovery {
             .collect(),
         ..Discovery::default()
     };
-    let mut files: FileTable = if input.targeted {
-        input.previous.clone()
-    } else {
-        FileTable::new()
-    };
+    // Targeted discovery returns only the entries it processed; the caller
+    // merges them into its table (no O(files) copy per update).
+    let mut files: FileTable = FileTable::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut wave: Vec<String> = input.roots.iter().cloned().collect();
     if input.targeted {

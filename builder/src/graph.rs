@@ -432,7 +432,11 @@ pub fn check_global(
     }
 
     // Cycles: iterative DFS with colours over fragment spread edges.
-    let mut colour: HashMap<&str, u8> = HashMap::new();
+    let deps: HashMap<&str, Vec<&str>> = resolved
+        .iter()
+        .map(|(id, r)| (id.as_str(), r.deps()))
+        .collect();
+    let mut colour: HashMap<&str, u8> = HashMap::with_capacity(resolved.len());
     for start in resolved.keys() {
         if colour.get(start.as_str()).copied().unwrap_or(0) != 0 {
             continue;
@@ -440,10 +444,10 @@ pub fn check_global(
         let mut stack: Vec<(&str, usize)> = vec![(start.as_str(), 0)];
         colour.insert(start, 1);
         while let Some((node, next)) = stack.pop() {
-            let deps = resolved.get(node).map(|r| r.deps()).unwrap_or_default();
-            if next < deps.len() {
+            let node_deps = deps.get(node).map(Vec::as_slice).unwrap_or_default();
+            if next < node_deps.len() {
                 stack.push((node, next + 1));
-                let dep = deps[next];
+                let dep = node_deps[next];
                 match colour.get(dep).copied().unwrap_or(0) {
                     0 if resolved.contains_key(dep) => {
                         colour.insert(dep, 1);
@@ -464,21 +468,21 @@ pub fn check_global(
     }
 
     // Duplicate names within a schema: ops are an error, fragments a warning.
-    let mut first_seen: BTreeMap<(String, DefinitionKind, String), (String, Location)> =
-        BTreeMap::new();
-    for (id, r) in resolved {
+    let mut first_seen: HashMap<(&str, DefinitionKind, &str), &Location> =
+        HashMap::with_capacity(resolved.len());
+    for r in resolved.values() {
         let Some(def) = def_of(r) else { continue };
         let kind_key = if def.kind.is_operation() {
             DefinitionKind::Query
         } else {
             DefinitionKind::Fragment
         };
-        let key = (def.schema_label.clone(), kind_key, def.name.clone());
+        let key = (def.schema_label.as_str(), kind_key, def.name.as_str());
         match first_seen.get(&key) {
             None => {
-                first_seen.insert(key, (id.clone(), def.name_location.clone()));
+                first_seen.insert(key, &def.name_location);
             }
-            Some((_, first)) => {
+            Some(first) => {
                 let (loc, snippet) = at(
                     &r.file,
                     def.name_location.line,

@@ -252,6 +252,14 @@ pub struct BuilderSession {
     initialized: bool,
 }
 
+/// How a build changes the set of include-glob matches.
+enum EntriesUpdate {
+    /// A full scan: the new set.
+    Replace(BTreeSet<String>),
+    /// A change set already applied its additions and removals.
+    InPlace { changed: bool },
+}
+
 struct Timer {
     phases: BTreeMap<String, f64>,
     last: Instant,
@@ -361,7 +369,15 @@ impl BuilderSession {
         });
         timer.lap("discover");
         self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
-        let mut output = self.commit(discovery, roots, &schemas, false, false, timer, started);
+        let mut output = self.commit(
+            discovery,
+            EntriesUpdate::Replace(roots),
+            &schemas,
+            false,
+            false,
+            timer,
+            started,
+        );
         output.cache_note = cache_note;
         Ok(output)
     }
@@ -440,11 +456,17 @@ impl BuilderSession {
             targeted: true,
         });
         timer.lap("discover");
-        let mut entries = std::mem::take(&mut self.state.entries);
-        entries.extend(discovery.entries.iter().cloned());
-        for removed in &discovery.removed {
-            entries.remove(removed);
+        // Entries change only by the files this change set touched.
+        let mut entries_changed = false;
+        for added in &discovery.entries {
+            entries_changed |= self.state.entries.insert(added.clone());
         }
+        for removed in &discovery.removed {
+            entries_changed |= self.state.entries.remove(removed);
+        }
+        let entries = EntriesUpdate::InPlace {
+            changed: entries_changed,
+        };
         self.state.racy_after_ns = self
             .state
             .racy_after_ns
@@ -465,7 +487,7 @@ impl BuilderSession {
     fn commit(
         &mut self,
         discovery: Discovery,
-        entries: BTreeSet<String>,
+        entries: EntriesUpdate,
         schemas: &Arc<SchemaSet>,
         schema_changed: bool,
         targeted: bool,
@@ -519,11 +541,18 @@ impl BuilderSession {
             }
             self.state.files = discovery.files;
         }
-        if self.state.entries != entries {
+        let entries_changed = match entries {
+            EntriesUpdate::Replace(entries) => {
+                let changed = self.state.entries != entries;
+                self.state.entries = entries;
+                changed
+            }
+            EntriesUpdate::InPlace { changed } => changed,
+        };
+        if entries_changed {
             self.dirty = true;
             deps_changed = true;
         }
-        self.state.entries = entries;
         // Drop files nothing reaches any more (only an import edit can cause it).
         if deps_changed {
             let keep = discover::reachable(&self.state.files, &self.state.entries);
