@@ -82,8 +82,8 @@ struct Resolver<'a> {
     trail: BTreeSet<String>,
 }
 
-impl Resolver<'_> {
-    fn module(&mut self, path: &str) -> Option<&ModuleSummary> {
+impl<'a> Resolver<'a> {
+    fn module(&mut self, path: &str) -> Option<&'a ModuleSummary> {
         self.trail.insert(path.to_owned());
         self.modules.get(path).map(|m| &**m)
     }
@@ -182,8 +182,8 @@ impl Resolver<'_> {
         let Some(module) = self.module(file) else {
             return Err(ResolveError::UnknownBinding);
         };
-        let exports = module.exports.clone();
-        for entry in &exports {
+        let exports = &module.exports;
+        for entry in exports {
             match entry {
                 ExportEntry::Local { exported, local } if exported == name => {
                     return self.resolve_local(file, local, depth + 1);
@@ -220,7 +220,7 @@ impl Resolver<'_> {
             }
         }
         if name != "default" {
-            for entry in &exports {
+            for entry in exports {
                 if let ExportEntry::Star { specifier } = entry {
                     if let Resolution::File(target) = self.resolve_specifier(file, specifier) {
                         match self.resolve_export(&target, name, depth + 1) {

@@ -338,35 +338,41 @@ impl BuilderSession {
                     cache_note = Some("using the persisted state".to_owned());
                 }
                 CacheLoad::Missing => {
-                    schemas.validate_all()?;
                     cache_note = Some("no persisted state: cold build".to_owned());
                 }
                 CacheLoad::Discarded(reason) => {
-                    schemas.validate_all()?;
                     cache_note = Some(format!("persisted state discarded ({reason}): cold build"));
                 }
             }
             timer.lap("cache_load");
-        } else {
-            schemas.validate_all()?;
         }
+        // A cold build needs the parsed schema anyway: parse it on one core
+        // while discovery starts on the other. A warm build with a loaded
+        // state parses it only if something must be compiled.
+        let cold = self.state.files.is_empty();
         self.initialized = true;
         let globs = Globs::new(&self.config)?;
-        let roots = discover::scan_entries(&self.config, &globs);
-        timer.lap("scan");
         let analyzer = self.analyzer_context();
         let empty = BTreeSet::new();
         let discovery_started = now_ns();
-        let discovery = discover::discover(&DiscoveryInput {
-            racy_after_ns: self.state.racy_after_ns,
-            config: &self.config,
-            globs: &globs,
-            analyzer: &analyzer,
-            previous: &self.state.files,
-            roots: &roots,
-            invalidated: &empty,
-            targeted: false,
-        });
+        let (schema_check, (roots, discovery)) = rayon::join(
+            || if cold { schemas.validate_all() } else { Ok(()) },
+            || {
+                let roots = discover::scan_entries(&self.config, &globs);
+                let discovery = discover::discover(&DiscoveryInput {
+                    racy_after_ns: self.state.racy_after_ns,
+                    config: &self.config,
+                    globs: &globs,
+                    analyzer: &analyzer,
+                    previous: &self.state.files,
+                    roots: &roots,
+                    invalidated: &empty,
+                    targeted: false,
+                });
+                (roots, discovery)
+            },
+        );
+        schema_check?;
         timer.lap("discover");
         self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
         let mut output = self.commit(
