@@ -244,6 +244,16 @@ fn wait_for_line(reader: &mut impl BufRead, needle: &str, timeout: Duration) -> 
     panic!("no line containing {needle:?} within {timeout:?}");
 }
 
+/// Kills the watcher if the test panics before stopping it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn read_artifact(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
@@ -253,15 +263,17 @@ fn watch_rebuilds_on_an_atomic_save_and_a_new_directory() {
     let dir = project_copy("small-app");
     let config = dir.path().join("soda-gql.config.ts");
     let artifact = dir.path().join(".cache/soda-gql/builder/artifact.json");
-    let mut child = Command::cargo_bin("soda-builder")
-        .unwrap()
-        .args(["build", "--watch", "--debounce-ms", "100", "--config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut child = KillOnDrop(
+        Command::cargo_bin("soda-builder")
+            .unwrap()
+            .args(["build", "--watch", "--debounce-ms", "100", "--config"])
+            .arg(&config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     wait_for_line(&mut stdout, "watching", Duration::from_secs(30));
     assert!(!read_artifact(&artifact).contains("\"listPrice\""));
 
@@ -290,9 +302,9 @@ fn watch_rebuilds_on_an_atomic_save_and_a_new_directory() {
 
     // Ctrl-C stops it cleanly.
     Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
