@@ -1,0 +1,1041 @@
+//! The `soda-perf` command line: argument definitions (clap derive) and one
+//! function per subcommand. [`run`] is the whole program: parse, dispatch,
+//! turn the outcome into an exit code (0 clean, 1 regression, 2 error).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::baseline::{self, BaselineError, MachineCheck};
+use crate::compare::{self, Revision, Side};
+use crate::export::{self, ExportFormat, ExportInput};
+use crate::fixtures::{self, FixtureLocation};
+use crate::generate::{self, GenerateSpec};
+use crate::history;
+use crate::machine::{detect_git, detect_machine};
+use crate::model::{format_rfc3339_utc, GitInfo, MachineInfo, RunRecord, RECORD_FORMAT_VERSION};
+use crate::protocol::WorkerScenario;
+use crate::runner::{ProcessRunner, Runner};
+use crate::scenario::{self, ProgressEvent, ScenarioName, ScenarioOptions};
+use crate::stats::BootstrapConfig;
+use crate::verdict::{self, GateConfig, GateReport};
+
+/// Where runs keep their per-run output, relative to the workspace root.
+pub const RUNS_DIR: &str = ".cache/perf";
+/// Where baselines and history live, relative to the workspace root.
+pub const REPORTS_DIR: &str = "reports";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "soda-perf",
+    version,
+    about = "Measures the soda-gql builder in isolated child processes, keeps baselines and history, gates regressions",
+    after_help = "Exit codes: 0 success, 1 a metric regressed (check, compare), 2 usage or data error.\n\
+                  Guide: docs/guides/harness-usage.md"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure fixtures × scenarios; print a table, save metrics.json, append to history.
+    Run(RunArgs),
+    /// Write a synthetic fixture project from a preset (optionally resized).
+    Generate(GenerateArgs),
+    /// Save or list named baselines.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Gate: compare a run against a baseline; exit 1 on a regression.
+    Check(CheckArgs),
+    /// Compare two revisions, running their workers alternately.
+    Compare(CompareArgs),
+    /// Render the HTML trend report from the run history.
+    Report(ReportArgs),
+    /// The measured child process (internal).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
+/// What to measure and how often.
+#[derive(Debug, Clone, Args)]
+pub struct SuiteArgs {
+    /// Fixtures: `all` (the committed ones), a name, or a comma-separated list.
+    /// Generator presets (small, medium, large, …) are generated on first use.
+    #[arg(long, default_value = "all")]
+    pub fixture: String,
+    /// Scenarios: all, cold, warm, warm-session, targeted (= targeted-session
+    /// + targeted-process), or a comma-separated list.
+    #[arg(long, default_value = "all")]
+    pub scenario: String,
+    /// Measured iterations per scenario.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub iterations: u32,
+    /// Discarded iterations before measuring.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// Also count instructions under cachegrind (separate, un-timed runs; needs valgrind).
+    #[arg(long)]
+    pub instructions: bool,
+    /// Skip comparing targeted scenarios' artifacts with a clean build.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Do not append this run to the history.
+    #[arg(long)]
+    pub no_history: bool,
+}
+
+/// Options every subcommand shares.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Workspace root (default: the Cargo workspace above the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// No progress bar and no informational messages.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Write the run record (JSON).
+    #[arg(long, value_name = "PATH")]
+    pub export_json: Option<PathBuf>,
+    /// Write a Markdown summary (GitHub step summary / PR comment).
+    #[arg(long, value_name = "PATH")]
+    pub export_markdown: Option<PathBuf>,
+    /// Write Bencher Metric Format JSON.
+    #[arg(long, value_name = "PATH")]
+    pub export_bmf: Option<PathBuf>,
+    /// Write github-action-benchmark JSON (customSmallerIsBetter).
+    #[arg(long, value_name = "PATH")]
+    pub export_github: Option<PathBuf>,
+}
+
+impl ExportArgs {
+    fn requested(&self) -> Vec<(ExportFormat, &Path)> {
+        [
+            (ExportFormat::Json, &self.export_json),
+            (ExportFormat::Markdown, &self.export_markdown),
+            (ExportFormat::Bmf, &self.export_bmf),
+            (ExportFormat::Github, &self.export_github),
+        ]
+        .into_iter()
+        .filter_map(|(format, path)| path.as_deref().map(|path| (format, path)))
+        .collect()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub exports: ExportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Preset to start from: small, medium, large, xlarge, xxlarge, xxxlarge, stress.
+    #[arg(long)]
+    pub preset: String,
+    /// Output directory (default: .cache/perf/fixtures/<name> under the workspace root).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Number of .ts files under src.
+    #[arg(long)]
+    pub files: Option<usize>,
+    /// Share of files that hold at least one gql definition (0..1).
+    #[arg(long)]
+    pub gql_ratio: Option<f64>,
+    #[arg(long)]
+    pub object_types: Option<usize>,
+    #[arg(long)]
+    pub fragments: Option<usize>,
+    #[arg(long)]
+    pub operations: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Run the suite (or read --from) and save it as a named baseline for this machine.
+    Save(BaselineSaveArgs),
+    /// List the baselines of every machine.
+    List(BaselineListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineSaveArgs {
+    #[arg(long, default_value = "main")]
+    pub name: String,
+    /// Save the results in this metrics.json instead of running the suite.
+    #[arg(long, value_name = "METRICS_JSON")]
+    pub from: Option<PathBuf>,
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineListArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Name of the baseline to compare against.
+    #[arg(long, default_value = "main")]
+    pub baseline: String,
+    /// Timing changes below this many percent are never regressions.
+    #[arg(long, default_value_t = 5.0)]
+    pub threshold: f64,
+    /// Compare against a baseline recorded on another machine.
+    #[arg(long)]
+    pub allow_other_machine: bool,
+    /// Check the results in this metrics.json instead of running the suite.
+    #[arg(long, value_name = "METRICS_JSON")]
+    pub from: Option<PathBuf>,
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub exports: ExportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Base revision (branch, tag, sha).
+    #[arg(long)]
+    pub base: String,
+    /// Head revision (default: the working tree, uncommitted changes included).
+    #[arg(long)]
+    pub head: Option<String>,
+    /// Timing changes below this many percent are never regressions.
+    #[arg(long, default_value_t = 5.0)]
+    pub threshold: f64,
+    /// Keep the git worktrees under .cache/perf/worktrees after the comparison.
+    #[arg(long)]
+    pub keep_worktrees: bool,
+    /// Write a Markdown summary of the comparison.
+    #[arg(long, value_name = "PATH")]
+    pub export_markdown: Option<PathBuf>,
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Where to write the HTML report (default: reports/trend.html under the workspace root).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// History file to read (default: reports/history/<this machine>.jsonl).
+    #[arg(long, value_name = "PATH")]
+    pub history: Option<PathBuf>,
+    /// Baseline the latest run is judged against in the report (skipped if absent).
+    #[arg(long, default_value = "main")]
+    pub baseline: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The WorkerRequest as JSON.
+    pub request: String,
+}
+
+/// How a successful command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    Regression,
+}
+
+/// The whole program: parse, dispatch, exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => cmd_run(&args),
+        Command::Generate(args) => cmd_generate(&args),
+        Command::Baseline(BaselineCommand::Save(args)) => cmd_baseline_save(&args),
+        Command::Baseline(BaselineCommand::List(args)) => cmd_baseline_list(&args),
+        Command::Check(args) => cmd_check(&args),
+        Command::Compare(args) => cmd_compare(&args),
+        Command::Report(args) => cmd_report(&args),
+        Command::Worker(args) => return cmd_worker(&args),
+    };
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Regression) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(feature = "worker")]
+fn cmd_worker(args: &WorkerArgs) -> ExitCode {
+    match crate::worker::worker_main(&args.request) {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    }
+}
+
+#[cfg(not(feature = "worker"))]
+fn cmd_worker(_args: &WorkerArgs) -> ExitCode {
+    let report = crate::protocol::WorkerReport::failure(
+        "this soda-perf was built without the `worker` feature and cannot measure; build it with default features",
+    );
+    println!("{}", report.to_line());
+    ExitCode::from(1)
+}
+
+/// The workspace root: `--root`, else the Cargo workspace above the current directory.
+fn workspace_root(common: &CommonArgs) -> Result<PathBuf> {
+    if let Some(root) = &common.root {
+        if !root.is_dir() {
+            bail!("--root {} is not a directory", root.display());
+        }
+        return Ok(root.clone());
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(fixtures::find_workspace_root(&cwd)?)
+}
+
+/// Prints an informational line unless --quiet.
+fn inform(common: &CommonArgs, message: &str) {
+    if !common.quiet {
+        eprintln!("{message}");
+    }
+}
+
+fn cmd_run(args: &RunArgs) -> Result<Outcome> {
+    let root = workspace_root(&args.common)?;
+    let record = run_suite(&root, &args.suite, &args.common)?;
+    print!("{}", export::render_table(&record));
+    write_exports(&record, None, &args.exports, &args.common)?;
+    Ok(Outcome::Clean)
+}
+
+/// The parsed, validated form of [`SuiteArgs`].
+struct SuitePlan {
+    fixtures: Vec<FixtureLocation>,
+    scenarios: Vec<WorkerScenario>,
+    options: ScenarioOptions,
+}
+
+fn plan_suite(root: &Path, suite: &SuiteArgs) -> Result<SuitePlan> {
+    let scenarios = ScenarioName::parse_list(&suite.scenario)?;
+    let fixtures = fixtures::resolve_fixture_list(root, &suite.fixture)?;
+    Ok(SuitePlan {
+        fixtures,
+        scenarios,
+        options: ScenarioOptions {
+            iterations: suite.iterations as usize,
+            warmup: suite.warmup as usize,
+            instructions: suite.instructions,
+            verify_targeted: !suite.no_verify,
+        },
+    })
+}
+
+/// Runs every fixture × scenario with this binary's worker. Each fixture's
+/// results are written as soon as it finishes, so a crash loses nothing.
+fn run_suite(root: &Path, suite: &SuiteArgs, common: &CommonArgs) -> Result<RunRecord> {
+    let plan = plan_suite(root, suite)?;
+    if !cfg!(feature = "worker") {
+        bail!("this soda-perf was built without the `worker` feature and cannot measure; build it with default features (`cargo perf run`)");
+    }
+    let started_at = format_rfc3339_utc(std::time::SystemTime::now());
+    let machine = detect_machine();
+    let mut record = new_record(&started_at, machine, root);
+    let run_dir = unique_run_dir(root, &started_at)?;
+    let scratch = run_dir.join("work");
+    let mut runner = ProcessRunner::current_exe(&scratch)?;
+    warn_about_instructions(&plan.options, &runner, common);
+
+    let progress = progress_bar(common, total_steps(&plan));
+    for fixture in &plan.fixtures {
+        let result = scenario::run_fixture(
+            fixture,
+            &plan.scenarios,
+            &plan.options,
+            &scratch,
+            &mut runner,
+            &mut |event| show_progress(&progress, None, event),
+        );
+        let result = match result {
+            Ok(result) => result,
+            Err(err) => {
+                progress.abandon();
+                return Err(err).with_context(|| {
+                    format!(
+                        "measuring fixture `{}` failed (results so far are in {})",
+                        fixture.name,
+                        run_dir.display()
+                    )
+                });
+            }
+        };
+        let partial = RunRecord {
+            fixtures: vec![result.clone()],
+            ..record.clone()
+        };
+        write_record(&run_dir.join(&fixture.name).join("metrics.json"), &partial)?;
+        record.fixtures.push(result);
+    }
+    progress.finish_and_clear();
+    let _ = std::fs::remove_dir_all(&scratch);
+    let metrics_path = run_dir.join("metrics.json");
+    write_record(&metrics_path, &record)?;
+    inform(common, &format!("metrics: {}", metrics_path.display()));
+    if !suite.no_history {
+        let path = history::append_run(&root.join(REPORTS_DIR), &record)?;
+        inform(common, &format!("history: appended to {}", path.display()));
+    }
+    Ok(record)
+}
+
+fn new_record(started_at: &str, machine: MachineInfo, root: &Path) -> RunRecord {
+    RunRecord {
+        format_version: RECORD_FORMAT_VERSION,
+        started_at: started_at.to_string(),
+        machine,
+        git: detect_git(root),
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        // The builder is a workspace member and shares the workspace version.
+        builder_version: env!("CARGO_PKG_VERSION").to_string(),
+        fixtures: Vec::new(),
+    }
+}
+
+/// `.cache/perf/<timestamp>` (colons replaced: they are awkward in paths),
+/// suffixed when two runs start in the same second.
+fn unique_run_dir(root: &Path, started_at: &str) -> Result<PathBuf> {
+    let stamp = started_at.replace(':', "-");
+    let base = root.join(RUNS_DIR);
+    let mut candidate = base.join(&stamp);
+    let mut suffix = 2;
+    while candidate.exists() {
+        candidate = base.join(format!("{stamp}-{suffix}"));
+        suffix += 1;
+    }
+    std::fs::create_dir_all(&candidate)
+        .with_context(|| format!("cannot create {}", candidate.display()))?;
+    Ok(candidate)
+}
+
+fn write_record(path: &Path, record: &RunRecord) -> Result<()> {
+    let mut json =
+        serde_json::to_string_pretty(record).context("cannot serialize the run record")?;
+    json.push('\n');
+    crate::fsutil::write_atomic(path, json.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn read_record(path: &Path) -> Result<RunRecord> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let record: RunRecord = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a soda-perf metrics.json (run record)",
+            path.display()
+        )
+    })?;
+    if record.format_version > RECORD_FORMAT_VERSION {
+        bail!(
+            "{} has record format version {}, newer than version {RECORD_FORMAT_VERSION} that this soda-perf reads",
+            path.display(),
+            record.format_version
+        );
+    }
+    Ok(record)
+}
+
+fn warn_about_instructions(options: &ScenarioOptions, runner: &ProcessRunner, common: &CommonArgs) {
+    if options.instructions && !runner.can_count_instructions() {
+        // Said once here; each scenario also carries it as a note.
+        inform(
+            common,
+            &format!("warning: {}", crate::runner::RunError::ValgrindMissing),
+        );
+    }
+}
+
+/// Progress steps: one per priming, warm-up, measured and instruction run.
+fn total_steps(plan: &SuitePlan) -> u64 {
+    let per_fixture: usize = plan
+        .scenarios
+        .iter()
+        .map(|&scenario| {
+            1 + plan.options.warmup
+                + plan.options.iterations
+                + scenario::instruction_runs(scenario, &plan.options)
+        })
+        .sum();
+    (plan.fixtures.len() * per_fixture) as u64
+}
+
+/// A progress bar on stderr; hidden with --quiet or when stderr is not a terminal.
+fn progress_bar(common: &CommonArgs, total: u64) -> ProgressBar {
+    if common.quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("[{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn show_progress(bar: &ProgressBar, side: Option<Side>, event: &ProgressEvent) {
+    let side = match side {
+        Some(Side::Base) => "base ",
+        Some(Side::Head) => "head ",
+        None => "",
+    };
+    bar.set_message(format!(
+        "{side}{} {} {} {}/{}",
+        event.fixture,
+        event.scenario.name(),
+        event.stage,
+        event.index + 1,
+        event.of
+    ));
+    bar.inc(1);
+}
+
+fn write_exports(
+    record: &RunRecord,
+    gate: Option<&GateReport>,
+    exports: &ExportArgs,
+    common: &CommonArgs,
+) -> Result<()> {
+    let requested = exports.requested();
+    if requested.is_empty() {
+        return Ok(());
+    }
+    let input = ExportInput::new(record, gate, &BootstrapConfig::default());
+    for (format, path) in requested {
+        let contents = export::export(format, &input)?;
+        export::write_export(path, &contents)?;
+        inform(common, &format!("{}: {}", format.name(), path.display()));
+    }
+    Ok(())
+}
+
+fn cmd_generate(args: &GenerateArgs) -> Result<Outcome> {
+    let Some(mut spec) = GenerateSpec::preset(&args.preset) else {
+        bail!(
+            "unknown preset `{}`; valid presets: {}",
+            args.preset,
+            GenerateSpec::presets().join(", ")
+        );
+    };
+    let customized = args.files.is_some()
+        || args.gql_ratio.is_some()
+        || args.object_types.is_some()
+        || args.fragments.is_some()
+        || args.operations.is_some()
+        || args.seed.is_some();
+    spec.files = args.files.unwrap_or(spec.files);
+    spec.gql_ratio = args.gql_ratio.unwrap_or(spec.gql_ratio);
+    spec.object_types = args.object_types.unwrap_or(spec.object_types);
+    spec.fragments = args.fragments.unwrap_or(spec.fragments);
+    spec.operations = args.operations.unwrap_or(spec.operations);
+    spec.seed = args.seed.unwrap_or(spec.seed);
+    if customized {
+        // A resized preset must not overwrite the cached preset of the same name.
+        spec.name = format!("{}-custom", spec.name);
+    }
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => fixtures::generated_fixture_dir(&workspace_root(&args.common)?, &spec.name),
+    };
+    let project = generate::generate(&spec, &out)?;
+    let verb = if project.reused {
+        "reused"
+    } else {
+        "generated"
+    };
+    println!(
+        "{verb} `{}` in {}: {} files ({} with definitions), {} fragments, {} operations",
+        spec.name,
+        project.root.display(),
+        project.files,
+        project.definition_files,
+        project.fragments,
+        project.operations
+    );
+    Ok(Outcome::Clean)
+}
+
+/// The results to save or check: `--from` a metrics.json, or a fresh suite run.
+fn record_from_or_run(
+    from: Option<&Path>,
+    root: &Path,
+    suite: &SuiteArgs,
+    common: &CommonArgs,
+) -> Result<RunRecord> {
+    match from {
+        Some(path) => read_record(path),
+        None => run_suite(root, suite, common),
+    }
+}
+
+fn cmd_baseline_save(args: &BaselineSaveArgs) -> Result<Outcome> {
+    let root = workspace_root(&args.common)?;
+    let record = record_from_or_run(args.from.as_deref(), &root, &args.suite, &args.common)?;
+    if args.from.is_none() {
+        print!("{}", export::render_table(&record));
+    }
+    let written = baseline::save_baseline(&root.join(REPORTS_DIR), &args.name, &record)?;
+    println!(
+        "saved baseline `{}` for machine `{}`: {} file(s) under {}",
+        args.name,
+        record.machine.key,
+        written.len(),
+        baseline::baseline_dir(&root.join(REPORTS_DIR), &record.machine.key, &args.name).display()
+    );
+    Ok(Outcome::Clean)
+}
+
+fn cmd_baseline_list(args: &BaselineListArgs) -> Result<Outcome> {
+    let root = workspace_root(&args.common)?;
+    let baselines = baseline::list_baselines(&root.join(REPORTS_DIR))?;
+    if baselines.is_empty() {
+        println!("no baselines yet; create one with `soda-perf baseline save --name main`");
+        return Ok(Outcome::Clean);
+    }
+    let here = detect_machine().key;
+    for summary in baselines {
+        let marker = if summary.machine_key == here {
+            "*"
+        } else {
+            " "
+        };
+        let commits: Vec<String> = summary
+            .commits
+            .iter()
+            .map(|c| c.chars().take(8).collect())
+            .collect();
+        println!(
+            "{marker} {:<40} {:<12} {:>3} scenario(s)  saved {}  commits {}",
+            summary.machine_key,
+            summary.name,
+            summary.scenarios,
+            summary.latest_saved_at.as_deref().unwrap_or("?"),
+            if commits.is_empty() {
+                "?".to_string()
+            } else {
+                commits.join(",")
+            }
+        );
+        for path in &summary.unreadable {
+            println!("    unreadable: {}", path.display());
+        }
+    }
+    println!("(* = this machine, {here})");
+    Ok(Outcome::Clean)
+}
+
+fn gate_config(threshold: f64) -> Result<GateConfig> {
+    let config = GateConfig {
+        threshold_pct: threshold,
+        ..GateConfig::default()
+    };
+    config.validate().context("invalid --threshold")?;
+    Ok(config)
+}
+
+/// Finds the baseline for `machine`; with `allow_other`, falls back to the
+/// most recent baseline of that name from any machine.
+fn load_baseline_for(
+    reports: &Path,
+    name: &str,
+    machine: &MachineInfo,
+    allow_other: bool,
+) -> Result<baseline::Baseline> {
+    match baseline::load_baseline(reports, &machine.key, name) {
+        Ok(found) => Ok(found),
+        Err(not_found @ BaselineError::NotFound { .. }) => {
+            let elsewhere = baseline::list_baselines(reports)?
+                .into_iter()
+                .filter(|summary| summary.name == name && summary.scenarios > 0)
+                .max_by(|a, b| a.latest_saved_at.cmp(&b.latest_saved_at));
+            match elsewhere {
+                Some(other) if allow_other => {
+                    Ok(baseline::load_baseline(reports, &other.machine_key, name)?)
+                }
+                Some(other) => Err(BaselineError::MachineMismatch {
+                    baseline_key: other.machine_key,
+                    current_key: machine.key.clone(),
+                }
+                .into()),
+                None => Err(not_found.into()),
+            }
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn cmd_check(args: &CheckArgs) -> Result<Outcome> {
+    let root = workspace_root(&args.common)?;
+    let reports = root.join(REPORTS_DIR);
+    let config = gate_config(args.threshold)?;
+    // Fail fast on a missing or foreign baseline, before minutes of measuring.
+    let machine = match &args.from {
+        Some(path) => read_record(path)?.machine,
+        None => detect_machine(),
+    };
+    let base = load_baseline_for(&reports, &args.baseline, &machine, args.allow_other_machine)?;
+    if let MachineCheck::OtherMachineAllowed { warning } =
+        baseline::ensure_same_machine(&base.machine, &machine, args.allow_other_machine)?
+    {
+        eprintln!("warning: {warning}");
+    }
+    let record = record_from_or_run(args.from.as_deref(), &root, &args.suite, &args.common)?;
+    if args.from.is_none() {
+        print!("{}", export::render_table(&record));
+    }
+    let gate = verdict::compare_fixtures(&base.fixtures, &record.fixtures, &config);
+    println!();
+    print!(
+        "{}",
+        compare::render_gate_table(&gate, &format!("baseline `{}`", base.name), "this run")
+    );
+    write_exports(&record, Some(&gate), &args.exports, &args.common)?;
+    Ok(if gate.has_regressions() {
+        Outcome::Regression
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn cmd_compare(args: &CompareArgs) -> Result<Outcome> {
+    let root = workspace_root(&args.common)?;
+    let config = gate_config(args.threshold)?;
+    let plan = plan_suite(&root, &args.suite)?;
+    let base = compare::resolve_revision(&root, &args.base)?;
+    let head = match &args.head {
+        Some(rev) => compare::resolve_revision(&root, rev)?,
+        None => Revision::WorkingTree,
+    };
+    let mut worktrees = Vec::new();
+    let result = compare_revisions(&root, &base, &head, &plan, &config, args, &mut worktrees);
+    if !args.keep_worktrees {
+        for worktree in &worktrees {
+            if let Err(err) = compare::remove_worktree(&root, worktree) {
+                eprintln!(
+                    "warning: could not remove worktree {}: {err}",
+                    worktree.path.display()
+                );
+            }
+        }
+    }
+    result
+}
+
+fn compare_revisions(
+    root: &Path,
+    base: &Revision,
+    head: &Revision,
+    plan: &SuitePlan,
+    config: &GateConfig,
+    args: &CompareArgs,
+    worktrees: &mut Vec<compare::Worktree>,
+) -> Result<Outcome> {
+    let started_at = format_rfc3339_utc(std::time::SystemTime::now());
+    let run_dir = unique_run_dir(root, &format!("compare-{started_at}"))?;
+    let scratch = run_dir.join("work");
+    let mut build = |revision: &Revision| -> Result<PathBuf> {
+        inform(
+            &args.common,
+            &format!("building soda-perf for {} …", revision.label()),
+        );
+        match revision {
+            Revision::WorkingTree => Ok(compare::build_soda_perf(root, None)?),
+            Revision::Commit { sha, .. } => {
+                let worktree = compare::add_worktree(root, sha)?;
+                let exe = compare::build_soda_perf(&worktree.path, Some(&worktree.target_dir));
+                // Base and head may be the same commit (an A/A check): one worktree.
+                if !worktrees.contains(&worktree) {
+                    worktrees.push(worktree);
+                }
+                Ok(exe?)
+            }
+        }
+    };
+    let base_exe = build(base)?;
+    let head_exe = build(head)?;
+    let mut base_runner = ProcessRunner::new(base_exe, scratch.join("cachegrind"));
+    let mut head_runner = ProcessRunner::new(head_exe, scratch.join("cachegrind"));
+    warn_about_instructions(&plan.options, &base_runner, &args.common);
+
+    let machine = detect_machine();
+    let mut base_record = new_record(&started_at, machine.clone(), root);
+    let mut head_record = new_record(&started_at, machine, root);
+    // The git field says which revision each side measured.
+    base_record.git = revision_git(root, base);
+    head_record.git = revision_git(root, head);
+    let progress = progress_bar(&args.common, 2 * total_steps(plan));
+    for fixture in &plan.fixtures {
+        let mut base_scenarios = Vec::new();
+        let mut head_scenarios = Vec::new();
+        for &scenario in &plan.scenarios {
+            let work_dir = scratch.join(&fixture.name).join(scenario.name());
+            let paired = compare::run_paired(
+                fixture,
+                scenario,
+                &plan.options,
+                &work_dir,
+                &mut base_runner as &mut dyn Runner,
+                &mut head_runner as &mut dyn Runner,
+                &mut |side, event| show_progress(&progress, Some(side), event),
+            );
+            let paired = match paired {
+                Ok(paired) => paired,
+                Err(err) => {
+                    progress.abandon();
+                    return Err(err).with_context(|| {
+                        format!("comparing on fixture `{}` failed", fixture.name)
+                    });
+                }
+            };
+            base_scenarios.push(paired.base);
+            head_scenarios.push(paired.head);
+        }
+        base_record
+            .fixtures
+            .push(scenario::fixture_result(&fixture.name, base_scenarios));
+        head_record
+            .fixtures
+            .push(scenario::fixture_result(&fixture.name, head_scenarios));
+    }
+    progress.finish_and_clear();
+    let _ = std::fs::remove_dir_all(&scratch);
+    write_record(&run_dir.join("base.json"), &base_record)?;
+    write_record(&run_dir.join("head.json"), &head_record)?;
+    inform(
+        &args.common,
+        &format!("raw samples: {}/{{base,head}}.json", run_dir.display()),
+    );
+
+    let gate = verdict::compare_fixtures(&base_record.fixtures, &head_record.fixtures, config);
+    print!(
+        "{}",
+        compare::render_gate_table(&gate, &base.label(), &head.label())
+    );
+    if let Some(path) = &args.export_markdown {
+        let input = ExportInput::new(&head_record, Some(&gate), &BootstrapConfig::default());
+        export::write_export(path, &export::export(ExportFormat::Markdown, &input)?)?;
+    }
+    Ok(if gate.has_regressions() {
+        Outcome::Regression
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn revision_git(root: &Path, revision: &Revision) -> GitInfo {
+    match revision {
+        Revision::WorkingTree => detect_git(root),
+        Revision::Commit { rev, sha } => GitInfo {
+            commit: Some(sha.clone()),
+            branch: Some(rev.clone()),
+            dirty: false,
+        },
+    }
+}
+
+fn cmd_report(args: &ReportArgs) -> Result<Outcome> {
+    let root = workspace_root(&args.common);
+    let history_path = match (&args.history, &root) {
+        (Some(path), _) => path.clone(),
+        (None, Ok(root)) => history::history_path(&root.join(REPORTS_DIR), &detect_machine().key),
+        (None, Err(_)) => bail!(
+            "no --history given and no workspace root found: pass --history PATH or --root DIR"
+        ),
+    };
+    let out = match (&args.out, &root) {
+        (Some(out), _) => out.clone(),
+        (None, Ok(root)) => root.join(REPORTS_DIR).join("trend.html"),
+        (None, Err(_)) => PathBuf::from(REPORTS_DIR).join("trend.html"),
+    };
+    let history = history::read_history(&history_path)?;
+    for warning in history.warnings(&history_path) {
+        eprintln!("warning: {warning}");
+    }
+    if history.records.is_empty() {
+        inform(
+            &args.common,
+            &format!(
+                "note: {} holds no runs yet; the report will be empty",
+                history_path.display()
+            ),
+        );
+    }
+    // The latest run judged against the baseline, when this machine has one.
+    let gate = match (history.records.last(), &root) {
+        (Some(latest), Ok(root)) => {
+            match baseline::load_baseline(
+                &root.join(REPORTS_DIR),
+                &latest.machine.key,
+                &args.baseline,
+            ) {
+                Ok(base) => Some(verdict::compare_fixtures(
+                    &base.fixtures,
+                    &latest.fixtures,
+                    &GateConfig::default(),
+                )),
+                Err(err) => {
+                    inform(
+                        &args.common,
+                        &format!("note: no gate section in the report: {err}"),
+                    );
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let html = crate::report::render_html(
+        &history.records,
+        gate.as_ref(),
+        &crate::report::ReportOptions::default(),
+    );
+    crate::fsutil::write_atomic(&out, html.as_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "report: {} ({} run(s))",
+        out.display(),
+        history.records.len()
+    );
+    Ok(Outcome::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_defaults() {
+        let cli = Cli::try_parse_from(["soda-perf", "run"]).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("run")
+        };
+        assert_eq!(args.suite.fixture, "all");
+        assert_eq!(args.suite.scenario, "all");
+        assert_eq!(args.suite.iterations, 10);
+        assert_eq!(args.suite.warmup, 1);
+        assert!(!args.suite.instructions);
+    }
+
+    #[test]
+    fn zero_iterations_are_refused() {
+        assert!(Cli::try_parse_from(["soda-perf", "run", "--iterations", "0"]).is_err());
+    }
+
+    #[test]
+    fn exports_are_collected() {
+        let cli = Cli::try_parse_from([
+            "soda-perf",
+            "run",
+            "--export-json",
+            "a.json",
+            "--export-github",
+            "g.json",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("run")
+        };
+        let formats: Vec<_> = args
+            .exports
+            .requested()
+            .into_iter()
+            .map(|(format, _)| format)
+            .collect();
+        assert_eq!(formats, vec![ExportFormat::Json, ExportFormat::Github]);
+    }
+
+    #[test]
+    fn steps_count_every_worker_run() {
+        let plan = SuitePlan {
+            fixtures: Vec::new(),
+            scenarios: vec![WorkerScenario::Cold, WorkerScenario::Warm],
+            options: ScenarioOptions {
+                iterations: 5,
+                warmup: 2,
+                instructions: true,
+                verify_targeted: true,
+            },
+        };
+        assert_eq!(total_steps(&plan), 0);
+        let plan = SuitePlan {
+            fixtures: vec![FixtureLocation {
+                name: "x".into(),
+                config_path: PathBuf::from("x/c"),
+                root: PathBuf::from("x"),
+                source: fixtures::FixtureSource::Committed,
+            }],
+            ..plan
+        };
+        let counted = scenario::MAX_INSTRUCTION_RUNS as u64;
+        assert_eq!(total_steps(&plan), 2 * (1 + 2 + 5 + counted));
+    }
+
+    #[test]
+    fn run_dirs_are_unique_and_path_safe() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = unique_run_dir(dir.path(), "2025-01-02T03:04:05Z").unwrap();
+        let second = unique_run_dir(dir.path(), "2025-01-02T03:04:05Z").unwrap();
+        assert!(first.ends_with("2025-01-02T03-04-05Z"));
+        assert!(second.ends_with("2025-01-02T03-04-05Z-2"));
+    }
+
+    #[test]
+    fn records_round_trip_and_newer_formats_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.json");
+        let mut record = new_record("2025-01-02T03:04:05Z", detect_machine(), dir.path());
+        write_record(&path, &record).unwrap();
+        assert_eq!(read_record(&path).unwrap(), record);
+        record.format_version = RECORD_FORMAT_VERSION + 1;
+        write_record(&path, &record).unwrap();
+        assert!(read_record(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("newer"));
+        std::fs::write(&path, "{ not json").unwrap();
+        assert!(read_record(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not a soda-perf metrics.json"));
+    }
+}
