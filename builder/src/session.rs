@@ -623,7 +623,7 @@ impl BuilderSession {
         }
         let newly: Vec<ResolvedDefinition> = locations
             .par_iter()
-            .filter_map(|(f, i)| graph::resolve_definition(&modules, f, *i))
+            .filter_map(|(f, i)| graph::resolve_definition(modules, f, *i))
             .collect();
         let resolved_count = newly.len() as u64;
         let mut roots: BTreeSet<String> = stale.into_iter().collect();
@@ -636,7 +636,7 @@ impl BuilderSession {
 
         // 2. Whole-graph checks (cheap: one pass over definitions).
         let labels: BTreeSet<String> = schemas.schemas.keys().cloned().collect();
-        let global = graph::check_global(&modules, &self.state.resolved, &labels);
+        let global = graph::check_global(modules, &self.state.resolved, &labels);
         timer.lap("graph");
 
         // 3. Affected = roots plus everything that spreads them, transitively.

@@ -1,6 +1,7 @@
 //! `soda-builder` as a user runs it: exit codes 0 / 1 / 2, output formats,
 //! the persisted cache across processes, and the real file watcher.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 mod common;
 
 use std::io::{BufRead, BufReader};

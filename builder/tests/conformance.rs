@@ -2,6 +2,7 @@
 //! reference artifact's once `loc`, `metadata.contentHash` (and our extra
 //! `prebuild.documentText`) are dropped.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 mod common;
 
 use builder::clean_build;

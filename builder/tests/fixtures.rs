@@ -1,6 +1,7 @@
 //! Fixture-directory snapshot tests: analyzer summaries and artifacts of the
 //! committed fixtures, and the diagnostics of every invalid fixture.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 mod common;
 
 use builder::analyze::{analyze_module, AnalyzerContext};

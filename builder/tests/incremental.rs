@@ -3,6 +3,7 @@
 //! clean build of the same tree — elements byte for byte, diagnostics too.
 //! Plus scenario tests that assert *what* was recomputed.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -86,7 +86,7 @@ fn x_label(labels: &[String], stride: usize, x: i32) -> String {
     let Some(index) = usize::try_from(x).ok().filter(|&i| i < labels.len()) else {
         return String::new();
     };
-    if (labels.len() - 1 - index) % stride.max(1) == 0 {
+    if (labels.len() - 1 - index).is_multiple_of(stride.max(1)) {
         labels[index].clone()
     } else {
         String::new()
