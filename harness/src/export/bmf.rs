@@ -63,15 +63,7 @@ impl Exporter for BmfExporter {
                 ));
             }
         }
-        let mut text =
-            serde_json::to_string_pretty(&OrderedObject(benchmarks)).map_err(|source| {
-                ExportError::Serialize {
-                    format: "bmf",
-                    source,
-                }
-            })?;
-        text.push('\n');
-        Ok(text)
+        super::pretty_json("bmf", &OrderedObject(benchmarks))
     }
 }
 

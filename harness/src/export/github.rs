@@ -49,13 +49,7 @@ impl Exporter for GithubExporter {
                 }
             }
         }
-        let mut text =
-            serde_json::to_string_pretty(&entries).map_err(|source| ExportError::Serialize {
-                format: "github",
-                source,
-            })?;
-        text.push('\n');
-        Ok(text)
+        super::pretty_json("github", &entries)
     }
 }
 

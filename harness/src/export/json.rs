@@ -10,14 +10,7 @@ impl Exporter for JsonExporter {
     }
 
     fn render(&self, input: &ExportInput<'_>) -> Result<String, ExportError> {
-        let mut text = serde_json::to_string_pretty(input.record).map_err(|source| {
-            ExportError::Serialize {
-                format: "json",
-                source,
-            }
-        })?;
-        text.push('\n');
-        Ok(text)
+        super::pretty_json("json", input.record)
     }
 }
 

@@ -150,6 +150,17 @@ pub fn export(format: ExportFormat, input: &ExportInput<'_>) -> Result<String, E
 }
 
 /// Writes an export atomically.
+/// Pretty JSON with a trailing newline: the text every JSON exporter writes.
+pub(crate) fn pretty_json<T: serde::Serialize + ?Sized>(
+    format: &'static str,
+    value: &T,
+) -> Result<String, ExportError> {
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|source| ExportError::Serialize { format, source })?;
+    text.push('\n');
+    Ok(text)
+}
+
 pub fn write_export(path: &Path, contents: &str) -> Result<(), ExportError> {
     fsutil::write_atomic(path, contents.as_bytes()).map_err(|source| ExportError::Io {
         path: path.to_path_buf(),
