@@ -88,6 +88,10 @@ pub struct SuiteArgs {
     /// Do not append this run to the history.
     #[arg(long)]
     pub no_history: bool,
+    /// Skip the control workload run beside each iteration (the gate then
+    /// cannot correct for machine drift).
+    #[arg(long)]
+    pub no_calibrate: bool,
 }
 
 /// Options every subcommand shares.
@@ -352,6 +356,7 @@ fn plan_suite(root: &Path, suite: &SuiteArgs) -> Result<SuitePlan> {
             warmup: suite.warmup as usize,
             instructions: suite.instructions,
             verify_targeted: !suite.no_verify,
+            calibrate: !suite.no_calibrate,
         },
     })
 }
@@ -994,6 +999,7 @@ mod tests {
                 warmup: 2,
                 instructions: true,
                 verify_targeted: true,
+                calibrate: false,
             },
         };
         assert_eq!(total_steps(&plan), 0);

@@ -510,6 +510,7 @@ mod tests {
             warmup,
             instructions: false,
             verify_targeted: true,
+            calibrate: false,
         }
     }
 

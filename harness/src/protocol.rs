@@ -34,6 +34,10 @@ pub enum WorkerScenario {
     TargetedProcess,
     /// A clean build: no cache read or write.
     Clean,
+    /// The control: a fixed CPU and allocation workload that does not depend
+    /// on the builder, run beside every measured iteration so the gate can
+    /// tell a slower machine from slower code.
+    Calibrate,
     /// Not a measurement: a clean build compared with the artifact the
     /// previous (process) run left on disk. Keeps verification out of the
     /// measured process, whose whole lifetime the parent times.
@@ -51,6 +55,7 @@ impl WorkerScenario {
             WorkerScenario::TargetedProcess => "targeted-process",
             WorkerScenario::Clean => "clean",
             WorkerScenario::VerifyArtifact => "verify-artifact",
+            WorkerScenario::Calibrate => "calibrate",
         }
     }
 

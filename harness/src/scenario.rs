@@ -137,6 +137,9 @@ pub struct ScenarioOptions {
     pub instructions: bool,
     /// Compare targeted scenarios' artifacts with a clean build.
     pub verify_targeted: bool,
+    /// Run the control workload (a child process of fixed work) before every
+    /// measured iteration and record it as `control_ms`.
+    pub calibrate: bool,
 }
 
 impl Default for ScenarioOptions {
@@ -146,6 +149,7 @@ impl Default for ScenarioOptions {
             warmup: 1,
             instructions: false,
             verify_targeted: true,
+            calibrate: true,
         }
     }
 }
@@ -410,6 +414,8 @@ impl ScenarioRun {
 #[derive(Debug, Clone, Default)]
 pub struct CollectedRuns {
     pub measured: Vec<Measurement>,
+    /// Wall time of the control child run beside each measured iteration.
+    pub control_ms: Vec<f64>,
     pub instructions: Vec<u64>,
     pub notes: Vec<String>,
 }
@@ -442,6 +448,24 @@ pub fn run_scenario(
     let mut collected = CollectedRuns::default();
     for index in 0..options.iterations {
         event(Stage::Measured, index, options.iterations);
+        if options.calibrate {
+            // Same spawn path as a measured run, right before it: what the
+            // machine's speed was at that moment.
+            let request = crate::protocol::WorkerRequest::new(
+                &run.project.config_path,
+                WorkerScenario::Calibrate,
+                0,
+                false,
+            );
+            let control = runner.run(&request).map_err(|source| ScenarioError::Run {
+                fixture: run.fixture.clone(),
+                scenario,
+                stage: Stage::Measured,
+                iteration: index as u32,
+                source,
+            })?;
+            collected.control_ms.push(control.wall_ms);
+        }
         collected
             .measured
             .push(run.run_iteration(runner, Stage::Measured)?);
@@ -522,7 +546,7 @@ pub fn metric_spec(name: &str) -> (&'static str, MetricKind, Direction) {
     use MetricKind::{Deterministic, Timing};
     match name {
         "wall_ms" | "cpu_ms" => ("ms", Timing, SmallerIsBetter),
-        "user_ms" | "sys_ms" => ("ms", Timing, Informational),
+        "user_ms" | "sys_ms" | "control_ms" => ("ms", Timing, Informational),
         "peak_rss_kib" => ("KiB", Timing, SmallerIsBetter),
         "alloc_total_bytes" => ("bytes", Deterministic, SmallerIsBetter),
         // The peak of live bytes depends on how worker threads interleave.
@@ -631,6 +655,12 @@ pub fn scenario_result(
             (name.clone(), metric(name, values))
         })
         .collect();
+    if !collected.control_ms.is_empty() {
+        metrics.insert(
+            crate::model::CONTROL_METRIC.to_string(),
+            metric(crate::model::CONTROL_METRIC, collected.control_ms.clone()),
+        );
+    }
     if !collected.instructions.is_empty() {
         let values = collected.instructions.iter().map(|&ir| ir as f64).collect();
         metrics.insert("instructions".to_string(), metric("instructions", values));
@@ -693,6 +723,7 @@ mod tests {
             warmup,
             instructions: false,
             verify_targeted: true,
+            calibrate: false,
         }
     }
 

@@ -22,7 +22,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Direction, FixtureResult, MetricKind, MetricSamples};
+use crate::model::{Direction, FixtureResult, MetricKind, MetricSamples, ScenarioResult};
 use crate::stats::{
     self, bootstrap_ratio_of_medians, infinity_as_null, mann_whitney_u, BootstrapConfig,
     ConfidenceInterval, Sample,
@@ -533,6 +533,25 @@ impl GateReport {
 
 /// Compares every metric present on both sides; timing p-values are
 /// Holm-adjusted over all the timing metrics compared.
+/// How much slower (> 1) or faster the machine ran the control workload
+/// during the head run than during the base run: the ratio of the medians of
+/// `control_ms`, when both sides recorded at least 3 control runs.
+pub fn machine_drift(base: &ScenarioResult, head: &ScenarioResult) -> Option<f64> {
+    let control = |s: &ScenarioResult| {
+        s.metrics
+            .get(crate::model::CONTROL_METRIC)
+            .filter(|m| m.samples.len() >= 3)
+            .and_then(|m| median_of(&m.samples))
+    };
+    let (base, head) = (control(base)?, control(head)?);
+    (base > 0.0 && head > 0.0 && base.is_finite() && head.is_finite()).then(|| head / base)
+}
+
+/// Time metrics of the measured work (not the control itself, not counts).
+fn is_drift_corrected(name: &str, metric: &MetricSamples) -> bool {
+    metric.kind == MetricKind::Timing && metric.unit == "ms" && name != crate::model::CONTROL_METRIC
+}
+
 pub fn compare_fixtures(
     base: &[FixtureResult],
     head: &[FixtureResult],
@@ -540,6 +559,8 @@ pub fn compare_fixtures(
 ) -> GateReport {
     let mut rows = Vec::new();
     let mut missing = Vec::new();
+    // (row index, factor) of the rows whose head times were drift-corrected.
+    let mut drift_notes: Vec<(usize, f64)> = Vec::new();
     for head_fixture in head {
         let Some(base_fixture) = base.iter().find(|f| f.fixture == head_fixture.fixture) else {
             missing.push(format!("{}: not in the base", head_fixture.fixture));
@@ -551,17 +572,38 @@ pub fn compare_fixtures(
                 missing.push(format!("{label}: not in the base"));
                 continue;
             };
+            let drift = machine_drift(base_scenario, head_scenario);
             for (name, head_metric) in &head_scenario.metrics {
                 let Some(base_metric) = base_scenario.metrics.get(name) else {
                     missing.push(format!("{label}/{name}: not in the base"));
                     continue;
                 };
+                // Times are judged on the machine speed of the base: a head
+                // measured while the control ran 12% slower has its times
+                // divided by 1.12 before the test.
+                let corrected;
+                let head_metric = match drift {
+                    Some(factor) if is_drift_corrected(name, head_metric) => {
+                        corrected = MetricSamples {
+                            samples: head_metric.samples.iter().map(|v| v / factor).collect(),
+                            ..head_metric.clone()
+                        };
+                        &corrected
+                    }
+                    _ => head_metric,
+                };
+                let corrected_by = drift.filter(|_| is_drift_corrected(name, head_metric));
                 match compare_metric(name, base_metric, head_metric, config) {
-                    Ok(metric) => rows.push(GateRow {
-                        fixture: head_fixture.fixture.clone(),
-                        scenario: head_scenario.scenario.clone(),
-                        metric,
-                    }),
+                    Ok(metric) => {
+                        if let Some(factor) = corrected_by {
+                            drift_notes.push((rows.len(), factor));
+                        }
+                        rows.push(GateRow {
+                            fixture: head_fixture.fixture.clone(),
+                            scenario: head_scenario.scenario.clone(),
+                            metric,
+                        });
+                    }
                     Err(err) => missing.push(format!("{label}/{name}: {err}")),
                 }
             }
@@ -589,6 +631,17 @@ pub fn compare_fixtures(
         }
     }
     apply_holm(&mut rows, config);
+    for (index, factor) in drift_notes {
+        if let Some(row) = rows
+            .get_mut(index)
+            .filter(|r| r.metric.kind == MetricKind::Timing)
+        {
+            row.metric.reason = format!(
+                "{}; machine drift ×{factor:.3} corrected",
+                row.metric.reason
+            );
+        }
+    }
     GateReport {
         config: *config,
         rows,
@@ -609,7 +662,7 @@ pub fn median_of(values: &[f64]) -> Option<f64> {
 #[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 mod tests {
     use super::*;
-    use crate::model::ScenarioResult;
+
     use crate::stats::rng::Xoshiro256StarStar;
     use std::collections::BTreeMap;
 
@@ -1051,6 +1104,62 @@ mod tests {
         assert_eq!(clean.exit_code(), 0);
         assert!(clean.missing.is_empty());
         assert_eq!(clean.counts().unchanged, clean.rows.len());
+    }
+
+    #[test]
+    fn machine_drift_is_corrected_by_the_control_workload() {
+        let control = |center: f64, seed: u64| MetricSamples {
+            unit: "ms".into(),
+            kind: MetricKind::Timing,
+            direction: Direction::Informational,
+            samples: noisy(seed, 20, center, 0.01),
+        };
+        let base = vec![fixture(
+            "app",
+            vec![(
+                "cold",
+                vec![
+                    ("wall_ms", timing(noisy(1, 20, 100.0, 0.01))),
+                    ("control_ms", control(10.0, 2)),
+                ],
+            )],
+        )];
+        // The whole machine is 15% slower: the control says so, nothing regressed.
+        let slower_machine = vec![fixture(
+            "app",
+            vec![(
+                "cold",
+                vec![
+                    ("wall_ms", timing(noisy(3, 20, 115.0, 0.01))),
+                    ("control_ms", control(11.5, 4)),
+                ],
+            )],
+        )];
+        let report = compare_fixtures(&base, &slower_machine, &GateConfig::default());
+        let wall = &report.find("app", "cold", "wall_ms").unwrap().metric;
+        assert_ne!(wall.verdict, Verdict::Regressed, "{}", wall.describe());
+        assert!(wall.reason.contains("machine drift"), "{}", wall.reason);
+        // Same machine speed, 15% slower code: a regression.
+        let slower_code = vec![fixture(
+            "app",
+            vec![(
+                "cold",
+                vec![
+                    ("wall_ms", timing(noisy(5, 20, 115.0, 0.01))),
+                    ("control_ms", control(10.0, 6)),
+                ],
+            )],
+        )];
+        let report = compare_fixtures(&base, &slower_code, &GateConfig::default());
+        assert_eq!(
+            report
+                .find("app", "cold", "wall_ms")
+                .unwrap()
+                .metric
+                .verdict,
+            Verdict::Regressed
+        );
+        assert_eq!(report.exit_code(), 1);
     }
 
     #[test]
