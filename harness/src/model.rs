@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 /// The metric of the control workload run beside every measured iteration
 /// (see `worker::calibrate`); the gate uses it to correct for machine drift.
 pub const CONTROL_METRIC: &str = "control_ms";
+/// The control workload's CPU time (user + sys), the reference for CPU metrics.
+pub const CONTROL_CPU_METRIC: &str = "control_cpu_ms";
 
 /// Bumped when a field changes meaning; readers refuse newer versions.
 pub const RECORD_FORMAT_VERSION: u32 = 1;

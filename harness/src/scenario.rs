@@ -414,8 +414,9 @@ impl ScenarioRun {
 #[derive(Debug, Clone, Default)]
 pub struct CollectedRuns {
     pub measured: Vec<Measurement>,
-    /// Wall time of the control child run beside each measured iteration.
+    /// Wall and CPU time of the control child run beside each measured iteration.
     pub control_ms: Vec<f64>,
+    pub control_cpu_ms: Vec<f64>,
     pub instructions: Vec<u64>,
     pub notes: Vec<String>,
 }
@@ -465,6 +466,9 @@ pub fn run_scenario(
                 source,
             })?;
             collected.control_ms.push(control.wall_ms);
+            collected
+                .control_cpu_ms
+                .push(control.user_ms + control.sys_ms);
         }
         collected
             .measured
@@ -546,7 +550,7 @@ pub fn metric_spec(name: &str) -> (&'static str, MetricKind, Direction) {
     use MetricKind::{Deterministic, Timing};
     match name {
         "wall_ms" | "cpu_ms" => ("ms", Timing, SmallerIsBetter),
-        "user_ms" | "sys_ms" | "control_ms" => ("ms", Timing, Informational),
+        "user_ms" | "sys_ms" | "control_ms" | "control_cpu_ms" => ("ms", Timing, Informational),
         "peak_rss_kib" => ("KiB", Timing, SmallerIsBetter),
         "alloc_total_bytes" => ("bytes", Deterministic, SmallerIsBetter),
         // The peak of live bytes depends on how worker threads interleave.
@@ -659,6 +663,13 @@ pub fn scenario_result(
         metrics.insert(
             crate::model::CONTROL_METRIC.to_string(),
             metric(crate::model::CONTROL_METRIC, collected.control_ms.clone()),
+        );
+        metrics.insert(
+            crate::model::CONTROL_CPU_METRIC.to_string(),
+            metric(
+                crate::model::CONTROL_CPU_METRIC,
+                collected.control_cpu_ms.clone(),
+            ),
         );
     }
     if !collected.instructions.is_empty() {

@@ -533,23 +533,34 @@ impl GateReport {
 
 /// Compares every metric present on both sides; timing p-values are
 /// Holm-adjusted over all the timing metrics compared.
-/// How much slower (> 1) or faster the machine ran the control workload
-/// during the head run than during the base run: the ratio of the medians of
-/// `control_ms`, when both sides recorded at least 3 control runs.
-pub fn machine_drift(base: &ScenarioResult, head: &ScenarioResult) -> Option<f64> {
-    let control = |s: &ScenarioResult| {
-        s.metrics
-            .get(crate::model::CONTROL_METRIC)
-            .filter(|m| m.samples.len() >= 3)
-            .and_then(|m| median_of(&m.samples))
-    };
-    let (base, head) = (control(base)?, control(head)?);
-    (base > 0.0 && head > 0.0 && base.is_finite() && head.is_finite()).then(|| head / base)
+/// The control workload's wall time beside each measured iteration, when
+/// there is one per sample (at least 3).
+fn control_samples<'s>(scenario: &'s ScenarioResult, control: &str) -> Option<&'s [f64]> {
+    scenario
+        .metrics
+        .get(control)
+        .map(|m| m.samples.as_slice())
+        .filter(|c| c.len() >= 3 && c.iter().all(|v| v.is_finite() && *v > 0.0))
+}
+
+/// Each sample divided by the control run right before it, rescaled to the
+/// base's median control time: "how long this would have taken at the base
+/// run's machine speed". The machine on a shared runner switches between
+/// speed states over seconds; a control run and the iteration after it share
+/// one state, so the ratio cancels it where a median of either cannot.
+fn normalize(samples: &[f64], control: &[f64], reference: f64) -> Option<Vec<f64>> {
+    (samples.len() == control.len()).then(|| {
+        samples
+            .iter()
+            .zip(control)
+            .map(|(v, c)| v / c * reference)
+            .collect()
+    })
 }
 
 /// Time metrics of the measured work (not the control itself, not counts).
 fn is_drift_corrected(name: &str, metric: &MetricSamples) -> bool {
-    metric.kind == MetricKind::Timing && metric.unit == "ms" && name != crate::model::CONTROL_METRIC
+    metric.kind == MetricKind::Timing && metric.unit == "ms" && !name.starts_with("control")
 }
 
 pub fn compare_fixtures(
@@ -572,27 +583,43 @@ pub fn compare_fixtures(
                 missing.push(format!("{label}: not in the base"));
                 continue;
             };
-            let drift = machine_drift(base_scenario, head_scenario);
             for (name, head_metric) in &head_scenario.metrics {
+                // CPU metrics against the control's CPU time, the rest against its wall time.
+                let control = if name.starts_with("cpu")
+                    || name.starts_with("user")
+                    || name.starts_with("sys")
+                {
+                    crate::model::CONTROL_CPU_METRIC
+                } else {
+                    crate::model::CONTROL_METRIC
+                };
+                let controls = control_samples(base_scenario, control)
+                    .zip(control_samples(head_scenario, control));
                 let Some(base_metric) = base_scenario.metrics.get(name) else {
                     missing.push(format!("{label}/{name}: not in the base"));
                     continue;
                 };
-                // Times are judged on the machine speed of the base: a head
-                // measured while the control ran 12% slower has its times
-                // divided by 1.12 before the test.
-                let corrected;
-                let head_metric = match drift {
-                    Some(factor) if is_drift_corrected(name, head_metric) => {
-                        corrected = MetricSamples {
-                            samples: head_metric.samples.iter().map(|v| v / factor).collect(),
-                            ..head_metric.clone()
-                        };
-                        &corrected
-                    }
-                    _ => head_metric,
+                let normalized = controls
+                    .filter(|_| is_drift_corrected(name, head_metric))
+                    .and_then(|(bc, hc)| {
+                        let reference = median_of(bc)?;
+                        Some((
+                            MetricSamples {
+                                samples: normalize(&base_metric.samples, bc, reference)?,
+                                ..base_metric.clone()
+                            },
+                            MetricSamples {
+                                samples: normalize(&head_metric.samples, hc, reference)?,
+                                ..head_metric.clone()
+                            },
+                            median_of(hc)? / reference,
+                        ))
+                    });
+                let (base_metric, head_metric, drift) = match &normalized {
+                    Some((b, h, factor)) => (b, h, Some(*factor)),
+                    None => (base_metric, head_metric, None),
                 };
-                let corrected_by = drift.filter(|_| is_drift_corrected(name, head_metric));
+                let corrected_by = drift;
                 match compare_metric(name, base_metric, head_metric, config) {
                     Ok(metric) => {
                         if let Some(factor) = corrected_by {
