@@ -212,6 +212,9 @@ pub struct CheckArgs {
     /// Check the results in this metrics.json instead of running the suite.
     #[arg(long, value_name = "METRICS_JSON")]
     pub from: Option<PathBuf>,
+    /// Report timing regressions without confirming them by a re-run.
+    #[arg(long)]
+    pub no_confirm: bool,
     #[command(flatten)]
     pub suite: SuiteArgs,
     #[command(flatten)]
@@ -703,6 +706,17 @@ fn load_baseline_for(
     }
 }
 
+/// `a,b` from names, first occurrence order, no repeats.
+fn join_unique<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for name in names {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out.join(",")
+}
+
 fn cmd_check(args: &CheckArgs) -> Result<Outcome> {
     let root = workspace_root(&args.common)?;
     let reports = root.join(REPORTS_DIR);
@@ -722,7 +736,27 @@ fn cmd_check(args: &CheckArgs) -> Result<Outcome> {
     if args.from.is_none() {
         print!("{}", export::render_table(&record));
     }
-    let gate = verdict::compare_fixtures(&base.fixtures, &record.fixtures, &config);
+    let mut gate = verdict::compare_fixtures(&base.fixtures, &record.fixtures, &config);
+    let suspects = verdict::timing_regressions(&gate);
+    if args.from.is_none() && !args.no_confirm && !suspects.is_empty() {
+        // A stored baseline cannot be interleaved with this run, so a
+        // machine that slowed down for a while looks like a regression. A
+        // timing regression stands only if an independent re-run of the
+        // same fixture × scenario finds it too.
+        if !args.common.quiet {
+            eprintln!(
+                "confirming {} suspected timing regression(s) with a re-run…",
+                suspects.len()
+            );
+        }
+        let mut confirm_suite = args.suite.clone();
+        confirm_suite.fixture = join_unique(suspects.iter().map(|(f, _)| f.as_str()));
+        confirm_suite.scenario = join_unique(suspects.iter().map(|(_, s)| s.as_str()));
+        confirm_suite.no_history = true;
+        let rerun = run_suite(&root, &confirm_suite, &args.common)?;
+        let second = verdict::compare_fixtures(&base.fixtures, &rerun.fixtures, &config);
+        verdict::confirm_timing_regressions(&mut gate, &second);
+    }
     println!();
     print!(
         "{}",

@@ -498,6 +498,7 @@ impl GateReport {
         i32::from(self.has_regressions())
     }
 
+    /// Whether any row regressed (after any confirmation).
     pub fn has_regressions(&self) -> bool {
         self.rows
             .iter()
@@ -1190,6 +1191,46 @@ mod tests {
     }
 
     #[test]
+    fn a_timing_regression_needs_a_confirming_rerun() {
+        let base = vec![fixture(
+            "app",
+            vec![("cold", vec![("wall_ms", timing(noisy(1, 20, 100.0, 0.01)))])],
+        )];
+        let slow = vec![fixture(
+            "app",
+            vec![("cold", vec![("wall_ms", timing(noisy(2, 20, 115.0, 0.01)))])],
+        )];
+        let same = vec![fixture(
+            "app",
+            vec![("cold", vec![("wall_ms", timing(noisy(3, 20, 100.0, 0.01)))])],
+        )];
+        let mut gate = compare_fixtures(&base, &slow, &GateConfig::default());
+        assert_eq!(
+            timing_regressions(&gate),
+            vec![("app".to_string(), "cold".to_string())]
+        );
+        // The re-run looks like the base: it was the machine.
+        confirm_timing_regressions(
+            &mut gate,
+            &compare_fixtures(&base, &same, &GateConfig::default()),
+        );
+        assert!(!gate.has_regressions());
+        assert!(gate.rows[0].metric.reason.contains("not confirmed"));
+        // The re-run is slow too: it was the code.
+        let mut gate = compare_fixtures(&base, &slow, &GateConfig::default());
+        let again = vec![fixture(
+            "app",
+            vec![("cold", vec![("wall_ms", timing(noisy(4, 20, 114.0, 0.01)))])],
+        )];
+        confirm_timing_regressions(
+            &mut gate,
+            &compare_fixtures(&base, &again, &GateConfig::default()),
+        );
+        assert!(gate.has_regressions());
+        assert_eq!(gate.exit_code(), 1);
+    }
+
+    #[test]
     fn verdicts_serialize_in_kebab_case() {
         assert_eq!(
             serde_json::to_string(&Verdict::Inconclusive).unwrap(),
@@ -1276,5 +1317,52 @@ mod tests {
             failed += compare_fixtures(&side(0), &side(1), &config).exit_code();
         }
         println!("A/A gates of 40 noisy metrics failing: {failed}/{gates}");
+    }
+}
+
+/// The (fixture, scenario) pairs with a regressed timing metric.
+pub fn timing_regressions(gate: &GateReport) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for row in &gate.rows {
+        let key = (row.fixture.clone(), row.scenario.clone());
+        if row.metric.kind == MetricKind::Timing
+            && row.metric.verdict == Verdict::Regressed
+            && !out.contains(&key)
+        {
+            out.push(key);
+        }
+    }
+    out
+}
+
+/// Keeps a timing regression only where the independent re-run `second`
+/// regressed on the same metric too; the others become inconclusive.
+/// Deterministic metrics need no confirmation.
+pub fn confirm_timing_regressions(gate: &mut GateReport, second: &GateReport) {
+    for row in &mut gate.rows {
+        if row.metric.kind != MetricKind::Timing || row.metric.verdict != Verdict::Regressed {
+            continue;
+        }
+        let again = second
+            .find(&row.fixture, &row.scenario, &row.metric.metric)
+            .map(|r| (r.metric.verdict, r.metric.change_pct));
+        match again {
+            Some((Verdict::Regressed, change)) => {
+                row.metric.reason = format!(
+                    "{}; confirmed by a re-run ({change:+.1}%)",
+                    row.metric.reason
+                );
+            }
+            other => {
+                row.metric.verdict = Verdict::Inconclusive;
+                let seen = other
+                    .map(|(v, c)| format!("{v:?} {c:+.1}%").to_lowercase())
+                    .unwrap_or_else(|| "missing".into());
+                row.metric.reason = format!(
+                    "{}; not confirmed by a re-run ({seen}): machine noise, not a regression",
+                    row.metric.reason
+                );
+            }
+        }
     }
 }
