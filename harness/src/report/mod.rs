@@ -504,10 +504,23 @@ fn write_summary(out: &mut String, trends: &Trends, current: Option<&GateReport>
                 format!("<span class=\"pill {0}\">{0}</span>", v.verdict.as_str())
             });
             let _ = write!(out, "<td>{pill}</td>");
-            for verdict in [&rss, &alloc] {
+            // Without a comparison (a first run) the latest value still shows.
+            let latest_rss = scenario
+                .in_latest
+                .then(|| scenario.rss_mib.last())
+                .flatten()
+                .map(|(_, mib)| format_value(mib * 1024.0, "KiB"));
+            let latest_alloc = scenario
+                .in_latest
+                .then(|| scenario.alloc_mib.last())
+                .flatten()
+                .map(|(_, mib)| format_value(mib * 1024.0 * 1024.0, "bytes"));
+            for (verdict, latest) in [(&rss, latest_rss), (&alloc, latest_alloc)] {
                 let value = verdict
                     .as_ref()
-                    .map_or("–".to_string(), |v| format_value(v.head_median, &v.unit));
+                    .map(|v| format_value(v.head_median, &v.unit))
+                    .or(latest)
+                    .unwrap_or_else(|| "–".to_string());
                 let _ = write!(
                     out,
                     "<td class=\"num\">{value}</td>{}",
