@@ -549,8 +549,13 @@ pub fn metric_spec(name: &str) -> (&'static str, MetricKind, Direction) {
     use Direction::{Informational, SmallerIsBetter};
     use MetricKind::{Deterministic, Timing};
     match name {
-        "wall_ms" | "cpu_ms" => ("ms", Timing, SmallerIsBetter),
-        "user_ms" | "sys_ms" | "control_ms" | "control_cpu_ms" => ("ms", Timing, Informational),
+        "wall_ms" => ("ms", Timing, SmallerIsBetter),
+        // CPU time of a multi-threaded build includes worker threads spinning
+        // while they wait, which grows when another tenant takes a core: in
+        // A/A runs it moved 20-40% with no code change. Shown, never gating.
+        "cpu_ms" | "user_ms" | "sys_ms" | "control_ms" | "control_cpu_ms" => {
+            ("ms", Timing, Informational)
+        }
         "peak_rss_kib" => ("KiB", Timing, SmallerIsBetter),
         "alloc_total_bytes" => ("bytes", Deterministic, SmallerIsBetter),
         // The peak of live bytes depends on how worker threads interleave.
