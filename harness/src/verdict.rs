@@ -686,6 +686,53 @@ pub fn median_of(values: &[f64]) -> Option<f64> {
     }
 }
 
+/// The (fixture, scenario) pairs with a regressed timing metric.
+pub fn timing_regressions(gate: &GateReport) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for row in &gate.rows {
+        let key = (row.fixture.clone(), row.scenario.clone());
+        if row.metric.kind == MetricKind::Timing
+            && row.metric.verdict == Verdict::Regressed
+            && !out.contains(&key)
+        {
+            out.push(key);
+        }
+    }
+    out
+}
+
+/// Keeps a timing regression only where the independent re-run `second`
+/// regressed on the same metric too; the others become inconclusive.
+/// Deterministic metrics need no confirmation.
+pub fn confirm_timing_regressions(gate: &mut GateReport, second: &GateReport) {
+    for row in &mut gate.rows {
+        if row.metric.kind != MetricKind::Timing || row.metric.verdict != Verdict::Regressed {
+            continue;
+        }
+        let again = second
+            .find(&row.fixture, &row.scenario, &row.metric.metric)
+            .map(|r| (r.metric.verdict, r.metric.change_pct));
+        match again {
+            Some((Verdict::Regressed, change)) => {
+                row.metric.reason = format!(
+                    "{}; confirmed by a re-run ({change:+.1}%)",
+                    row.metric.reason
+                );
+            }
+            other => {
+                row.metric.verdict = Verdict::Inconclusive;
+                let seen = other
+                    .map(|(v, c)| format!("{v:?} {c:+.1}%").to_lowercase())
+                    .unwrap_or_else(|| "missing".into());
+                row.metric.reason = format!(
+                    "{}; not confirmed by a re-run ({seen}): machine noise, not a regression",
+                    row.metric.reason
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 mod tests {
@@ -1317,52 +1364,5 @@ mod tests {
             failed += compare_fixtures(&side(0), &side(1), &config).exit_code();
         }
         println!("A/A gates of 40 noisy metrics failing: {failed}/{gates}");
-    }
-}
-
-/// The (fixture, scenario) pairs with a regressed timing metric.
-pub fn timing_regressions(gate: &GateReport) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for row in &gate.rows {
-        let key = (row.fixture.clone(), row.scenario.clone());
-        if row.metric.kind == MetricKind::Timing
-            && row.metric.verdict == Verdict::Regressed
-            && !out.contains(&key)
-        {
-            out.push(key);
-        }
-    }
-    out
-}
-
-/// Keeps a timing regression only where the independent re-run `second`
-/// regressed on the same metric too; the others become inconclusive.
-/// Deterministic metrics need no confirmation.
-pub fn confirm_timing_regressions(gate: &mut GateReport, second: &GateReport) {
-    for row in &mut gate.rows {
-        if row.metric.kind != MetricKind::Timing || row.metric.verdict != Verdict::Regressed {
-            continue;
-        }
-        let again = second
-            .find(&row.fixture, &row.scenario, &row.metric.metric)
-            .map(|r| (r.metric.verdict, r.metric.change_pct));
-        match again {
-            Some((Verdict::Regressed, change)) => {
-                row.metric.reason = format!(
-                    "{}; confirmed by a re-run ({change:+.1}%)",
-                    row.metric.reason
-                );
-            }
-            other => {
-                row.metric.verdict = Verdict::Inconclusive;
-                let seen = other
-                    .map(|(v, c)| format!("{v:?} {c:+.1}%").to_lowercase())
-                    .unwrap_or_else(|| "missing".into());
-                row.metric.reason = format!(
-                    "{}; not confirmed by a re-run ({seen}): machine noise, not a regression",
-                    row.metric.reason
-                );
-            }
-        }
     }
 }

@@ -420,6 +420,43 @@ fn finite(value: f64) -> f64 {
     }
 }
 
+/// The control workload: hashing, sorting and small allocations shaped like a
+/// build (a few milliseconds), fixed forever so that its time only tells how
+/// fast the machine is right now. Changing it invalidates every baseline's
+/// `control_ms`, so don't.
+pub fn calibrate() -> WorkerReport {
+    let region = std::time::Instant::now();
+    let mut state: u64 = 0x5eed_5eed_5eed_5eed;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut words: Vec<String> = (0..20_000).map(|_| format!("{:x}", next())).collect();
+    words.sort_unstable();
+    let mut digest = 0u64;
+    for chunk in words.chunks(64) {
+        let joined = chunk.join(",");
+        digest ^= xxhash_rust::xxh3::xxh3_64(joined.as_bytes());
+    }
+    let mut numbers: Vec<u64> = (0..100_000).map(|_| next()).collect();
+    numbers.sort_unstable();
+    digest ^= numbers
+        .iter()
+        .step_by(97)
+        .fold(0u64, |a, b| a.rotate_left(5) ^ b);
+    WorkerReport {
+        protocol_version: crate::protocol::PROTOCOL_VERSION,
+        ok: true,
+        inner_wall_ms: region.elapsed().as_secs_f64() * 1000.0,
+        // Keeps the workload from being optimised away.
+        diagnostics_errors: u64::from(std::hint::black_box(digest) == 0),
+        ..WorkerReport::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,42 +511,5 @@ mod tests {
     fn finite_replaces_nan() {
         assert_eq!(finite(f64::NAN), 0.0);
         assert_eq!(finite(2.5), 2.5);
-    }
-}
-
-/// The control workload: hashing, sorting and small allocations shaped like a
-/// build (a few milliseconds), fixed forever so that its time only tells how
-/// fast the machine is right now. Changing it invalidates every baseline's
-/// `control_ms`, so don't.
-pub fn calibrate() -> WorkerReport {
-    let region = std::time::Instant::now();
-    let mut state: u64 = 0x5eed_5eed_5eed_5eed;
-    let mut next = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let mut words: Vec<String> = (0..20_000).map(|_| format!("{:x}", next())).collect();
-    words.sort_unstable();
-    let mut digest = 0u64;
-    for chunk in words.chunks(64) {
-        let joined = chunk.join(",");
-        digest ^= xxhash_rust::xxh3::xxh3_64(joined.as_bytes());
-    }
-    let mut numbers: Vec<u64> = (0..100_000).map(|_| next()).collect();
-    numbers.sort_unstable();
-    digest ^= numbers
-        .iter()
-        .step_by(97)
-        .fold(0u64, |a, b| a.rotate_left(5) ^ b);
-    WorkerReport {
-        protocol_version: crate::protocol::PROTOCOL_VERSION,
-        ok: true,
-        inner_wall_ms: region.elapsed().as_secs_f64() * 1000.0,
-        // Keeps the workload from being optimised away.
-        diagnostics_errors: u64::from(std::hint::black_box(digest) == 0),
-        ..WorkerReport::default()
     }
 }
