@@ -505,13 +505,7 @@ mod tests {
     use std::rc::Rc;
 
     fn options(iterations: usize, warmup: usize) -> ScenarioOptions {
-        ScenarioOptions {
-            iterations,
-            warmup,
-            instructions: false,
-            verify_targeted: true,
-            calibrate: false,
-        }
+        ScenarioOptions::for_tests(iterations, warmup)
     }
 
     fn run_on(scenario: WorkerScenario, options: &ScenarioOptions) -> ScenarioRun {

@@ -142,6 +142,20 @@ pub struct ScenarioOptions {
     pub calibrate: bool,
 }
 
+#[cfg(test)]
+impl ScenarioOptions {
+    /// Verified, no instructions, no control runs (mock runners count requests).
+    pub(crate) fn for_tests(iterations: usize, warmup: usize) -> ScenarioOptions {
+        ScenarioOptions {
+            iterations,
+            warmup,
+            instructions: false,
+            verify_targeted: true,
+            calibrate: false,
+        }
+    }
+}
+
 impl Default for ScenarioOptions {
     fn default() -> Self {
         ScenarioOptions {
@@ -734,13 +748,7 @@ mod tests {
     }
 
     fn options(iterations: usize, warmup: usize) -> ScenarioOptions {
-        ScenarioOptions {
-            iterations,
-            warmup,
-            instructions: false,
-            verify_targeted: true,
-            calibrate: false,
-        }
+        ScenarioOptions::for_tests(iterations, warmup)
     }
 
     fn run_on(scenario: WorkerScenario, options: &ScenarioOptions) -> ScenarioRun {
