@@ -30,6 +30,14 @@ pub fn clean_build(config: &Config) -> Result<BuildOutput, BuildError> {
 
 /// `soda-builder build`: one build in this process.
 pub fn run_build(config: &Config, options: BuildOptions) -> Result<BuildOutput, BuildError> {
+    run_build_session(config, options).map(|(_, output)| output)
+}
+
+/// [`run_build`], also returning the session (its state backs `--graph-filter`).
+pub fn run_build_session(
+    config: &Config,
+    options: BuildOptions,
+) -> Result<(BuilderSession, BuildOutput), BuildError> {
     let _lock = if options.incremental {
         Some(cache::lock(config).map_err(|source| BuildError::Write {
             path: config.cache_dir.join("lock"),
@@ -48,5 +56,5 @@ pub fn run_build(config: &Config, options: BuildOptions) -> Result<BuildOutput, 
     if options.write {
         session.write_outputs()?;
     }
-    Ok(output)
+    Ok((session, output))
 }

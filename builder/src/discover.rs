@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -92,7 +92,6 @@ impl Globs {
             }
             b.build()
         };
-        let _ = Glob::new("*");
         Ok(Globs {
             include: build(&config.include)?,
             exclude: build(&config.exclude)?,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use builder::config::{find_config, load_config, Config};
-use builder::session::{BuildError, BuildOutput, BuilderSession, SessionOptions};
+use builder::session::{BuildError, BuildOutput, BuilderSession, SessionOptions, SessionState};
 use builder::{build, graph, watch};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -115,8 +115,8 @@ fn run(args: BuildArgs) -> Result<ExitCode, SetupError> {
         incremental: !args.no_incremental,
         write: true,
     };
-    let output = match build::run_build(&config, options) {
-        Ok(o) => o,
+    let (session, output) = match build::run_build_session(&config, options) {
+        Ok(built) => built,
         Err(e @ (BuildError::Config(_) | BuildError::Schema(_) | BuildError::Glob(_))) => {
             return Err(SetupError(e.into()))
         }
@@ -129,7 +129,7 @@ fn run(args: BuildArgs) -> Result<ExitCode, SetupError> {
         )?;
     }
     if let Some(filter) = &args.graph_filter {
-        setup(print_graph(&config, &output, filter, args.format))?;
+        setup(print_graph(session.state(), filter, args.format))?;
         return Ok(exit_code(&output));
     }
     print_output(&config, &output, &args);
@@ -202,23 +202,12 @@ fn print_output(config: &Config, output: &BuildOutput, args: &BuildArgs) {
     );
 }
 
-fn print_graph(
-    config: &Config,
-    output: &BuildOutput,
-    filter: &str,
-    format: Format,
-) -> anyhow::Result<()> {
+fn print_graph(state: &SessionState, filter: &str, format: Format) -> anyhow::Result<()> {
     let glob = globset::Glob::new(filter)
         .with_context(|| format!("invalid --graph-filter glob `{filter}`"))?
         .compile_matcher();
-    // Rebuild the view from the artifact's session state: modules and their deps.
-    let session_files = {
-        let mut session =
-            BuilderSession::new(config.clone(), SessionOptions { incremental: false });
-        session.build_initial()?;
-        session.state().clone()
-    };
-    let _ = output;
+    // The build's own session state: modules, their deps and resolved spreads.
+    let session_files = state;
     let mut lines = Vec::new();
     for (file, entry) in &session_files.files {
         if !glob.is_match(file) {
