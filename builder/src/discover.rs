@@ -3,7 +3,7 @@
 //! fingerprint says the file did not change (stat-only fast path first, then
 //! the content hash).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::analyze::{analyze_module, AnalyzerContext, ModuleSummary};
 use crate::config::Config;
 use crate::diagnostics::{codes, Diagnostic, Location};
-use crate::fingerprint::{self, Fingerprint};
+use crate::fingerprint::{self, Fingerprint, StatKey};
 use crate::resolve::{self, Resolution, TS_EXTENSIONS};
 
 /// One discovered file: its fingerprint, summary and resolved dependencies.
@@ -111,23 +111,149 @@ pub fn is_ts_file(rel: &str) -> bool {
     TS_EXTENSIONS.iter().any(|e| rel.ends_with(e)) && !rel.ends_with(".d.ts")
 }
 
+/// Directories the walk never enters (besides the graphql-system outdir).
+const SKIPPED_DIRS: [&str; 4] = ["node_modules", ".git", ".cache", "target"];
+
+/// What one walk of the config directory found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Files matching the include globs (and no exclude glob).
+    pub entries: BTreeSet<String>,
+    /// Every TypeScript file seen, entry or not: import resolution asks this
+    /// set instead of probing the file system once per candidate path.
+    pub known: KnownFiles,
+}
+
+/// The TypeScript files of the walked part of the tree, with the stat the
+/// walk took of each (relative to its directory's handle: one path component
+/// to look up instead of the whole path).
+#[derive(Debug, Default)]
+pub struct KnownFiles {
+    files: HashMap<String, StatKey>,
+    outdir_rel: String,
+}
+
+impl KnownFiles {
+    fn in_walked_region(&self, rel: &str) -> bool {
+        !(rel.starts_with("../")
+            || rel
+                .split('/')
+                .any(|c| SKIPPED_DIRS.contains(&c) || c == "..")
+            || (!self.outdir_rel.is_empty()
+                && rel
+                    .strip_prefix(self.outdir_rel.as_str())
+                    .is_some_and(|r| r.starts_with('/'))))
+    }
+
+    /// `Some(exists)` for a path inside the walked region; `None` outside it
+    /// (above the root, or in a directory the walk skips), where only the
+    /// file system knows.
+    pub fn exists(&self, rel: &str) -> Option<bool> {
+        self.in_walked_region(rel)
+            .then(|| self.files.contains_key(rel))
+    }
+
+    /// The walk's stat of `rel`: `Some(None)` when the walk saw no such file.
+    pub fn stat(&self, rel: &str) -> Option<Option<StatKey>> {
+        self.in_walked_region(rel)
+            .then(|| self.files.get(rel).copied())
+    }
+}
+
+/// Walks the config directory: the include-glob matches, and every
+/// TypeScript file (with its stat) for import resolution and the stat check.
+pub fn scan(config: &Config, globs: &Globs) -> Scan {
+    let mut out = Scan {
+        known: KnownFiles {
+            files: HashMap::new(),
+            outdir_rel: config.relative(&config.outdir),
+        },
+        ..Scan::default()
+    };
+    let mut dirs: Vec<(std::path::PathBuf, String)> =
+        vec![(config.root_dir.clone(), String::new())];
+    while let Some((dir, dir_rel)) = dirs.pop() {
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<(std::fs::DirEntry, String)> = Vec::new();
+        for entry in read.filter_map(Result::ok) {
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let rel = if dir_rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{dir_rel}/{name}")
+            };
+            if file_type.is_dir() {
+                let path = entry.path();
+                if !SKIPPED_DIRS.contains(&name.as_ref()) && path != config.outdir {
+                    dirs.push((path, rel));
+                }
+            } else if TS_EXTENSIONS.iter().any(|x| name.ends_with(x)) {
+                files.push((entry, rel));
+            }
+        }
+        let stats: Vec<(String, Option<StatKey>)> = files
+            .into_par_iter()
+            .map(|(entry, rel)| {
+                let meta = match entry.file_type() {
+                    // A symlink counts when it points at a file, as `is_file` says.
+                    Ok(t) if t.is_symlink() => {
+                        std::fs::metadata(entry.path()).ok().filter(|m| m.is_file())
+                    }
+                    _ => entry.metadata().ok(),
+                };
+                (rel, meta.map(|m| StatKey::from_metadata(&m)))
+            })
+            .collect();
+        for (rel, stat) in stats {
+            let Some(stat) = stat else { continue };
+            if is_ts_file(&rel) && globs.is_entry(&rel) {
+                out.entries.insert(rel.clone());
+            }
+            out.known.files.insert(rel, stat);
+        }
+    }
+    out
+}
+
 /// Walks the config directory for files matching the include globs.
 pub fn scan_entries(config: &Config, globs: &Globs) -> BTreeSet<String> {
-    let outdir = config.outdir.clone();
-    walkdir::WalkDir::new(&config.root_dir)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| {
-            let name = e.file_name().to_string_lossy();
-            !(e.file_type().is_dir()
-                && (matches!(name.as_ref(), "node_modules" | ".git" | ".cache" | "target")
-                    || e.path() == outdir))
+    scan(config, globs).entries
+}
+
+/// The previous table against the file system, stat only: which files need a
+/// look (stat changed, racy, gone, or invalidated) and how many are hits.
+pub struct StatScan {
+    pub suspects: BTreeSet<String>,
+    pub unchanged: u64,
+}
+
+pub fn stat_scan(
+    config: &Config,
+    previous: &FileTable,
+    known: &KnownFiles,
+    racy_after_ns: u128,
+) -> StatScan {
+    let suspects: Vec<&String> = previous
+        .par_iter()
+        .filter(|(rel, entry)| {
+            let stat = match known.stat(rel) {
+                Some(walked) => walked,
+                None => fingerprint::stat(&config.root_dir.join(rel)).ok(),
+            };
+            stat.is_none_or(|s| s != entry.fingerprint.stat || s.mtime_ns >= racy_after_ns)
         })
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| config.relative(e.path()))
-        .filter(|rel| is_ts_file(rel) && globs.is_entry(rel))
-        .collect()
+        .map(|(rel, _)| rel)
+        .collect();
+    StatScan {
+        unchanged: (previous.len() - suspects.len()) as u64,
+        suspects: suspects.into_iter().cloned().collect(),
+    }
 }
 
 pub struct DiscoveryInput<'a> {
@@ -146,6 +272,8 @@ pub struct DiscoveryInput<'a> {
     /// When set, only `roots`, `invalidated` and newly reachable files are
     /// looked at; every other previous entry is kept without a stat.
     pub targeted: bool,
+    /// The files of a walk that just happened, for import resolution.
+    pub known: Option<&'a KnownFiles>,
 }
 
 enum Processed {
@@ -158,10 +286,16 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
     let abs = input.config.root_dir.join(rel);
     let previous = input.previous.get(rel);
     let invalidated = input.invalidated.contains(rel);
-    let stat = match fingerprint::stat(&abs) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Processed::Gone,
-        Err(e) => return Processed::Failed(read_error(rel, &e)),
+    // The walk that just happened already took the stat (when there was one).
+    let walked = input.known.and_then(|k| k.stat(rel));
+    let stat = match walked {
+        Some(Some(s)) => s,
+        Some(None) => return Processed::Gone,
+        None => match fingerprint::stat(&abs) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Processed::Gone,
+            Err(e) => return Processed::Failed(read_error(rel, &e)),
+        },
     };
     if let (Some(prev), false) = (previous, invalidated) {
         if prev.fingerprint.stat == stat && stat.mtime_ns < input.racy_after_ns {
@@ -197,7 +331,10 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
             return Processed::Entry(entry, status, true, false, false);
         }
     }
-    let text = String::from_utf8_lossy(&bytes);
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(&bytes),
+    };
     let summary = analyze_module(rel, &text, input.analyzer);
     let status = match (previous, invalidated) {
         (_, true) => FileCacheStatus {
@@ -214,7 +351,7 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
         },
     };
     let changed = previous.is_none_or(|p| *p.summary != summary);
-    let (deps, probed) = resolve_deps(input.config, rel, &summary);
+    let (deps, probed) = resolve_deps(input.config, input.known, rel, &summary);
     let entry = FileEntry {
         fingerprint,
         summary: Arc::new(summary),
@@ -238,13 +375,18 @@ fn read_error(rel: &str, e: &std::io::Error) -> Diagnostic {
 /// Resolves a summary's relative imports against the file system.
 pub fn resolve_deps(
     config: &Config,
+    known: Option<&KnownFiles>,
     rel: &str,
     summary: &ModuleSummary,
 ) -> (Vec<String>, Vec<String>) {
     let mut deps = Vec::new();
     let mut probed = Vec::new();
+    let exists = |p: &str| match known.and_then(|k| k.exists(p)) {
+        Some(answer) => answer,
+        None => config.root_dir.join(p).is_file(),
+    };
     for spec in summary.dependency_specifiers() {
-        match resolve::resolve(rel, spec, |p| config.root_dir.join(p).is_file()) {
+        match resolve::resolve(rel, spec, exists) {
             Resolution::File(p) => {
                 if !deps.contains(&p) {
                     deps.push(p);

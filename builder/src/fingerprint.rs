@@ -21,22 +21,27 @@ pub struct Fingerprint {
 }
 
 pub fn stat(path: &Path) -> std::io::Result<StatKey> {
-    let meta = std::fs::metadata(path)?;
-    let mtime_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-    #[cfg(not(unix))]
-    let inode = 0;
-    Ok(StatKey {
-        size: meta.len(),
-        mtime_ns,
-        inode,
-    })
+    std::fs::metadata(path).map(|meta| StatKey::from_metadata(&meta))
+}
+
+impl StatKey {
+    pub fn from_metadata(meta: &std::fs::Metadata) -> StatKey {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        StatKey {
+            size: meta.len(),
+            mtime_ns,
+            inode,
+        }
+    }
 }
 
 pub fn hash_bytes(bytes: &[u8]) -> u64 {

@@ -98,6 +98,7 @@ pub struct BuildOutput {
     pub artifact: Artifact,
     pub diagnostics: Vec<Diagnostic>,
     pub delta: BuilderArtifactDelta,
+    /// Files looked at past their stat (see `complete_cache_status`).
     pub cache_status: BTreeMap<String, FileCacheStatus>,
     /// Canonical ids whose documents were recompiled.
     pub compiled_ids: Vec<String>,
@@ -112,6 +113,19 @@ impl BuildOutput {
 
     pub fn report(&self) -> &BuildReport {
         &self.artifact.report
+    }
+
+    /// `cache_status` names only the files the build looked past their stat;
+    /// every other file of the build was a stat-only hit.
+    pub fn complete_cache_status<'a>(&mut self, files: impl IntoIterator<Item = &'a String>) {
+        for file in files {
+            self.cache_status
+                .entry(file.clone())
+                .or_insert(FileCacheStatus {
+                    status: discover::CacheStatus::Hit,
+                    reason: "stat unchanged (not read)",
+                });
+        }
     }
 }
 
@@ -355,11 +369,56 @@ impl BuilderSession {
         let analyzer = self.analyzer_context();
         let empty = BTreeSet::new();
         let discovery_started = now_ns();
-        let (schema_check, (roots, discovery)) = rayon::join(
+        let (schema_check, scan) = rayon::join(
             || if cold { schemas.validate_all() } else { Ok(()) },
-            || {
-                let roots = discover::scan_entries(&self.config, &globs);
+            || discover::scan(&self.config, &globs),
+        );
+        let stat_scan = (!cold).then(|| {
+            discover::stat_scan(
+                &self.config,
+                &self.state.files,
+                &scan.known,
+                self.state.racy_after_ns,
+            )
+        });
+        schema_check?;
+        timer.lap("scan");
+        let mut output = match stat_scan {
+            None => {
                 let discovery = discover::discover(&DiscoveryInput {
+                    racy_after_ns: self.state.racy_after_ns,
+                    config: &self.config,
+                    globs: &globs,
+                    analyzer: &analyzer,
+                    previous: &self.state.files,
+                    roots: &scan.entries,
+                    invalidated: &empty,
+                    targeted: false,
+                    known: Some(&scan.known),
+                });
+                timer.lap("discover");
+                self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
+                self.commit(
+                    discovery,
+                    EntriesUpdate::Replace(scan.entries),
+                    &schemas,
+                    false,
+                    false,
+                    timer,
+                    started,
+                )
+            }
+            Some(stat_scan) => {
+                // With a loaded state a full build is a targeted one: the
+                // files whose stat moved, and entries that are new.
+                let mut roots = stat_scan.suspects;
+                roots.extend(
+                    scan.entries
+                        .iter()
+                        .filter(|e| !self.state.files.contains_key(*e))
+                        .cloned(),
+                );
+                let mut discovery = discover::discover(&DiscoveryInput {
                     racy_after_ns: self.state.racy_after_ns,
                     config: &self.config,
                     globs: &globs,
@@ -367,23 +426,24 @@ impl BuilderSession {
                     previous: &self.state.files,
                     roots: &roots,
                     invalidated: &empty,
-                    targeted: false,
+                    targeted: true,
+                    known: Some(&scan.known),
                 });
-                (roots, discovery)
-            },
-        );
-        schema_check?;
-        timer.lap("discover");
-        self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
-        let mut output = self.commit(
-            discovery,
-            EntriesUpdate::Replace(roots),
-            &schemas,
-            false,
-            false,
-            timer,
-            started,
-        );
+                discovery.stats.hits += stat_scan.unchanged;
+                discovery.counts.scanned += stat_scan.unchanged;
+                timer.lap("discover");
+                self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
+                self.commit(
+                    discovery,
+                    EntriesUpdate::Replace(scan.entries),
+                    &schemas,
+                    false,
+                    true,
+                    timer,
+                    started,
+                )
+            }
+        };
         output.cache_note = cache_note;
         Ok(output)
     }
@@ -460,6 +520,7 @@ impl BuilderSession {
             roots: &roots,
             invalidated: &invalidated,
             targeted: true,
+            known: None,
         });
         timer.lap("discover");
         // Entries change only by the files this change set touched.
@@ -634,9 +695,17 @@ impl BuilderSession {
         }
         timer.lap("resolve");
 
-        // 2. Whole-graph checks (cheap: one pass over definitions).
-        let labels: BTreeSet<String> = schemas.schemas.keys().cloned().collect();
-        let global = graph::check_global(modules, &self.state.resolved, &labels);
+        // 2. Whole-graph checks (one pass over definitions), only when the
+        // graph or the schema moved: otherwise the last result stands.
+        let global = if roots.is_empty() && !schema_changed {
+            graph::GlobalCheck {
+                diagnostics: self.state.global_diagnostics.clone(),
+                ..graph::GlobalCheck::default()
+            }
+        } else {
+            let labels: BTreeSet<String> = schemas.schemas.keys().cloned().collect();
+            graph::check_global(modules, &self.state.resolved, &labels)
+        };
         timer.lap("graph");
 
         // 3. Affected = roots plus everything that spreads them, transitively.
@@ -813,9 +882,11 @@ impl BuilderSession {
         self.index.rendered = rendered;
         timer.lap("compile");
 
-        // 5. The new elements are the old ones plus the delta.
-        let mut new_elements = self.state.elements.clone();
+        // 5. The new elements are the old ones plus the delta, computed over
+        // the touched ids only.
         let mut compiled_ids = Vec::new();
+        let mut before: BTreeMap<String, String> = BTreeMap::new();
+        let mut after: BTreeMap<String, String> = BTreeMap::new();
         let removed_ids: Vec<String> = self
             .state
             .compiled
@@ -825,26 +896,26 @@ impl BuilderSession {
             .collect();
         for id in removed_ids {
             self.state.compiled.remove(&id);
-            new_elements.remove(&id);
+            if let Some(old) = self.state.elements.get(&id) {
+                before.insert(id, old.clone());
+            }
         }
         for (id, entry, recompiled) in results {
             if recompiled {
                 compiled_ids.push(id.clone());
             }
-            match &entry.element {
-                Some(e) => {
-                    new_elements.insert(id.clone(), e.clone());
-                }
-                None => {
-                    new_elements.remove(&id);
-                }
+            if let Some(old) = self.state.elements.get(&id) {
+                before.insert(id.clone(), old.clone());
+            }
+            if let Some(e) = &entry.element {
+                after.insert(id.clone(), e.clone());
             }
             if self.state.compiled.get(&id) != Some(&entry) {
                 self.dirty = true;
             }
             self.state.compiled.insert(id, entry);
         }
-        let delta = artifact::compute_artifact_delta(&self.state.elements, &new_elements);
+        let delta = artifact::compute_artifact_delta(&before, &after);
         artifact::apply_artifact_delta(&mut self.state.elements, &delta);
         if !delta.is_empty() || self.state.global_diagnostics != global.diagnostics {
             self.dirty = true;
