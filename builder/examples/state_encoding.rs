@@ -45,6 +45,20 @@ fn main() -> anyhow::Result<()> {
         let _ = serde_json::to_vec(&state).expect("json");
     });
     println!("files: {}", state.files.len());
+    // Where the bytes and the decode time go, part by part.
+    macro_rules! part {
+        ($name:literal, $field:expr, $ty:ty) => {{
+            let bytes = postcard::to_allocvec(&$field)?;
+            let ms = time(&|| {
+                let _: $ty = postcard::from_bytes(&bytes).expect("part");
+            });
+            println!("  {:<9} {:>9} bytes, decode {ms:.2} ms", $name, bytes.len());
+        }};
+    }
+    part!("files", state.files, builder::discover::FileTable);
+    part!("resolved", state.resolved, std::collections::BTreeMap<String, builder::graph::ResolvedDefinition>);
+    part!("compiled", state.compiled, std::collections::BTreeMap<String, builder::session::CompiledEntry>);
+    part!("elements", state.elements, std::collections::BTreeMap<String, String>);
     println!(
         "postcard: {:>9} bytes, decode {postcard_ms:.1} ms, encode {postcard_write_ms:.1} ms",
         payload.len()

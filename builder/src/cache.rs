@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::ANALYZER_VERSION;
-use crate::artifact::write_atomic;
+use crate::artifact::{write_atomic_with, Durability};
 use crate::config::Config;
 use crate::session::SessionState;
 
@@ -149,7 +149,7 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
 pub fn save_state(config: &Config, schema_hash: u64, state: &SessionState) -> std::io::Result<()> {
     let bytes =
         encode(&expected_header(config, schema_hash), state).map_err(std::io::Error::other)?;
-    write_atomic(&state_path(config), &bytes)
+    write_atomic_with(&state_path(config), &bytes, Durability::Unsynced)
 }
 
 /// Removes the persisted state (and everything else under the cache directory).

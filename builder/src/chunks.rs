@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::artifact::write_atomic;
+use crate::artifact::{write_atomic_with, Durability};
 
 /// What a chunk is planned from: one source file's facts.
 pub struct ChunkInput<'a> {
@@ -219,7 +219,7 @@ pub fn chunk_output_path(cache_dir: &Path, file: &str) -> PathBuf {
 }
 
 /// File format: magic b"SODACHNK", u64 LE output_hash, u32 LE len of file
-/// path, path bytes, then the output bytes. Written with write_atomic.
+/// path, path bytes, then the output bytes. Written atomically (no fsync: a damaged chunk fails its hash and is re-emitted).
 ///
 /// The path is stored because two files could share a name hash; the read
 /// side checks it. Refuses (InvalidInput) an output whose hash is not
@@ -247,7 +247,11 @@ pub fn write_chunk_output(cache_dir: &Path, chunk: &Chunk, output: &[u8]) -> std
     bytes.extend_from_slice(&path_len.to_le_bytes());
     bytes.extend_from_slice(chunk.file.as_bytes());
     bytes.extend_from_slice(output);
-    write_atomic(&chunk_output_path(cache_dir, &chunk.file), &bytes)
+    write_atomic_with(
+        &chunk_output_path(cache_dir, &chunk.file),
+        &bytes,
+        Durability::Unsynced,
+    )
 }
 
 /// Reads and verifies: magic, path equals chunk.file, xxh3 of the output

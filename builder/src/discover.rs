@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use globset::{GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
@@ -15,13 +15,14 @@ use crate::analyze::{analyze_module, AnalyzerContext, ModuleSummary};
 use crate::config::Config;
 use crate::diagnostics::{codes, Diagnostic, Location};
 use crate::fingerprint::{self, Fingerprint, StatKey};
+use crate::graph::ModuleSource;
 use crate::resolve::{self, Resolution, TS_EXTENSIONS};
 
 /// One discovered file: its fingerprint, summary and resolved dependencies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileEntry {
     pub fingerprint: Fingerprint,
-    pub summary: Arc<ModuleSummary>,
+    pub summary: LazySummary,
     /// Project files this file imports or re-exports from.
     pub deps: Vec<String>,
     /// Paths probed for relative imports that matched nothing: creating one of
@@ -30,6 +31,160 @@ pub struct FileEntry {
 }
 
 pub type FileTable = BTreeMap<String, FileEntry>;
+
+impl ModuleSource for FileTable {
+    fn module(&self, path: &str) -> Option<&ModuleSummary> {
+        self.get(path).map(|e| e.summary.get())
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.contains_key(path)
+    }
+}
+
+/// A module summary that a loaded state decodes on first use. Persisted as
+/// its own postcard bytes: a warm build reads thousands of entries and looks
+/// inside only the few that a change reaches.
+#[derive(Clone, Default)]
+pub struct LazySummary {
+    decoded: OnceLock<Arc<ModuleSummary>>,
+    encoded: Option<Arc<[u8]>>,
+    has_diagnostics: bool,
+}
+
+impl LazySummary {
+    pub fn new(summary: ModuleSummary) -> LazySummary {
+        LazySummary {
+            has_diagnostics: !summary.diagnostics.is_empty(),
+            decoded: OnceLock::from(Arc::new(summary)),
+            encoded: None,
+        }
+    }
+
+    pub fn get(&self) -> &ModuleSummary {
+        self.decoded.get_or_init(|| {
+            let bytes = self.encoded.as_deref().unwrap_or_default();
+            // The state file passed its checksum, so this only fails on a bug;
+            // say so in the build instead of panicking.
+            Arc::new(postcard::from_bytes(bytes).unwrap_or_else(|e| ModuleSummary {
+                diagnostics: vec![Diagnostic::error(
+                    codes::READ_ERROR,
+                    format!("a cached module summary is unreadable ({e}); run with --no-incremental"),
+                )],
+                ..ModuleSummary::default()
+            }))
+        })
+    }
+
+    /// Without decoding the summary.
+    pub fn has_diagnostics(&self) -> bool {
+        self.has_diagnostics
+    }
+
+    pub fn is_decoded(&self) -> bool {
+        self.decoded.get().is_some()
+    }
+}
+
+impl std::ops::Deref for LazySummary {
+    type Target = ModuleSummary;
+    fn deref(&self) -> &ModuleSummary {
+        self.get()
+    }
+}
+
+impl std::fmt::Debug for LazySummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.decoded.get() {
+            Some(summary) => summary.fmt(f),
+            None => write!(
+                f,
+                "LazySummary(<{} bytes>)",
+                self.encoded.as_deref().map_or(0, <[u8]>::len)
+            ),
+        }
+    }
+}
+
+impl PartialEq for LazySummary {
+    fn eq(&self, other: &LazySummary) -> bool {
+        if let (Some(a), Some(b)) = (&self.encoded, &other.encoded) {
+            if Arc::ptr_eq(a, b) || a == b {
+                return true;
+            }
+        }
+        self.get() == other.get()
+    }
+}
+
+impl Serialize for LazySummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let fresh;
+        let bytes: &[u8] = match &self.encoded {
+            Some(bytes) => bytes,
+            None => {
+                fresh = postcard::to_allocvec(self.get()).map_err(serde::ser::Error::custom)?;
+                &fresh
+            }
+        };
+        let mut tuple = serializer.serialize_tuple(2)?;
+        tuple.serialize_element(&self.has_diagnostics)?;
+        tuple.serialize_element(&Bytes(bytes))?;
+        tuple.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for LazySummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (has_diagnostics, bytes): (bool, ByteBuf) = Deserialize::deserialize(deserializer)?;
+        Ok(LazySummary {
+            decoded: OnceLock::new(),
+            encoded: Some(bytes.0.into()),
+            has_diagnostics,
+        })
+    }
+}
+
+/// Bytes as one serde byte string (postcard: a length and a memcpy).
+struct Bytes<'a>(&'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
+    }
+}
+
+struct ByteBuf(Vec<u8>);
+
+impl<'de> Deserialize<'de> for ByteBuf {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ByteBuf;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<ByteBuf, E> {
+                Ok(ByteBuf(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
+                Ok(ByteBuf(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ByteBuf, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(ByteBuf(out))
+            }
+        }
+        deserializer.deserialize_byte_buf(Visitor)
+    }
+}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheStats {
@@ -134,6 +289,10 @@ pub struct KnownFiles {
 }
 
 impl KnownFiles {
+    pub fn files(&self) -> impl Iterator<Item = &String> {
+        self.files.keys()
+    }
+
     fn in_walked_region(&self, rel: &str) -> bool {
         !(rel.starts_with("../")
             || rel
@@ -328,6 +487,12 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
             };
             let mut entry = prev.clone();
             entry.fingerprint = fingerprint;
+            if invalidated {
+                // Invalidated because a path its imports probed appeared:
+                // the same text may now resolve to other files.
+                (entry.deps, entry.probed) =
+                    resolve_deps(input.config, input.known, rel, &prev.summary);
+            }
             return Processed::Entry(entry, status, true, false, false);
         }
     }
@@ -354,7 +519,7 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
     let (deps, probed) = resolve_deps(input.config, input.known, rel, &summary);
     let entry = FileEntry {
         fingerprint,
-        summary: Arc::new(summary),
+        summary: LazySummary::new(summary),
         deps,
         probed,
     };

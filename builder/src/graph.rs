@@ -14,7 +14,26 @@ use crate::analyze::{Definition, DefinitionKind, ExportEntry, ImportedName, Modu
 use crate::diagnostics::{codes, Diagnostic, Location, Snippet};
 use crate::resolve::{self, Resolution};
 
+/// Module summaries by path, as the graph reads them. The session's file
+/// table implements it with summaries decoded on first use.
+pub trait ModuleSource: Sync {
+    fn module(&self, path: &str) -> Option<&ModuleSummary>;
+    /// Whether `path` is a project file (without decoding its summary).
+    fn contains(&self, path: &str) -> bool;
+}
+
+/// Plain summaries in a map (tests, tools).
 pub type Modules = BTreeMap<String, Arc<ModuleSummary>>;
+
+impl ModuleSource for Modules {
+    fn module(&self, path: &str) -> Option<&ModuleSummary> {
+        self.get(path).map(|m| &**m)
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.contains_key(path)
+    }
+}
 
 pub fn canonical_id(file: &str, ast_path: &str) -> String {
     format!("{file}::{ast_path}")
@@ -78,19 +97,19 @@ enum ResolveError {
 }
 
 struct Resolver<'a> {
-    modules: &'a Modules,
+    modules: &'a dyn ModuleSource,
     trail: BTreeSet<String>,
 }
 
 impl<'a> Resolver<'a> {
     fn module(&mut self, path: &str) -> Option<&'a ModuleSummary> {
         self.trail.insert(path.to_owned());
-        self.modules.get(path).map(|m| &**m)
+        self.modules.module(path)
     }
 
     fn resolve_specifier(&mut self, from: &str, specifier: &str) -> Resolution {
         let modules = self.modules;
-        let resolution = resolve::resolve(from, specifier, |p| modules.contains_key(p));
+        let resolution = resolve::resolve(from, specifier, |p| modules.contains(p));
         match &resolution {
             Resolution::File(p) => {
                 self.trail.insert(p.clone());
@@ -261,11 +280,11 @@ fn at(
 
 /// Resolves every spread of one definition.
 pub fn resolve_definition(
-    modules: &Modules,
+    modules: &dyn ModuleSource,
     file: &str,
     index: usize,
 ) -> Option<ResolvedDefinition> {
-    let def = modules.get(file)?.definitions.get(index)?;
+    let def = modules.module(file)?.definitions.get(index)?;
     let mut resolver = Resolver {
         modules,
         trail: BTreeSet::new(),
@@ -393,13 +412,13 @@ pub struct GlobalCheck {
 }
 
 pub fn check_global(
-    modules: &Modules,
+    modules: &dyn ModuleSource,
     resolved: &BTreeMap<String, ResolvedDefinition>,
     schema_labels: &BTreeSet<String>,
 ) -> GlobalCheck {
     let mut out = GlobalCheck::default();
     let def_of = |r: &ResolvedDefinition| -> Option<&Definition> {
-        modules.get(&r.file)?.definitions.get(r.index)
+        modules.module(&r.file)?.definitions.get(r.index)
     };
 
     for (id, r) in resolved {
@@ -505,7 +524,7 @@ pub fn check_global(
 }
 
 fn report_cycle(
-    modules: &Modules,
+    modules: &dyn ModuleSource,
     resolved: &BTreeMap<String, ResolvedDefinition>,
     cycle: &[&str],
     out: &mut GlobalCheck,
@@ -514,7 +533,14 @@ fn report_cycle(
         .iter()
         .filter_map(|id| {
             let r = resolved.get(*id)?;
-            Some(modules.get(&r.file)?.definitions.get(r.index)?.name.clone())
+            Some(
+                modules
+                    .module(&r.file)?
+                    .definitions
+                    .get(r.index)?
+                    .name
+                    .clone(),
+            )
         })
         .collect();
     // Report at the spread in the cycle member with the smallest id.
@@ -525,7 +551,7 @@ fn report_cycle(
     let to = cycle[(pos + 1) % cycle.len()];
     let Some(r) = resolved.get(from) else { return };
     let Some(def) = modules
-        .get(&r.file)
+        .module(&r.file)
         .and_then(|m| m.definitions.get(r.index))
     else {
         return;

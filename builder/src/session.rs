@@ -8,7 +8,7 @@
 //! definitions that spread them. A file whose summary did not change is an
 //! invalidation barrier: nothing behind it is recomputed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -170,8 +170,6 @@ struct RuntimeIndex {
     /// fragment id → ids that spread it.
     spreaders: HashMap<String, BTreeSet<String>>,
     rendered: HashMap<String, Arc<Rendered>>,
-    /// Every file's summary, shared with the file table.
-    modules: graph::Modules,
     /// Probed (missing) import path → files whose import probed it.
     probed: HashMap<String, BTreeSet<String>>,
     /// Files whose summary carries diagnostics.
@@ -204,21 +202,19 @@ impl RuntimeIndex {
         }
         match entry {
             Some(e) => {
-                self.modules.insert(path.to_owned(), e.summary.clone());
                 for p in &e.probed {
                     self.probed
                         .entry(p.clone())
                         .or_default()
                         .insert(path.to_owned());
                 }
-                if e.summary.diagnostics.is_empty() {
+                if !e.summary.has_diagnostics() {
                     self.with_diagnostics.remove(path);
                 } else {
                     self.with_diagnostics.insert(path.to_owned());
                 }
             }
             None => {
-                self.modules.remove(path);
                 self.with_diagnostics.remove(path);
             }
         }
@@ -342,37 +338,35 @@ impl BuilderSession {
         let schemas = self.load_schemas()?;
         let schema_hash = schemas.combined_hash();
         timer.lap("schema");
-        let mut cache_note = None;
-        if self.options.incremental && !self.initialized {
-            match cache::load_state(&self.config, schema_hash) {
-                CacheLoad::Loaded(persisted) => {
-                    self.state = persisted.state;
-                    self.index = RuntimeIndex::build(&self.state);
-                    self.dirty = false;
-                    cache_note = Some("using the persisted state".to_owned());
-                }
-                CacheLoad::Missing => {
-                    cache_note = Some("no persisted state: cold build".to_owned());
-                }
-                CacheLoad::Discarded(reason) => {
-                    cache_note = Some(format!("persisted state discarded ({reason}): cold build"));
-                }
-            }
-            timer.lap("cache_load");
-        }
-        // A cold build needs the parsed schema anyway: parse it on one core
-        // while discovery starts on the other. A warm build with a loaded
-        // state parses it only if something must be compiled.
-        let cold = self.state.files.is_empty();
-        self.initialized = true;
         let globs = Globs::new(&self.config)?;
         let analyzer = self.analyzer_context();
         let empty = BTreeSet::new();
+        // The walk (stats included) does not depend on the persisted state:
+        // run both at once.
         let discovery_started = now_ns();
-        let (schema_check, scan) = rayon::join(
-            || if cold { schemas.validate_all() } else { Ok(()) },
+        let load = self.options.incremental && !self.initialized;
+        let (loaded, scan) = rayon::join(
+            || load.then(|| cache::load_state(&self.config, schema_hash)),
             || discover::scan(&self.config, &globs),
         );
+        let cache_note = loaded.map(|loaded| match loaded {
+            CacheLoad::Loaded(persisted) => {
+                self.state = persisted.state;
+                self.index = RuntimeIndex::build(&self.state);
+                self.dirty = false;
+                "using the persisted state".to_owned()
+            }
+            CacheLoad::Missing => "no persisted state: cold build".to_owned(),
+            CacheLoad::Discarded(reason) => {
+                format!("persisted state discarded ({reason}): cold build")
+            }
+        });
+        timer.lap("load_and_scan");
+        // A cold build needs the parsed schema: parse it on one core while
+        // discovery reads and parses sources on the other. A warm build
+        // parses it only if something must be compiled.
+        let cold = self.state.files.is_empty();
+        self.initialized = true;
         let stat_scan = (!cold).then(|| {
             discover::stat_scan(
                 &self.config,
@@ -381,21 +375,25 @@ impl BuilderSession {
                 self.state.racy_after_ns,
             )
         });
-        schema_check?;
-        timer.lap("scan");
         let mut output = match stat_scan {
             None => {
-                let discovery = discover::discover(&DiscoveryInput {
-                    racy_after_ns: self.state.racy_after_ns,
-                    config: &self.config,
-                    globs: &globs,
-                    analyzer: &analyzer,
-                    previous: &self.state.files,
-                    roots: &scan.entries,
-                    invalidated: &empty,
-                    targeted: false,
-                    known: Some(&scan.known),
-                });
+                let (schema_check, discovery) = rayon::join(
+                    || schemas.validate_all(),
+                    || {
+                        discover::discover(&DiscoveryInput {
+                            racy_after_ns: self.state.racy_after_ns,
+                            config: &self.config,
+                            globs: &globs,
+                            analyzer: &analyzer,
+                            previous: &self.state.files,
+                            roots: &scan.entries,
+                            invalidated: &empty,
+                            targeted: false,
+                            known: Some(&scan.known),
+                        })
+                    },
+                );
+                schema_check?;
                 timer.lap("discover");
                 self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
                 self.commit(
@@ -410,14 +408,10 @@ impl BuilderSession {
             }
             Some(stat_scan) => {
                 // With a loaded state a full build is a targeted one: the
-                // files whose stat moved, and entries that are new.
+                // files whose stat moved, plus files that are new to the table.
                 let mut roots = stat_scan.suspects;
-                roots.extend(
-                    scan.entries
-                        .iter()
-                        .filter(|e| !self.state.files.contains_key(*e))
-                        .cloned(),
-                );
+                let (new_files, invalidated) = self.files_new_to_table(&scan, &globs);
+                roots.extend(new_files);
                 let mut discovery = discover::discover(&DiscoveryInput {
                     racy_after_ns: self.state.racy_after_ns,
                     config: &self.config,
@@ -425,7 +419,7 @@ impl BuilderSession {
                     analyzer: &analyzer,
                     previous: &self.state.files,
                     roots: &roots,
-                    invalidated: &empty,
+                    invalidated: &invalidated,
                     targeted: true,
                     known: Some(&scan.known),
                 });
@@ -446,6 +440,41 @@ impl BuilderSession {
         };
         output.cache_note = cache_note;
         Ok(output)
+    }
+
+    /// Walked files missing from the loaded table that the build needs: new
+    /// entries, and files an existing file imports (its import was probed,
+    /// or it lost the file and is waiting for it). Also the importers that
+    /// probed them: their dependencies change although their stat did not.
+    fn files_new_to_table(
+        &self,
+        scan: &discover::Scan,
+        globs: &Globs,
+    ) -> (BTreeSet<String>, BTreeSet<String>) {
+        let candidates: Vec<&String> = scan
+            .known
+            .files()
+            .filter(|f| !self.state.files.contains_key(*f) && discover::is_ts_file(f))
+            .collect();
+        let mut new_files = BTreeSet::new();
+        let mut invalidated = BTreeSet::new();
+        if candidates.is_empty() {
+            return (new_files, invalidated);
+        }
+        let imported: HashSet<&str> = self
+            .state
+            .files
+            .values()
+            .flat_map(|e| e.deps.iter().map(String::as_str))
+            .collect();
+        for file in candidates {
+            let probed_by = self.index.probed.get(file.as_str());
+            if globs.is_entry(file) || imported.contains(file.as_str()) || probed_by.is_some() {
+                new_files.insert(file.clone());
+                invalidated.extend(probed_by.into_iter().flatten().cloned());
+            }
+        }
+        (new_files, invalidated)
     }
 
     /// Applies one change set: only the named files (and files they newly
@@ -638,9 +667,9 @@ impl BuilderSession {
             }
         }
         changed.retain(|f| self.state.files.contains_key(f));
-        // Borrowed out of the index for the rest of the commit, put back at the end.
-        let modules_owned = std::mem::take(&mut self.index.modules);
-        let modules = &modules_owned;
+        // Borrowed out of the state for the rest of the commit, put back at the end.
+        let files = std::mem::take(&mut self.state.files);
+        let modules: &dyn graph::ModuleSource = &files;
 
         // 1. Which definitions to re-resolve.
         let touched: BTreeSet<String> = changed.union(&removed).cloned().collect();
@@ -664,16 +693,19 @@ impl BuilderSession {
         }
         let mut locations: Vec<(String, usize)> = Vec::new();
         for file in &changed {
-            if let Some(m) = modules.get(file) {
+            if let Some(m) = modules.module(file) {
                 locations.extend((0..m.definitions.len()).map(|i| (file.clone(), i)));
             }
         }
         for id in &to_resolve {
             if let Some((file, _)) = id.split_once("::") {
-                if changed.contains(file) || !modules.contains_key(file) {
+                let Some(m) = modules.module(file) else {
+                    continue;
+                };
+                if changed.contains(file) {
                     continue;
                 }
-                if let Some(i) = modules[file]
+                if let Some(i) = m
                     .definitions
                     .iter()
                     .position(|d| graph::canonical_id(file, &d.ast_path) == *id)
@@ -731,7 +763,7 @@ impl BuilderSession {
         // 4. Render, key and (when the key changed) compile each affected definition.
         let def_of = |id: &str| -> Option<&Definition> {
             let r = self.state.resolved.get(id)?;
-            modules.get(&r.file)?.definitions.get(r.index)
+            modules.module(&r.file)?.definitions.get(r.index)
         };
         let mut render_failures: BTreeMap<String, Diagnostic> = BTreeMap::new();
         let mut rendered = std::mem::take(&mut self.index.rendered);
@@ -921,7 +953,7 @@ impl BuilderSession {
             self.dirty = true;
         }
         self.state.global_diagnostics = global.diagnostics;
-        self.index.modules = modules_owned;
+        self.state.files = files;
         timer.lap("emit");
 
         // 6. Diagnostics of the whole tree, deduplicated and sorted.

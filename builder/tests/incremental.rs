@@ -355,6 +355,23 @@ proptest! {
             assert_same_as_clean(&project, &from_disk, &format!("step {step} ({edit:?}) from disk"));
         }
     }
+
+    /// The CLI's life: every build is a new process on the state the last
+    /// one left, and the edits in between are told to nobody.
+    #[test]
+    fn a_new_process_after_each_edit_equals_clean_build(edits in proptest::collection::vec(edit_strategy(), 1..10)) {
+        let mut project = Project::new();
+        let mut first = BuilderSession::new(project.config(), SessionOptions { incremental: true });
+        first.build_initial().unwrap();
+        first.write_outputs().unwrap();
+        for (step, edit) in edits.iter().enumerate() {
+            let _untold = project.apply(edit);
+            let mut process = BuilderSession::new(project.config(), SessionOptions { incremental: true });
+            let output = process.build_initial().unwrap();
+            process.write_outputs().unwrap();
+            assert_same_as_clean(&project, &output, &format!("step {step} ({edit:?}) in a new process"));
+        }
+    }
 }
 
 #[test]

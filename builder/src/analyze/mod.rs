@@ -26,7 +26,7 @@ pub struct AnalyzerContext {
     pub aliases: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ModuleSummary {
     /// Path relative to the config directory, `/`-separated.
     pub path: String,

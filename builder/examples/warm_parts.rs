@@ -1,0 +1,110 @@
+//! Times the parts of a warm start in one process (median of 15):
+//! the walk with stats, glob matching, and the state load.
+//!
+//! `cargo run --release -p builder --example warm_parts -- <soda-gql.config.ts>`
+
+use std::time::Instant;
+
+use builder::config::load_config;
+use builder::discover::{self, Globs};
+
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn time(f: &mut dyn FnMut()) -> f64 {
+    median(
+        (0..15)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect(),
+    )
+}
+
+fn main() -> anyhow::Result<()> {
+    let path = std::env::args()
+        .nth(1)
+        .ok_or_else(|| anyhow::anyhow!("usage: warm_parts <soda-gql.config.ts>"))?;
+    let config = load_config(std::path::Path::new(&path))?;
+    let globs = Globs::new(&config)?;
+    let scan = discover::scan(&config, &globs);
+    let paths: Vec<String> = scan.entries.iter().cloned().collect();
+    let schemas = builder::graphql::schema::load_schemas(&config)?;
+    let hash = schemas.combined_hash();
+    println!(
+        "scan (walk + stats)  {:.2} ms",
+        time(&mut || {
+            let _ = discover::scan(&config, &globs);
+        })
+    );
+    let dir = config.root_dir.join("src");
+    let subdirs: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    println!(
+        "readdir only         {:.2} ms",
+        time(&mut || {
+            for d in &subdirs {
+                let _ = std::fs::read_dir(d).map(|r| r.count());
+            }
+        })
+    );
+    println!(
+        "readdir + entry stat {:.2} ms",
+        time(&mut || {
+            for d in &subdirs {
+                if let Ok(r) = std::fs::read_dir(d) {
+                    for e in r.filter_map(Result::ok) {
+                        let _ = e.metadata();
+                    }
+                }
+            }
+        })
+    );
+    let all: Vec<std::path::PathBuf> = paths.iter().map(|p| config.root_dir.join(p)).collect();
+    println!(
+        "path stat, serial    {:.2} ms",
+        time(&mut || {
+            for p in &all {
+                let _ = std::fs::metadata(p);
+            }
+        })
+    );
+    println!(
+        "path stat, rayon     {:.2} ms",
+        time(&mut || {
+            use rayon::prelude::*;
+            all.par_iter().for_each(|p| {
+                let _ = std::fs::metadata(p);
+            });
+        })
+    );
+    println!(
+        "glob matching        {:.2} ms",
+        time(&mut || {
+            let _ = paths.iter().filter(|p| globs.is_entry(p)).count();
+        })
+    );
+    println!(
+        "state read           {:.2} ms",
+        time(&mut || {
+            let _ = std::fs::read(builder::cache::state_path(&config));
+        })
+    );
+    println!(
+        "state load           {:.2} ms",
+        time(&mut || {
+            let _ = builder::cache::load_state(&config, hash);
+        })
+    );
+    Ok(())
+}
