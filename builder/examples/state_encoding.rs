@@ -44,7 +44,13 @@ fn main() -> anyhow::Result<()> {
     let json_write_ms = time(&|| {
         let _ = serde_json::to_vec(&state).expect("json");
     });
-    println!("files: {}", state.files.len());
+    println!(
+        "files: {} (deps {}, probed {}, summary bytes {})",
+        state.files.len(),
+        state.files.values().map(|e| e.deps.len()).sum::<usize>(),
+        state.files.values().map(|e| e.probed.len()).sum::<usize>(),
+        state.files.values().map(|e| postcard::to_allocvec(&e.summary).map_or(0, |b| b.len())).sum::<usize>(),
+    );
     // Where the bytes and the decode time go, part by part.
     macro_rules! part {
         ($name:literal, $field:expr, $ty:ty) => {{

@@ -32,6 +32,38 @@ pub struct FileEntry {
 
 pub type FileTable = BTreeMap<String, FileEntry>;
 
+/// Deserializes a map written in key order by collecting it first: the
+/// bulk build from sorted pairs skips a search per insert.
+pub fn deserialize_sorted_map<'de, D, K, V>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    K: Deserialize<'de> + Ord,
+    V: Deserialize<'de>,
+{
+    struct Pairs<K, V>(Vec<(K, V)>);
+    impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Pairs<K, V> {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visitor<K, V>(std::marker::PhantomData<(K, V)>);
+            impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<K, V> {
+                type Value = Pairs<K, V>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a map")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Pairs<K, V>, A::Error> {
+                    let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1 << 16));
+                    while let Some(pair) = map.next_entry()? {
+                        out.push(pair);
+                    }
+                    Ok(Pairs(out))
+                }
+            }
+            deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+        }
+    }
+    let Pairs(pairs) = Pairs::<K, V>::deserialize(deserializer)?;
+    Ok(pairs.into_iter().collect())
+}
+
 impl ModuleSource for FileTable {
     fn module(&self, path: &str) -> Option<&ModuleSummary> {
         self.get(path).map(|e| e.summary.get())
@@ -140,7 +172,7 @@ impl<'de> Deserialize<'de> for LazySummary {
         let (has_diagnostics, bytes): (bool, ByteBuf) = Deserialize::deserialize(deserializer)?;
         Ok(LazySummary {
             decoded: OnceLock::new(),
-            encoded: Some(bytes.0.into()),
+            encoded: Some(bytes.0),
             has_diagnostics,
         })
     }
@@ -155,7 +187,8 @@ impl Serialize for Bytes<'_> {
     }
 }
 
-struct ByteBuf(Vec<u8>);
+/// Decoded straight into its shared buffer: one allocation, one copy.
+struct ByteBuf(Arc<[u8]>);
 
 impl<'de> Deserialize<'de> for ByteBuf {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -166,10 +199,10 @@ impl<'de> Deserialize<'de> for ByteBuf {
                 f.write_str("a byte string")
             }
             fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<ByteBuf, E> {
-                Ok(ByteBuf(v.to_vec()))
+                Ok(ByteBuf(Arc::from(v)))
             }
             fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
-                Ok(ByteBuf(v))
+                Ok(ByteBuf(Arc::from(v)))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
@@ -179,10 +212,10 @@ impl<'de> Deserialize<'de> for ByteBuf {
                 while let Some(b) = seq.next_element::<u8>()? {
                     out.push(b);
                 }
-                Ok(ByteBuf(out))
+                Ok(ByteBuf(Arc::from(out)))
             }
         }
-        deserializer.deserialize_byte_buf(Visitor)
+        deserializer.deserialize_bytes(Visitor)
     }
 }
 
@@ -314,8 +347,10 @@ impl KnownFiles {
 
     /// The walk's stat of `rel`: `Some(None)` when the walk saw no such file.
     pub fn stat(&self, rel: &str) -> Option<Option<StatKey>> {
-        self.in_walked_region(rel)
-            .then(|| self.files.get(rel).copied())
+        match self.files.get(rel) {
+            Some(stat) => Some(Some(*stat)),
+            None => self.in_walked_region(rel).then_some(None),
+        }
     }
 }
 
@@ -329,13 +364,15 @@ pub fn scan(config: &Config, globs: &Globs) -> Scan {
         },
         ..Scan::default()
     };
-    let mut dirs: Vec<(std::path::PathBuf, String)> =
-        vec![(config.root_dir.clone(), String::new())];
+    // Directory listings are cheap and serial; the per-file stats (one
+    // path component each, relative to the directory's handle) and glob
+    // matches run on every core at once.
+    let mut files: Vec<(std::fs::DirEntry, String)> = Vec::new();
+    let mut dirs: Vec<(std::path::PathBuf, String)> = vec![(config.root_dir.clone(), String::new())];
     while let Some((dir, dir_rel)) = dirs.pop() {
         let Ok(read) = std::fs::read_dir(&dir) else {
             continue;
         };
-        let mut files: Vec<(std::fs::DirEntry, String)> = Vec::new();
         for entry in read.filter_map(Result::ok) {
             let Ok(file_type) = entry.file_type() else {
                 continue;
@@ -356,27 +393,29 @@ pub fn scan(config: &Config, globs: &Globs) -> Scan {
                 files.push((entry, rel));
             }
         }
-        let stats: Vec<(String, Option<StatKey>)> = files
-            .into_par_iter()
-            .map(|(entry, rel)| {
-                let meta = match entry.file_type() {
-                    // A symlink counts when it points at a file, as `is_file` says.
-                    Ok(t) if t.is_symlink() => {
-                        std::fs::metadata(entry.path()).ok().filter(|m| m.is_file())
-                    }
-                    _ => entry.metadata().ok(),
-                };
-                (rel, meta.map(|m| StatKey::from_metadata(&m)))
-            })
-            .collect();
-        for (rel, stat) in stats {
-            let Some(stat) = stat else { continue };
-            if is_ts_file(&rel) && globs.is_entry(&rel) {
-                out.entries.insert(rel.clone());
-            }
-            out.known.files.insert(rel, stat);
-        }
     }
+    let stats: Vec<(String, StatKey, bool)> = files
+        .into_par_iter()
+        .filter_map(|(entry, rel)| {
+            let meta = match entry.file_type() {
+                // A symlink counts when it points at a file, as `is_file` says.
+                Ok(t) if t.is_symlink() => std::fs::metadata(entry.path()).ok().filter(|m| m.is_file()),
+                _ => entry.metadata().ok(),
+            }?;
+            let is_entry = is_ts_file(&rel) && globs.is_entry(&rel);
+            Some((rel, StatKey::from_metadata(&meta), is_entry))
+        })
+        .collect();
+    out.known.files.reserve(stats.len());
+    let mut entries: Vec<String> = Vec::with_capacity(stats.len());
+    for (rel, stat, is_entry) in stats {
+        if is_entry {
+            entries.push(rel.clone());
+        }
+        out.known.files.insert(rel, stat);
+    }
+    entries.sort_unstable();
+    out.entries = entries.into_iter().collect();
     out
 }
 

@@ -140,6 +140,7 @@ pub struct CompiledEntry {
 /// Everything the session knows; the persisted part is plain data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionState {
+    #[serde(deserialize_with = "discover::deserialize_sorted_map")]
     pub files: FileTable,
     pub entries: BTreeSet<String>,
     pub resolved: BTreeMap<String, ResolvedDefinition>,
