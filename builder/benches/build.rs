@@ -9,6 +9,10 @@ use builder::config::load_config;
 use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
 
+/// The allocator `soda-builder` ships with, for the floor and the builds alike.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fixtures")

@@ -49,7 +49,11 @@ fn main() -> anyhow::Result<()> {
         state.files.len(),
         state.files.values().map(|e| e.deps.len()).sum::<usize>(),
         state.files.values().map(|e| e.probed.len()).sum::<usize>(),
-        state.files.values().map(|e| postcard::to_allocvec(&e.summary).map_or(0, |b| b.len())).sum::<usize>(),
+        state
+            .files
+            .values()
+            .map(|e| postcard::to_allocvec(&e.summary).map_or(0, |b| b.len()))
+            .sum::<usize>(),
     );
     // Where the bytes and the decode time go, part by part.
     macro_rules! part {

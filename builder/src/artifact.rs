@@ -34,6 +34,9 @@ pub struct RecomputedCounts {
     pub definitions: u64,
     pub resolved: u64,
     pub compiled: u64,
+    /// Chunk outputs (one per source file with definitions) re-emitted.
+    #[serde(default)]
+    pub chunks: u64,
 }
 
 /// Elements are kept as their final JSON text (sorted keys), so writing the

@@ -308,6 +308,17 @@ fn parse_chunk_file<'b>(bytes: &'b [u8], chunk: &Chunk) -> Result<&'b [u8], &'st
 /// A chunk to emit that is missing from `manifest` or `outputs` is an
 /// InvalidInput error (nothing is written then). A missing file on delete is
 /// fine.
+/// Files of the manifest whose chunk output file is gone (someone cleaned
+/// part of the cache directory): one stat each, in parallel.
+pub fn missing_outputs(cache_dir: &Path, manifest: &ChunkManifest) -> Vec<String> {
+    manifest
+        .chunks
+        .par_iter()
+        .filter(|(file, _)| !chunk_output_path(cache_dir, file).is_file())
+        .map(|(file, _)| file.clone())
+        .collect()
+}
+
 pub fn emit_chunks(
     cache_dir: &Path,
     manifest: &ChunkManifest,

@@ -49,7 +49,10 @@ where
                 fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     f.write_str("a map")
                 }
-                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Pairs<K, V>, A::Error> {
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Pairs<K, V>, A::Error> {
                     let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1 << 16));
                     while let Some(pair) = map.next_entry()? {
                         out.push(pair);
@@ -368,7 +371,8 @@ pub fn scan(config: &Config, globs: &Globs) -> Scan {
     // path component each, relative to the directory's handle) and glob
     // matches run on every core at once.
     let mut files: Vec<(std::fs::DirEntry, String)> = Vec::new();
-    let mut dirs: Vec<(std::path::PathBuf, String)> = vec![(config.root_dir.clone(), String::new())];
+    let mut dirs: Vec<(std::path::PathBuf, String)> =
+        vec![(config.root_dir.clone(), String::new())];
     while let Some((dir, dir_rel)) = dirs.pop() {
         let Ok(read) = std::fs::read_dir(&dir) else {
             continue;
@@ -399,7 +403,9 @@ pub fn scan(config: &Config, globs: &Globs) -> Scan {
         .filter_map(|(entry, rel)| {
             let meta = match entry.file_type() {
                 // A symlink counts when it points at a file, as `is_file` says.
-                Ok(t) if t.is_symlink() => std::fs::metadata(entry.path()).ok().filter(|m| m.is_file()),
+                Ok(t) if t.is_symlink() => {
+                    std::fs::metadata(entry.path()).ok().filter(|m| m.is_file())
+                }
                 _ => entry.metadata().ok(),
             }?;
             let is_entry = is_ts_file(&rel) && globs.is_entry(&rel);

@@ -8,7 +8,7 @@
 //! definitions that spread them. A file whose summary did not change is an
 //! invalidation barrier: nothing behind it is recomputed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +22,7 @@ use crate::artifact::{
     self, Artifact, ArtifactMeta, BuildReport, BuilderArtifactDelta, RecomputedCounts,
 };
 use crate::cache::{self, CacheLoad};
+use crate::chunks::{self, ChunkInput, ChunkManifest, ChunkManifestDiff};
 use crate::config::{Config, ConfigError};
 use crate::diagnostics::{sort_diagnostics, Diagnostic, Severity};
 use crate::discover::{
@@ -29,6 +30,7 @@ use crate::discover::{
 };
 use crate::emit;
 use crate::graph::{self, ResolvedDefinition};
+use crate::graph_patch::{apply_graph_patch, diff_dependency_graphs, DependencyGraph, GraphIndex};
 use crate::graphql::compile::{compile, CompileUnit};
 use crate::graphql::render::{render, Rendered};
 use crate::graphql::schema::{load_schemas, SchemaError, SchemaSet};
@@ -147,6 +149,11 @@ pub struct SessionState {
     pub compiled: BTreeMap<String, CompiledEntry>,
     pub elements: BTreeMap<String, String>,
     pub global_diagnostics: Vec<Diagnostic>,
+    /// Definitions and their spread edges, patched by every build.
+    pub graph: DependencyGraph,
+    /// One chunk per source file with definitions; their outputs live under
+    /// `<cache_dir>/chunks/`.
+    pub chunks: ChunkManifest,
     /// When the last discovery started (ns since the epoch), minus a margin for
     /// coarse file-system timestamps: newer mtimes are re-hashed next time.
     pub racy_after_ns: u128,
@@ -168,8 +175,8 @@ fn now_ns() -> u128 {
 struct RuntimeIndex {
     /// file → ids whose resolution read it.
     trail: HashMap<String, BTreeSet<String>>,
-    /// fragment id → ids that spread it.
-    spreaders: HashMap<String, BTreeSet<String>>,
+    /// The dependency graph's reverse views (file → ids, fragment → spreaders).
+    graph: GraphIndex,
     rendered: HashMap<String, Arc<Rendered>>,
     /// Probed (missing) import path → files whose import probed it.
     probed: HashMap<String, BTreeSet<String>>,
@@ -179,7 +186,10 @@ struct RuntimeIndex {
 
 impl RuntimeIndex {
     fn build(state: &SessionState) -> RuntimeIndex {
-        let mut index = RuntimeIndex::default();
+        let mut index = RuntimeIndex {
+            graph: GraphIndex::build(&state.graph),
+            ..RuntimeIndex::default()
+        };
         for r in state.resolved.values() {
             index.add(r);
         }
@@ -228,22 +238,11 @@ impl RuntimeIndex {
                 .or_default()
                 .insert(r.id.clone());
         }
-        for dep in r.deps() {
-            self.spreaders
-                .entry(dep.to_owned())
-                .or_default()
-                .insert(r.id.clone());
-        }
     }
 
     fn remove(&mut self, r: &ResolvedDefinition) {
         for file in &r.trail {
             if let Some(ids) = self.trail.get_mut(file) {
-                ids.remove(&r.id);
-            }
-        }
-        for dep in r.deps() {
-            if let Some(ids) = self.spreaders.get_mut(dep) {
                 ids.remove(&r.id);
             }
         }
@@ -261,6 +260,19 @@ pub struct BuilderSession {
     /// The state differs from what is on disk.
     dirty: bool,
     initialized: bool,
+    /// Chunk outputs planned but not yet written (`write_outputs` does).
+    pending_chunks: PendingChunks,
+}
+
+/// Chunk outputs to write and chunk files to delete at the next write.
+#[derive(Debug, Default)]
+struct PendingChunks {
+    outputs: BTreeMap<String, Vec<u8>>,
+    removed: BTreeSet<String>,
+    /// Files whose chunk output was missing on load.
+    repair: BTreeSet<String>,
+    /// A cold build: chunk files on disk belong to no manifest; clear them.
+    clear_dir: bool,
 }
 
 /// How a build changes the set of include-glob matches.
@@ -302,6 +314,7 @@ impl BuilderSession {
             last: None,
             dirty: true,
             initialized: false,
+            pending_chunks: PendingChunks::default(),
         }
     }
 
@@ -347,11 +360,25 @@ impl BuilderSession {
         let discovery_started = now_ns();
         let load = self.options.incremental && !self.initialized;
         let (loaded, scan) = rayon::join(
-            || load.then(|| cache::load_state(&self.config, schema_hash)),
+            || {
+                load.then(|| {
+                    let loaded = cache::load_state(&self.config, schema_hash);
+                    // Chunk files someone deleted are written again from the state.
+                    let missing = match &loaded {
+                        CacheLoad::Loaded(p) => {
+                            chunks::missing_outputs(&self.config.cache_dir, &p.state.chunks)
+                        }
+                        _ => Vec::new(),
+                    };
+                    (loaded, missing)
+                })
+            },
             || discover::scan(&self.config, &globs),
         );
-        let cache_note = loaded.map(|loaded| match loaded {
+        let mut missing_chunks = Vec::new();
+        let cache_note = loaded.map(|(loaded, missing)| match loaded {
             CacheLoad::Loaded(persisted) => {
+                missing_chunks = missing;
                 self.state = persisted.state;
                 self.index = RuntimeIndex::build(&self.state);
                 self.dirty = false;
@@ -362,12 +389,19 @@ impl BuilderSession {
                 format!("persisted state discarded ({reason}): cold build")
             }
         });
+        for file in missing_chunks {
+            // Out of the manifest: the re-plan sees it as added and writes it.
+            self.state.chunks.chunks.remove(&file);
+            self.pending_chunks.repair.insert(file);
+            self.dirty = true;
+        }
         timer.lap("load_and_scan");
         // A cold build needs the parsed schema: parse it on one core while
         // discovery reads and parses sources on the other. A warm build
         // parses it only if something must be compiled.
         let cold = self.state.files.is_empty();
         self.initialized = true;
+        self.pending_chunks.clear_dir = cold;
         let stat_scan = (!cold).then(|| {
             discover::stat_scan(
                 &self.config,
@@ -411,8 +445,15 @@ impl BuilderSession {
                 // With a loaded state a full build is a targeted one: the
                 // files whose stat moved, plus files that are new to the table.
                 let mut roots = stat_scan.suspects;
-                let (new_files, invalidated) = self.files_new_to_table(&scan, &globs);
+                let (new_files, mut invalidated) = self.files_new_to_table(&scan, &globs);
                 roots.extend(new_files);
+                // Files that lost an import target resolve it afresh.
+                let gone: BTreeSet<String> = roots
+                    .iter()
+                    .filter(|f| scan.known.stat(f) == Some(None))
+                    .cloned()
+                    .collect();
+                invalidated.extend(self.importers_of(&gone));
                 let mut discovery = discover::discover(&DiscoveryInput {
                     racy_after_ns: self.state.racy_after_ns,
                     config: &self.config,
@@ -478,6 +519,20 @@ impl BuilderSession {
         (new_files, invalidated)
     }
 
+    /// Files whose dependencies include one of `files` (one pass over the
+    /// table, only when files disappeared).
+    fn importers_of(&self, files: &BTreeSet<String>) -> BTreeSet<String> {
+        if files.is_empty() {
+            return BTreeSet::new();
+        }
+        self.state
+            .files
+            .iter()
+            .filter(|(path, e)| !files.contains(*path) && e.deps.iter().any(|d| files.contains(d)))
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
     /// Applies one change set: only the named files (and files they newly
     /// import) are looked at; only affected definitions are recomputed.
     pub fn update(&mut self, changes: &ChangeSet) -> Result<BuildOutput, BuildError> {
@@ -539,6 +594,12 @@ impl BuilderSession {
             }
             roots.insert(rel);
         }
+        let removed: BTreeSet<String> = changes
+            .removed
+            .iter()
+            .filter_map(|p| discover::relative_in_root(&self.config, p))
+            .collect();
+        invalidated.extend(self.importers_of(&removed));
         let analyzer = self.analyzer_context();
         let discovery_started = now_ns();
         let discovery = discover::discover(&DiscoveryInput {
@@ -593,6 +654,9 @@ impl BuilderSession {
     ) -> BuildOutput {
         let mut changed: BTreeSet<String> = discovery.changed.clone();
         let mut removed: BTreeSet<String> = discovery.removed.clone();
+        // Entries that differ in any way (content hash, dependencies): their
+        // chunks are re-planned even when no definition changed.
+        let mut entry_changed: BTreeSet<String> = BTreeSet::new();
         let mut deps_changed = !removed.is_empty();
         if targeted {
             // Merge the processed entries into the table in place.
@@ -604,6 +668,7 @@ impl BuilderSession {
                 if previous != Some(&entry) {
                     self.dirty = true;
                     self.index.set_file(&path, previous, Some(&entry));
+                    entry_changed.insert(path.clone());
                 }
                 self.state.files.insert(path, entry);
             }
@@ -634,6 +699,7 @@ impl BuilderSession {
                     }
                     self.index.set_file(path, previous, Some(entry));
                     self.dirty = true;
+                    entry_changed.insert(path.clone());
                 }
             }
             self.state.files = discovery.files;
@@ -650,8 +716,9 @@ impl BuilderSession {
             self.dirty = true;
             deps_changed = true;
         }
-        // Drop files nothing reaches any more (only an import edit can cause it).
-        if deps_changed {
+        // Drop files nothing reaches any more (only an import edit can cause
+        // it). A full discovery reached every file it returns from the entries.
+        if deps_changed && targeted {
             let keep = discover::reachable(&self.state.files, &self.state.entries);
             let unreachable: Vec<String> = self
                 .state
@@ -715,17 +782,37 @@ impl BuilderSession {
                 }
             }
         }
-        let newly: Vec<ResolvedDefinition> = locations
+        let newly: Vec<(ResolvedDefinition, u64)> = locations
             .par_iter()
-            .filter_map(|(f, i)| graph::resolve_definition(modules, f, *i))
+            .filter_map(|(f, i)| {
+                let r = graph::resolve_definition(modules, f, *i)?;
+                let def = modules.module(f)?.definitions.get(*i)?;
+                let hash = definition_hash(def, &r);
+                Some((r, hash))
+            })
             .collect();
         let resolved_count = newly.len() as u64;
-        let mut roots: BTreeSet<String> = stale.into_iter().collect();
-        for r in newly {
+        // The graph before and after, over the re-resolved ids only: the patch
+        // is what changed, and only its ids seed the recomputation (a
+        // re-resolution that found the same node recomputes nothing).
+        let before = DependencyGraph {
+            nodes: stale
+                .iter()
+                .chain(to_resolve.iter())
+                .filter_map(|id| Some((id.clone(), self.state.graph.get(id)?.clone())))
+                .collect(),
+        };
+        let mut after = DependencyGraph::default();
+        for (r, hash) in newly {
             self.index.add(&r);
-            roots.insert(r.id.clone());
+            after
+                .nodes
+                .insert(r.id.clone(), DependencyGraph::node_of(&r, hash));
             self.state.resolved.insert(r.id.clone(), r);
         }
+        let patch = diff_dependency_graphs(&before, &after);
+        apply_graph_patch(&mut self.state.graph, &mut self.index.graph, &patch);
+        let roots: BTreeSet<String> = patch.touched().cloned().collect();
         timer.lap("resolve");
 
         // 2. Whole-graph checks (one pass over definitions), only when the
@@ -745,17 +832,7 @@ impl BuilderSession {
         let affected: BTreeSet<String> = if schema_changed {
             self.state.resolved.keys().cloned().collect()
         } else {
-            let mut seen: BTreeSet<String> = BTreeSet::new();
-            let mut queue: VecDeque<String> = roots.into_iter().collect();
-            while let Some(id) = queue.pop_front() {
-                if !seen.insert(id.clone()) {
-                    continue;
-                }
-                if let Some(spreaders) = self.index.spreaders.get(&id) {
-                    queue.extend(spreaders.iter().filter(|s| !seen.contains(*s)).cloned());
-                }
-            }
-            seen
+            self.index.graph.affected(&roots)
         };
         for id in &affected {
             self.index.rendered.remove(id);
@@ -863,12 +940,19 @@ impl BuilderSession {
                     };
                     return Some(((*id).clone(), entry, false));
                 };
+                // Positions are not in the rendered text, but diagnostics
+                // carry them: the definitions' content hashes key them too.
+                let positions: Vec<u64> = std::iter::once(id.as_str())
+                    .chain(closure_ids.iter().map(String::as_str))
+                    .map(|c| self.state.graph.get(c).map_or(0, |n| n.content_hash))
+                    .collect();
                 let key = compile_key(
                     schema_hash,
                     &def.schema_label,
                     def.metadata_json.as_deref(),
                     own,
                     &closure,
+                    &positions,
                 );
                 if let Some(previous) = self.state.compiled.get(*id) {
                     if previous.key == key {
@@ -957,7 +1041,24 @@ impl BuilderSession {
         self.state.files = files;
         timer.lap("emit");
 
-        // 6. Diagnostics of the whole tree, deduplicated and sorted.
+        // 6. Chunks of the files this build touched (and chunks lost on disk).
+        // Planned on every build (clean ones too: the manifest is part of
+        // the state an incremental build must equal); written only when
+        // incremental.
+        let chunks_emitted = {
+            let mut dirty_files: BTreeSet<String> = touched;
+            dirty_files.append(&mut self.pending_chunks.repair);
+            dirty_files.append(&mut entry_changed);
+            dirty_files.extend(
+                affected
+                    .iter()
+                    .filter_map(|id| id.split_once("::").map(|(file, _)| file.to_owned())),
+            );
+            self.replan_chunks(&dirty_files)
+        };
+        timer.lap("chunks");
+
+        // 7. Diagnostics of the whole tree, deduplicated and sorted.
         let mut diagnostics: Vec<Diagnostic> = discovery.diagnostics;
         for path in &self.index.with_diagnostics {
             if let Some(entry) = self.state.files.get(path) {
@@ -991,6 +1092,7 @@ impl BuilderSession {
                 definitions: affected.len() as u64,
                 resolved: resolved_count,
                 compiled: compiled_ids.len() as u64,
+                chunks: chunks_emitted,
             },
         };
         let artifact = Artifact {
@@ -1012,8 +1114,54 @@ impl BuilderSession {
         }
     }
 
-    /// Writes the artifact and (when incremental and changed) the persisted
-    /// state, each atomically.
+    /// Re-plans the chunks of `files` (plan_chunks), diffs them against the
+    /// manifest (diff_chunk_manifests) and queues the outputs that changed.
+    /// Returns how many chunk outputs this queued.
+    fn replan_chunks(&mut self, files: &BTreeSet<String>) -> u64 {
+        let elements = &self.state.elements;
+        let graph = &self.index.graph;
+        let inputs = files.iter().filter_map(|file| {
+            let entry = self.state.files.get(file)?;
+            Some(ChunkInput {
+                file,
+                content_hash: entry.fingerprint.hash,
+                imports: &entry.deps,
+                definitions: graph
+                    .ids_in_file(file)
+                    .map(|id| (id.as_str(), elements.get(id).map(String::as_str)))
+                    .collect(),
+            })
+        });
+        let (planned, mut outputs) = chunks::plan_chunks(inputs);
+        let before = ChunkManifest {
+            chunks: files
+                .iter()
+                .filter_map(|f| Some((f.clone(), self.state.chunks.chunks.get(f)?.clone())))
+                .collect(),
+        };
+        let diff = chunks::diff_chunk_manifests(&before, &planned);
+        for file in &diff.removed {
+            self.state.chunks.chunks.remove(file);
+            self.pending_chunks.outputs.remove(file);
+            self.pending_chunks.removed.insert(file.clone());
+        }
+        let mut queued = 0;
+        for file in diff.to_emit() {
+            if let Some(output) = outputs.remove(file) {
+                self.pending_chunks.removed.remove(file);
+                self.pending_chunks.outputs.insert(file.clone(), output);
+                queued += 1;
+            }
+        }
+        self.state.chunks.chunks.extend(planned.chunks);
+        if !diff.is_empty() {
+            self.dirty = true;
+        }
+        queued
+    }
+
+    /// Writes the artifact and (when incremental and changed) the chunk
+    /// outputs and the persisted state, each atomically.
     pub fn write_outputs(&mut self) -> Result<(), BuildError> {
         let Some(artifact) = &self.last else {
             return Ok(());
@@ -1024,6 +1172,39 @@ impl BuilderSession {
                 path: self.config.artifact_path.clone(),
                 source,
             })?;
+        if self.options.incremental {
+            // Chunks before the state: a state never names a chunk output
+            // that is not on disk (a crash in between leaves new chunks
+            // under an old manifest, which the next build rewrites).
+            let pending = std::mem::take(&mut self.pending_chunks);
+            let chunk_dir = self.config.cache_dir.join(chunks::CHUNK_DIR);
+            if pending.clear_dir {
+                match std::fs::remove_dir_all(&chunk_dir) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(BuildError::Write {
+                            path: chunk_dir,
+                            source: e,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            let diff = ChunkManifestDiff {
+                added: pending.outputs.keys().cloned().collect(),
+                removed: pending.removed,
+                ..ChunkManifestDiff::default()
+            };
+            chunks::emit_chunks(
+                &self.config.cache_dir,
+                &self.state.chunks,
+                &diff,
+                &pending.outputs,
+            )
+            .map_err(|source| BuildError::Write {
+                path: chunk_dir,
+                source,
+            })?;
+        }
         if self.options.incremental && self.dirty {
             let schema_hash = self
                 .schemas
@@ -1042,6 +1223,19 @@ impl BuilderSession {
     }
 }
 
+/// A definition's own content (text, positions, name, metadata) and where
+/// its spreads point: equal hashes mean an equal node of the graph.
+fn definition_hash(def: &Definition, resolved: &ResolvedDefinition) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    // postcard cannot fail on plain data; an empty encoding still hashes.
+    hasher.update(&postcard::to_allocvec(def).unwrap_or_default());
+    for target in &resolved.spread_targets {
+        hasher.update(target.as_deref().unwrap_or("\0").as_bytes());
+        hasher.update(&[0]);
+    }
+    hasher.digest()
+}
+
 /// Everything a compilation reads: the schema, the definition's rendered text
 /// (spreads inlined) and the arguments of the fragments it spreads.
 fn compile_key(
@@ -1050,8 +1244,12 @@ fn compile_key(
     own_metadata: Option<&str>,
     own: &Rendered,
     closure: &[(&str, &Definition, &Rendered)],
+    content_hashes: &[u64],
 ) -> u64 {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for h in content_hashes {
+        hasher.update(&h.to_le_bytes());
+    }
     hasher.update(&schema_hash.to_le_bytes());
     hasher.update(label.as_bytes());
     hasher.update(&[0]);

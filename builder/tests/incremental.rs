@@ -9,6 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use builder::config::{load_config, Config};
+use builder::session::SessionState;
 use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
 use proptest::prelude::*;
 
@@ -320,6 +321,22 @@ fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
     path
 }
 
+/// The patched dependency graph and the chunk manifest equal a clean build's.
+fn assert_state_same_as_clean(project: &Project, state: &SessionState, step: &str) {
+    let mut clean = BuilderSession::new(project.config(), SessionOptions { incremental: false });
+    clean.build_initial().unwrap();
+    assert_eq!(
+        state.graph,
+        clean.state().graph,
+        "dependency graph differs after {step}"
+    );
+    assert_eq!(
+        state.chunks,
+        clean.state().chunks,
+        "chunk manifest differs after {step}"
+    );
+}
+
 fn assert_same_as_clean(project: &Project, incremental: &builder::BuildOutput, step: &str) {
     let clean = clean_build(&project.config()).unwrap();
     assert_eq!(
@@ -349,6 +366,7 @@ proptest! {
             let output = session.update(&changes).unwrap();
             session.write_outputs().unwrap();
             assert_same_as_clean(&project, &output, &format!("step {step} ({edit:?})"));
+            assert_state_same_as_clean(&project, session.state(), &format!("step {step} ({edit:?})"));
             // A new process on the persisted state agrees too.
             let mut fresh = BuilderSession::new(project.config(), SessionOptions { incremental: true });
             let from_disk = fresh.build_initial().unwrap();
@@ -370,6 +388,7 @@ proptest! {
             let output = process.build_initial().unwrap();
             process.write_outputs().unwrap();
             assert_same_as_clean(&project, &output, &format!("step {step} ({edit:?}) in a new process"));
+            assert_state_same_as_clean(&project, process.state(), &format!("step {step} ({edit:?}) in a new process"));
         }
     }
 }
@@ -502,4 +521,95 @@ fn service_creates_the_session_lazily() {
     let second = service.build(&changes).unwrap();
     assert_eq!(second.report().files.analyzed, 1);
     assert_same_as_clean(&project, &second, "a service update");
+}
+
+/// Each chunk output file under `<cache>/chunks`, by name, with its bytes.
+fn chunk_files(config: &Config) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let dir = config.cache_dir.join(builder::chunks::CHUNK_DIR);
+    std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn only_changed_chunks_are_re_emitted() {
+    let mut project = Project::new();
+    let config = project.config();
+    let mut session = BuilderSession::new(config.clone(), SessionOptions { incremental: true });
+    let initial = session.build_initial().unwrap();
+    session.write_outputs().unwrap();
+    let before = chunk_files(&config);
+    // One chunk per file with definitions.
+    assert_eq!(before.len(), FRAGMENTS + OPERATIONS);
+    assert_eq!(
+        initial.report().recomputed.chunks as usize,
+        FRAGMENTS + OPERATIONS
+    );
+    for chunk in session.state().chunks.chunks.values() {
+        let bytes = builder::chunks::read_chunk_output(&config.cache_dir, chunk).unwrap();
+        assert!(!bytes.is_empty(), "{}", chunk.file);
+    }
+
+    // frag0 changes, and so does op0's document (it inlines frag0).
+    let changes = project.apply(&Edit::SetFields(0, 0b111));
+    let output = session.update(&changes).unwrap();
+    session.write_outputs().unwrap();
+    assert_eq!(output.report().recomputed.chunks, 2);
+    let after = chunk_files(&config);
+    let rewritten: Vec<&String> = after
+        .iter()
+        .filter(|(name, bytes)| before.get(*name) != Some(*bytes))
+        .map(|(name, _)| name)
+        .collect();
+    let expected = [
+        builder::chunks::chunk_output_path(&config.cache_dir, "src/entities/frag0.ts"),
+        builder::chunks::chunk_output_path(&config.cache_dir, "src/pages/op0.ts"),
+    ];
+    let mut expected: Vec<String> = expected
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(rewritten, expected.iter().collect::<Vec<_>>());
+
+    // A comment edit changes no output: nothing is re-emitted.
+    let changes = project.apply(&Edit::TouchNoise);
+    let output = session.update(&changes).unwrap();
+    assert_eq!(output.report().recomputed.chunks, 0);
+}
+
+#[test]
+fn a_lost_chunk_file_is_written_again_by_the_next_process() {
+    let project = Project::new();
+    let config = project.config();
+    builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    let lost = builder::chunks::chunk_output_path(&config.cache_dir, "src/entities/frag1.ts");
+    let bytes = std::fs::read(&lost).unwrap();
+    std::fs::remove_file(&lost).unwrap();
+    let next = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert_eq!(next.report().recomputed.chunks, 1);
+    assert!(next.compiled_ids.is_empty(), "nothing is recompiled for it");
+    assert_eq!(std::fs::read(&lost).unwrap(), bytes);
+}
+
+#[test]
+fn a_cold_build_clears_chunks_no_manifest_names() {
+    let project = Project::new();
+    let config = project.config();
+    let stray = builder::chunks::chunk_output_path(&config.cache_dir, "src/gone.ts");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"stale").unwrap();
+    builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert!(!stray.exists());
+    assert_eq!(chunk_files(&config).len(), FRAGMENTS + OPERATIONS);
 }
