@@ -309,13 +309,29 @@ fn parse_chunk_file<'b>(bytes: &'b [u8], chunk: &Chunk) -> Result<&'b [u8], &'st
 /// InvalidInput error (nothing is written then). A missing file on delete is
 /// fine.
 /// Files of the manifest whose chunk output file is gone (someone cleaned
-/// part of the cache directory): one stat each, in parallel.
+/// part of the cache directory): one listing of the chunk directory.
 pub fn missing_outputs(cache_dir: &Path, manifest: &ChunkManifest) -> Vec<String> {
+    if manifest.chunks.is_empty() {
+        return Vec::new();
+    }
+    let dir = cache_dir.join(CHUNK_DIR);
+    let present: std::collections::HashSet<std::ffi::OsString> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name())
+                .collect()
+        })
+        .unwrap_or_default();
     manifest
         .chunks
-        .par_iter()
-        .filter(|(file, _)| !chunk_output_path(cache_dir, file).is_file())
-        .map(|(file, _)| file.clone())
+        .keys()
+        .filter(|file| {
+            chunk_output_path(cache_dir, file)
+                .file_name()
+                .is_none_or(|name| !present.contains(name))
+        })
+        .cloned()
         .collect()
 }
 

@@ -3,7 +3,7 @@
 //! fingerprint says the file did not change (stat-only fast path first, then
 //! the content hash).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -320,13 +320,21 @@ pub struct Scan {
 /// to look up instead of the whole path).
 #[derive(Debug, Default)]
 pub struct KnownFiles {
-    files: HashMap<String, StatKey>,
+    /// Sorted by path: looked up by binary search, merged with the file table.
+    files: Vec<(String, StatKey)>,
     outdir_rel: String,
 }
 
 impl KnownFiles {
     pub fn files(&self) -> impl Iterator<Item = &String> {
-        self.files.keys()
+        self.files.iter().map(|(f, _)| f)
+    }
+
+    fn get(&self, rel: &str) -> Option<StatKey> {
+        self.files
+            .binary_search_by(|(f, _)| f.as_str().cmp(rel))
+            .ok()
+            .map(|i| self.files[i].1)
     }
 
     fn in_walked_region(&self, rel: &str) -> bool {
@@ -344,14 +352,13 @@ impl KnownFiles {
     /// (above the root, or in a directory the walk skips), where only the
     /// file system knows.
     pub fn exists(&self, rel: &str) -> Option<bool> {
-        self.in_walked_region(rel)
-            .then(|| self.files.contains_key(rel))
+        self.in_walked_region(rel).then(|| self.get(rel).is_some())
     }
 
     /// The walk's stat of `rel`: `Some(None)` when the walk saw no such file.
     pub fn stat(&self, rel: &str) -> Option<Option<StatKey>> {
-        match self.files.get(rel) {
-            Some(stat) => Some(Some(*stat)),
+        match self.get(rel) {
+            Some(stat) => Some(Some(stat)),
             None => self.in_walked_region(rel).then_some(None),
         }
     }
@@ -362,7 +369,7 @@ impl KnownFiles {
 pub fn scan(config: &Config, globs: &Globs) -> Scan {
     let mut out = Scan {
         known: KnownFiles {
-            files: HashMap::new(),
+            files: Vec::new(),
             outdir_rel: config.relative(&config.outdir),
         },
         ..Scan::default()
@@ -418,8 +425,9 @@ pub fn scan(config: &Config, globs: &Globs) -> Scan {
         if is_entry {
             entries.push(rel.clone());
         }
-        out.known.files.insert(rel, stat);
+        out.known.files.push((rel, stat));
     }
+    out.known.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     entries.sort_unstable();
     out.entries = entries.into_iter().collect();
     out
@@ -435,6 +443,8 @@ pub fn scan_entries(config: &Config, globs: &Globs) -> BTreeSet<String> {
 pub struct StatScan {
     pub suspects: BTreeSet<String>,
     pub unchanged: u64,
+    /// Walked files the table does not have (new, or never part of the build).
+    pub unknown: Vec<String>,
 }
 
 pub fn stat_scan(
@@ -443,21 +453,36 @@ pub fn stat_scan(
     known: &KnownFiles,
     racy_after_ns: u128,
 ) -> StatScan {
-    let suspects: Vec<&String> = previous
-        .par_iter()
-        .filter(|(rel, entry)| {
-            let stat = match known.stat(rel) {
-                Some(walked) => walked,
-                None => fingerprint::stat(&config.root_dir.join(rel)).ok(),
-            };
-            stat.is_none_or(|s| s != entry.fingerprint.stat || s.mtime_ns >= racy_after_ns)
-        })
-        .map(|(rel, _)| rel)
-        .collect();
-    StatScan {
-        unchanged: (previous.len() - suspects.len()) as u64,
-        suspects: suspects.into_iter().cloned().collect(),
+    let moved = |entry: &FileEntry, stat: Option<StatKey>| {
+        stat.is_none_or(|s| s != entry.fingerprint.stat || s.mtime_ns >= racy_after_ns)
+    };
+    // Both sides are sorted by path: one merge, no hashing, no lookups.
+    let mut out = StatScan {
+        suspects: BTreeSet::new(),
+        unchanged: 0,
+        unknown: Vec::new(),
+    };
+    let mut walked = known.files.iter().peekable();
+    for (rel, entry) in previous {
+        while let Some((w, _)) = walked.next_if(|(w, _)| w < rel) {
+            out.unknown.push(w.clone());
+        }
+        let stat = match walked.next_if(|(w, _)| w == rel) {
+            Some((_, stat)) => Some(*stat),
+            // Outside the walk (above the root, or in a skipped directory).
+            None if !known.in_walked_region(rel) => {
+                fingerprint::stat(&config.root_dir.join(rel)).ok()
+            }
+            None => None,
+        };
+        if moved(entry, stat) {
+            out.suspects.insert(rel.clone());
+        } else {
+            out.unchanged += 1;
+        }
     }
+    out.unknown.extend(walked.map(|(w, _)| w.clone()));
+    out
 }
 
 pub struct DiscoveryInput<'a> {

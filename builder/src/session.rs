@@ -445,7 +445,8 @@ impl BuilderSession {
                 // With a loaded state a full build is a targeted one: the
                 // files whose stat moved, plus files that are new to the table.
                 let mut roots = stat_scan.suspects;
-                let (new_files, mut invalidated) = self.files_new_to_table(&scan, &globs);
+                let (new_files, mut invalidated) =
+                    self.files_new_to_table(&stat_scan.unknown, &globs);
                 roots.extend(new_files);
                 // Files that lost an import target resolve it afresh.
                 let gone: BTreeSet<String> = roots
@@ -490,14 +491,10 @@ impl BuilderSession {
     /// probed them: their dependencies change although their stat did not.
     fn files_new_to_table(
         &self,
-        scan: &discover::Scan,
+        unknown: &[String],
         globs: &Globs,
     ) -> (BTreeSet<String>, BTreeSet<String>) {
-        let candidates: Vec<&String> = scan
-            .known
-            .files()
-            .filter(|f| !self.state.files.contains_key(*f) && discover::is_ts_file(f))
-            .collect();
+        let candidates: Vec<&String> = unknown.iter().filter(|f| discover::is_ts_file(f)).collect();
         let mut new_files = BTreeSet::new();
         let mut invalidated = BTreeSet::new();
         if candidates.is_empty() {
