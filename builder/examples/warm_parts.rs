@@ -34,14 +34,14 @@ fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("usage: warm_parts <soda-gql.config.ts>"))?;
     let config = load_config(std::path::Path::new(&path))?;
     let globs = Globs::new(&config)?;
-    let scan = discover::scan(&config, &globs);
+    let scan = discover::scan(&config, &globs, true);
     let paths: Vec<String> = scan.entries.iter().cloned().collect();
     let schemas = builder::graphql::schema::load_schemas(&config)?;
     let hash = schemas.combined_hash();
     println!(
         "scan (walk + stats)  {:.2} ms",
         time(&mut || {
-            let _ = discover::scan(&config, &globs);
+            let _ = discover::scan(&config, &globs, true);
         })
     );
     let dir = config.root_dir.join("src");

@@ -320,8 +320,10 @@ pub struct Scan {
 /// to look up instead of the whole path).
 #[derive(Debug, Default)]
 pub struct KnownFiles {
-    /// Sorted by path: looked up by binary search, merged with the file table.
-    files: Vec<(String, StatKey)>,
+    /// Sorted by path: looked up by binary search, merged with the file
+    /// table. No stat when the walk did not take them (a cold build reads
+    /// every file anyway and takes the stat from the open file).
+    files: Vec<(String, Option<StatKey>)>,
     outdir_rel: String,
 }
 
@@ -330,7 +332,7 @@ impl KnownFiles {
         self.files.iter().map(|(f, _)| f)
     }
 
-    fn get(&self, rel: &str) -> Option<StatKey> {
+    fn get(&self, rel: &str) -> Option<Option<StatKey>> {
         self.files
             .binary_search_by(|(f, _)| f.as_str().cmp(rel))
             .ok()
@@ -355,18 +357,22 @@ impl KnownFiles {
         self.in_walked_region(rel).then(|| self.get(rel).is_some())
     }
 
-    /// The walk's stat of `rel`: `Some(None)` when the walk saw no such file.
+    /// The walk's stat of `rel`: `Some(None)` when the walk saw no such
+    /// file, `None` when only the file system knows (outside the walk, or
+    /// walked without stats).
     pub fn stat(&self, rel: &str) -> Option<Option<StatKey>> {
         match self.get(rel) {
-            Some(stat) => Some(Some(stat)),
+            Some(Some(stat)) => Some(Some(stat)),
+            Some(None) => None,
             None => self.in_walked_region(rel).then_some(None),
         }
     }
 }
 
 /// Walks the config directory: the include-glob matches, and every
-/// TypeScript file (with its stat) for import resolution and the stat check.
-pub fn scan(config: &Config, globs: &Globs) -> Scan {
+/// TypeScript file (with its stat when `with_stats`: the check of a loaded
+/// state needs them, a cold build does not) for import resolution.
+pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
     let mut out = Scan {
         known: KnownFiles {
             files: Vec::new(),
@@ -405,18 +411,23 @@ pub fn scan(config: &Config, globs: &Globs) -> Scan {
             }
         }
     }
-    let stats: Vec<(String, StatKey, bool)> = files
+    let stats: Vec<(String, Option<StatKey>, bool)> = files
         .into_par_iter()
         .filter_map(|(entry, rel)| {
-            let meta = match entry.file_type() {
+            let symlink = entry.file_type().is_ok_and(|t| t.is_symlink());
+            let stat = if symlink {
                 // A symlink counts when it points at a file, as `is_file` says.
-                Ok(t) if t.is_symlink() => {
-                    std::fs::metadata(entry.path()).ok().filter(|m| m.is_file())
-                }
-                _ => entry.metadata().ok(),
-            }?;
+                let meta = std::fs::metadata(entry.path())
+                    .ok()
+                    .filter(|m| m.is_file())?;
+                with_stats.then(|| StatKey::from_metadata(&meta))
+            } else if with_stats {
+                Some(StatKey::from_metadata(&entry.metadata().ok()?))
+            } else {
+                None
+            };
             let is_entry = is_ts_file(&rel) && globs.is_entry(&rel);
-            Some((rel, StatKey::from_metadata(&meta), is_entry))
+            Some((rel, stat, is_entry))
         })
         .collect();
     out.known.files.reserve(stats.len());
@@ -435,7 +446,7 @@ pub fn scan(config: &Config, globs: &Globs) -> Scan {
 
 /// Walks the config directory for files matching the include globs.
 pub fn scan_entries(config: &Config, globs: &Globs) -> BTreeSet<String> {
-    scan(config, globs).entries
+    scan(config, globs, false).entries
 }
 
 /// The previous table against the file system, stat only: which files need a
@@ -468,7 +479,8 @@ pub fn stat_scan(
             out.unknown.push(w.clone());
         }
         let stat = match walked.next_if(|(w, _)| w == rel) {
-            Some((_, stat)) => Some(*stat),
+            Some((_, Some(stat))) => Some(*stat),
+            Some((_, None)) => fingerprint::stat(&config.root_dir.join(rel)).ok(),
             // Outside the walk (above the root, or in a skipped directory).
             None if !known.in_walked_region(rel) => {
                 fingerprint::stat(&config.root_dir.join(rel)).ok()
@@ -515,18 +527,21 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
     let abs = input.config.root_dir.join(rel);
     let previous = input.previous.get(rel);
     let invalidated = input.invalidated.contains(rel);
-    // The walk that just happened already took the stat (when there was one).
-    let walked = input.known.and_then(|k| k.stat(rel));
-    let stat = match walked {
-        Some(Some(s)) => s,
+    // The walk that just happened may have taken the stat already.
+    let walked = match input.known.and_then(|k| k.stat(rel)) {
+        Some(Some(s)) => Some(s),
         Some(None) => return Processed::Gone,
-        None => match fingerprint::stat(&abs) {
-            Ok(s) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Processed::Gone,
-            Err(e) => return Processed::Failed(read_error(rel, &e)),
-        },
+        None => None,
     };
     if let (Some(prev), false) = (previous, invalidated) {
+        let stat = match walked {
+            Some(s) => s,
+            None => match fingerprint::stat(&abs) {
+                Ok(s) => s,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Processed::Gone,
+                Err(e) => return Processed::Failed(read_error(rel, &e)),
+            },
+        };
         if prev.fingerprint.stat == stat && stat.mtime_ns < input.racy_after_ns {
             let status = FileCacheStatus {
                 status: CacheStatus::Hit,
@@ -535,11 +550,14 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
             return Processed::Entry(prev.clone(), status, false, false, false);
         }
     }
-    let bytes = match std::fs::read(&abs) {
-        Ok(b) => b,
+    let (bytes, opened) = match fingerprint::read_with_stat(&abs) {
+        Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Processed::Gone,
         Err(e) => return Processed::Failed(read_error(rel, &e)),
     };
+    // A stat taken before the read is the conservative one: an edit between
+    // the two shows as a changed stat next time, never as a missed one.
+    let stat = walked.unwrap_or(opened);
     let hash = fingerprint::hash_bytes(&bytes);
     let fingerprint = Fingerprint { stat, hash };
     if let Some(prev) = previous {

@@ -44,6 +44,17 @@ impl StatKey {
     }
 }
 
+/// Reads a file and stats the open handle (what `fs::read` does for its size
+/// hint anyway): the stat costs no extra path lookup.
+pub fn read_with_stat(path: &Path) -> std::io::Result<(Vec<u8>, StatKey)> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
+    file.read_to_end(&mut bytes)?;
+    Ok((bytes, StatKey::from_metadata(&meta)))
+}
+
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }

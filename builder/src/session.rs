@@ -359,6 +359,10 @@ impl BuilderSession {
         // run both at once.
         let discovery_started = now_ns();
         let load = self.options.incremental && !self.initialized;
+        // Stats are for checking a loaded state; without one, every file is
+        // read and stat'ed through its open handle instead.
+        let with_stats =
+            (load && cache::state_path(&self.config).is_file()) || !self.state.files.is_empty();
         let (loaded, scan) = rayon::join(
             || {
                 load.then(|| {
@@ -373,7 +377,7 @@ impl BuilderSession {
                     (loaded, missing)
                 })
             },
-            || discover::scan(&self.config, &globs),
+            || discover::scan(&self.config, &globs, with_stats),
         );
         let mut missing_chunks = Vec::new();
         let cache_note = loaded.map(|(loaded, missing)| match loaded {
