@@ -44,6 +44,10 @@ fn main() -> anyhow::Result<()> {
             let _ = discover::scan(&config, &globs, true);
         })
     );
+    let mut no_stats = || {
+        let _ = discover::scan(&config, &globs, false);
+    };
+    println!("scan without stats   {:.2} ms", time(&mut no_stats));
     let dir = config.root_dir.join("src");
     let subdirs: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)?
         .filter_map(Result::ok)

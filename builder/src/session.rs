@@ -1042,11 +1042,10 @@ impl BuilderSession {
         self.state.files = files;
         timer.lap("emit");
 
-        // 6. Chunks of the files this build touched (and chunks lost on disk).
-        // Planned on every build (clean ones too: the manifest is part of
-        // the state an incremental build must equal); written only when
-        // incremental.
-        let chunks_emitted = {
+        // 6. Chunks of the files this build touched (and chunks lost on
+        // disk). Only an incremental session keeps them: a clean build has
+        // nowhere to write them.
+        let chunks_emitted = if self.options.incremental {
             let mut dirty_files: BTreeSet<String> = touched;
             dirty_files.append(&mut self.pending_chunks.repair);
             dirty_files.append(&mut entry_changed);
@@ -1056,6 +1055,8 @@ impl BuilderSession {
                     .filter_map(|id| id.split_once("::").map(|(file, _)| file.to_owned())),
             );
             self.replan_chunks(&dirty_files)
+        } else {
+            0
         };
         timer.lap("chunks");
 

@@ -323,7 +323,12 @@ fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
 
 /// The patched dependency graph and the chunk manifest equal a clean build's.
 fn assert_state_same_as_clean(project: &Project, state: &SessionState, step: &str) {
-    let mut clean = BuilderSession::new(project.config(), SessionOptions { incremental: false });
+    // A cold incremental session (the chunk manifest is only kept by those)
+    // with a cache directory of its own.
+    let cache = tempfile::tempdir().unwrap();
+    let mut config = project.config();
+    config.cache_dir = cache.path().to_path_buf();
+    let mut clean = BuilderSession::new(config, SessionOptions { incremental: true });
     clean.build_initial().unwrap();
     assert_eq!(
         state.graph,
