@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use builder::build::{clean_build, run_build, BuildOptions};
+use builder::build::{clean_build, run_build_session, BuildOptions};
 use builder::config::load_config;
 use builder::session::{BuildError, BuilderSession, ChangeSet, SessionOptions};
 
@@ -283,7 +283,7 @@ pub fn run_request(request: &WorkerRequest) -> Result<WorkerReport, WorkerError>
             // Exactly `soda-builder build`: lock the cache, load the persisted
             // state, build, write the artifact and the cache.
             let region = TimedRegion::begin();
-            let output = run_build(
+            let (session, output) = run_build_session(
                 &config,
                 BuildOptions {
                     incremental: true,
@@ -291,6 +291,8 @@ pub fn run_request(request: &WorkerRequest) -> Result<WorkerReport, WorkerError>
                 },
             )
             .map_err(build_error(scenario, "build"))?;
+            // As `soda-builder` does: the process ends soon, the OS frees it.
+            std::mem::forget(session);
             (output, region.end())
         }
         WorkerScenario::WarmSession | WorkerScenario::TargetedSession => {
