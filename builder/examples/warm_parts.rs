@@ -44,6 +44,12 @@ fn main() -> anyhow::Result<()> {
             let _ = discover::scan(&config, &globs, true);
         })
     );
+    let mut schema = || {
+        if let Ok(s) = builder::graphql::schema::load_schemas(&config) {
+            let _ = s.validate_all();
+        }
+    };
+    println!("schema load+validate {:.2} ms", time(&mut schema));
     let mut no_stats = || {
         let _ = discover::scan(&config, &globs, false);
     };
