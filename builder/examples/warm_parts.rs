@@ -116,5 +116,20 @@ fn main() -> anyhow::Result<()> {
             let _ = builder::cache::load_state(&config, hash);
         })
     );
+    // Phases of a clean build, median per phase over 9 runs.
+    let mut phases: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    let mut totals = Vec::new();
+    for _ in 0..9 {
+        let t = Instant::now();
+        let output = builder::clean_build(&config)?;
+        totals.push(t.elapsed().as_secs_f64() * 1000.0);
+        for (name, ms) in &output.report().phases {
+            phases.entry(name.clone()).or_default().push(*ms);
+        }
+    }
+    println!("clean build          {:.2} ms", median(totals));
+    for (name, samples) in phases {
+        println!("  {name:<18} {:.2} ms", median(samples));
+    }
     Ok(())
 }

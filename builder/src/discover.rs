@@ -369,7 +369,7 @@ impl KnownFiles {
     }
 }
 
-/// Walks the config directory: the include-glob matches, and every
+/// Walks the config directory: the include-glob matches (cold builds), and every
 /// TypeScript file (with its stat when `with_stats`: the check of a loaded
 /// state needs them, a cold build does not) for import resolution.
 pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
@@ -426,7 +426,8 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
             } else {
                 None
             };
-            let is_entry = is_ts_file(&rel) && globs.is_entry(&rel);
+            // With stats, a state is loaded: `stat_scan` knows the entries.
+            let is_entry = !with_stats && is_ts_file(&rel) && globs.is_entry(&rel);
             Some((rel, stat, is_entry))
         })
         .collect();
@@ -456,31 +457,55 @@ pub struct StatScan {
     pub unchanged: u64,
     /// Walked files the table does not have (new, or never part of the build).
     pub unknown: Vec<String>,
+    /// The include-glob matches among the walked files.
+    pub entries: BTreeSet<String>,
 }
 
 pub fn stat_scan(
     config: &Config,
+    globs: &Globs,
     previous: &FileTable,
+    previous_entries: &BTreeSet<String>,
     known: &KnownFiles,
     racy_after_ns: u128,
 ) -> StatScan {
     let moved = |entry: &FileEntry, stat: Option<StatKey>| {
         stat.is_none_or(|s| s != entry.fingerprint.stat || s.mtime_ns >= racy_after_ns)
     };
-    // Both sides are sorted by path: one merge, no hashing, no lookups.
+    // All three are sorted by path: one merge, no hashing, no lookups. The
+    // globs are the same (the config hash guards the state), so a walked
+    // file the table knows is an entry exactly when it was one before; only
+    // files new to the table are matched against the globs.
     let mut out = StatScan {
         suspects: BTreeSet::new(),
         unchanged: 0,
         unknown: Vec::new(),
+        entries: BTreeSet::new(),
     };
+    let mut entries: Vec<String> = Vec::with_capacity(previous_entries.len());
+    let mut was_entry = previous_entries.iter().peekable();
     let mut walked = known.files.iter().peekable();
+    let mut unknown = |w: &String, entries: &mut Vec<String>| {
+        if is_ts_file(w) && globs.is_entry(w) {
+            entries.push(w.clone());
+        }
+        out.unknown.push(w.clone());
+    };
     for (rel, entry) in previous {
         while let Some((w, _)) = walked.next_if(|(w, _)| w < rel) {
-            out.unknown.push(w.clone());
+            unknown(w, &mut entries);
         }
         let stat = match walked.next_if(|(w, _)| w == rel) {
-            Some((_, Some(stat))) => Some(*stat),
-            Some((_, None)) => fingerprint::stat(&config.root_dir.join(rel)).ok(),
+            Some((_, walked_stat)) => {
+                while was_entry.next_if(|e| *e < rel).is_some() {}
+                if was_entry.next_if(|e| *e == rel).is_some() {
+                    entries.push(rel.clone());
+                }
+                match walked_stat {
+                    Some(stat) => Some(*stat),
+                    None => fingerprint::stat(&config.root_dir.join(rel)).ok(),
+                }
+            }
             // Outside the walk (above the root, or in a skipped directory).
             None if !known.in_walked_region(rel) => {
                 fingerprint::stat(&config.root_dir.join(rel)).ok()
@@ -493,7 +518,11 @@ pub fn stat_scan(
             out.unchanged += 1;
         }
     }
-    out.unknown.extend(walked.map(|(w, _)| w.clone()));
+    for (w, _) in walked {
+        unknown(w, &mut entries);
+    }
+    entries.sort_unstable();
+    out.entries = entries.into_iter().collect();
     out
 }
 

@@ -409,13 +409,26 @@ impl BuilderSession {
         let stat_scan = (!cold).then(|| {
             discover::stat_scan(
                 &self.config,
+                &globs,
                 &self.state.files,
+                &self.state.entries,
                 &scan.known,
                 self.state.racy_after_ns,
             )
         });
         let mut output = match stat_scan {
             None => {
+                // A walk made for a state that was then discarded skipped
+                // the globs: match them now.
+                let entries = if with_stats {
+                    scan.known
+                        .files()
+                        .filter(|f| discover::is_ts_file(f) && globs.is_entry(f))
+                        .cloned()
+                        .collect()
+                } else {
+                    scan.entries
+                };
                 let (schema_check, discovery) = rayon::join(
                     || schemas.validate_all(),
                     || {
@@ -425,7 +438,7 @@ impl BuilderSession {
                             globs: &globs,
                             analyzer: &analyzer,
                             previous: &self.state.files,
-                            roots: &scan.entries,
+                            roots: &entries,
                             invalidated: &empty,
                             targeted: false,
                             known: Some(&scan.known),
@@ -437,7 +450,7 @@ impl BuilderSession {
                 self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
                 self.commit(
                     discovery,
-                    EntriesUpdate::Replace(scan.entries),
+                    EntriesUpdate::Replace(entries),
                     &schemas,
                     false,
                     false,
@@ -448,6 +461,7 @@ impl BuilderSession {
             Some(stat_scan) => {
                 // With a loaded state a full build is a targeted one: the
                 // files whose stat moved, plus files that are new to the table.
+                let entries = stat_scan.entries;
                 let mut roots = stat_scan.suspects;
                 let (new_files, mut invalidated) =
                     self.files_new_to_table(&stat_scan.unknown, &globs);
@@ -476,7 +490,7 @@ impl BuilderSession {
                 self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
                 self.commit(
                     discovery,
-                    EntriesUpdate::Replace(scan.entries),
+                    EntriesUpdate::Replace(entries),
                     &schemas,
                     false,
                     true,
