@@ -116,6 +116,42 @@ fn main() -> anyhow::Result<()> {
             let _ = builder::cache::load_state(&config, hash);
         })
     );
+    // The parse floor as the criterion bench measures it, then with each
+    // file's own path (the analyzer resolves `gql` imports against it), then
+    // with import resolution on top.
+    let ctx = builder::analyze::AnalyzerContext {
+        outdir_rel: config.relative(&config.outdir),
+        aliases: config.graphql_system_aliases.clone(),
+    };
+    let files: Vec<String> = discover::scan(&config, &globs, false)
+        .entries
+        .into_iter()
+        .collect();
+    {
+        use rayon::prelude::*;
+        let mut floor = || {
+            files.par_iter().for_each(|rel| {
+                let text = std::fs::read_to_string(config.root_dir.join(rel)).unwrap_or_default();
+                let _ = builder::analyze::analyze_module("x.ts", &text, &ctx);
+            })
+        };
+        println!("floor (path x.ts)    {:.2} ms", time(&mut floor));
+        let mut real = || {
+            files.par_iter().for_each(|rel| {
+                let text = std::fs::read_to_string(config.root_dir.join(rel)).unwrap_or_default();
+                let _ = builder::analyze::analyze_module(rel, &text, &ctx);
+            })
+        };
+        println!("floor (real paths)   {:.2} ms", time(&mut real));
+        let mut deps = || {
+            files.par_iter().for_each(|rel| {
+                let text = std::fs::read_to_string(config.root_dir.join(rel)).unwrap_or_default();
+                let summary = builder::analyze::analyze_module(rel, &text, &ctx);
+                let _ = discover::resolve_deps(&config, Some(&scan.known), rel, &summary);
+            })
+        };
+        println!("  + resolve_deps     {:.2} ms", time(&mut deps));
+    }
     // Phases of a clean build, median per phase over 9 runs.
     let mut phases: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     let mut totals = Vec::new();

@@ -28,14 +28,35 @@ pub fn is_relative(specifier: &str) -> bool {
 }
 
 /// Candidate files for a relative specifier, in the order they are tried.
-pub fn candidates(from_file: &str, specifier: &str) -> Vec<String> {
-    let dir = Path::new(from_file).parent().unwrap_or(Path::new(""));
-    let joined = normalize_path(&dir.join(specifier));
-    let base = joined.to_string_lossy().replace('\\', "/");
-    let mut out = Vec::new();
-    if TS_EXTENSIONS.iter().any(|e| base.ends_with(e)) {
-        out.push(base.clone());
+/// `dir/specifier` with `.` and `..` folded, `/`-separated, as
+/// `config::normalize_path` would give it — without going through `Path`
+/// (resolution runs for every import of every file).
+fn join_normalized(from_file: &str, specifier: &str) -> String {
+    let dir = from_file.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let mut parts: Vec<&str> = Vec::with_capacity(8);
+    for part in dir.split('/').chain(specifier.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else {
+                    parts.push("..");
+                }
+            }
+            _ => parts.push(part),
+        }
     }
+    parts.join("/")
+}
+
+/// The files a relative specifier may mean, in the order they are tried.
+fn candidate_paths(base: &str) -> impl Iterator<Item = String> + '_ {
+    let exact = TS_EXTENSIONS
+        .iter()
+        .any(|e| base.ends_with(e))
+        .then(|| base.to_owned());
+    let mut from_js: Vec<String> = Vec::new();
     for (js, ts) in [
         (".js", [".ts", ".tsx"]),
         (".mjs", [".mts", ".mts"]),
@@ -45,28 +66,40 @@ pub fn candidates(from_file: &str, specifier: &str) -> Vec<String> {
         if let Some(stem) = base.strip_suffix(js) {
             for t in ts {
                 let candidate = format!("{stem}{t}");
-                if !out.contains(&candidate) {
-                    out.push(candidate);
+                if Some(&candidate) != exact.as_ref() && !from_js.contains(&candidate) {
+                    from_js.push(candidate);
                 }
             }
         }
     }
-    for ext in TS_EXTENSIONS {
-        out.push(format!("{base}{ext}"));
-    }
-    for ext in [".ts", ".tsx"] {
-        out.push(format!("{base}/index{ext}"));
-    }
-    out
+    exact
+        .into_iter()
+        .chain(from_js)
+        .chain(TS_EXTENSIONS.iter().map(move |ext| format!("{base}{ext}")))
+        .chain(
+            [".ts", ".tsx"]
+                .iter()
+                .map(move |ext| format!("{base}/index{ext}")),
+        )
 }
 
+pub fn candidates(from_file: &str, specifier: &str) -> Vec<String> {
+    candidate_paths(&join_normalized(from_file, specifier)).collect()
+}
+
+/// Resolves a relative specifier against the project's files; candidates are
+/// generated one at a time and the first that exists wins.
 pub fn resolve(from_file: &str, specifier: &str, exists: impl Fn(&str) -> bool) -> Resolution {
     if !is_relative(specifier) {
         return Resolution::External;
     }
-    let tried = candidates(from_file, specifier);
-    if let Some(found) = tried.iter().find(|c| exists(c)) {
-        return Resolution::File(found.clone());
+    let base = join_normalized(from_file, specifier);
+    let mut tried = Vec::new();
+    for candidate in candidate_paths(&base) {
+        if exists(&candidate) {
+            return Resolution::File(candidate);
+        }
+        tried.push(candidate);
     }
     let has_asset_extension = Path::new(specifier).extension().is_some_and(|e| {
         !matches!(
@@ -118,5 +151,62 @@ mod tests {
             resolve("src/x.ts", "./nope", exists),
             Resolution::NotFound { .. }
         ));
+    }
+
+    #[test]
+    fn string_normalization_agrees_with_path_normalization() {
+        let froms = ["src/x.ts", "src/deep/x.ts", "x.ts", "a/b/c/d.ts"];
+        let specs = [
+            "./a",
+            "../a",
+            "../../a",
+            "../../../../a",
+            "./a/../b",
+            "./a//b",
+            ".",
+            "..",
+            "./a.js",
+            "./a.ts",
+            "../dir/./x.mjs",
+            "./.hidden",
+        ];
+        for from in froms {
+            for spec in specs {
+                let dir = Path::new(from).parent().unwrap_or(Path::new(""));
+                let expected = normalize_path(&dir.join(spec))
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                assert_eq!(join_normalized(from, spec), expected, "{from} + {spec}");
+            }
+        }
+    }
+
+    #[test]
+    fn candidates_keep_their_order_and_have_no_duplicates() {
+        assert_eq!(
+            candidates("src/x.ts", "./a.js"),
+            vec![
+                "src/a.ts",
+                "src/a.tsx",
+                "src/a.js.ts",
+                "src/a.js.tsx",
+                "src/a.js.mts",
+                "src/a.js.cts",
+                "src/a.js/index.ts",
+                "src/a.js/index.tsx",
+            ]
+        );
+        assert_eq!(
+            candidates("src/x.ts", "./a.ts"),
+            vec![
+                "src/a.ts",
+                "src/a.ts.ts",
+                "src/a.ts.tsx",
+                "src/a.ts.mts",
+                "src/a.ts.cts",
+                "src/a.ts/index.ts",
+                "src/a.ts/index.tsx",
+            ]
+        );
     }
 }
