@@ -4,8 +4,6 @@
 
 use std::path::Path;
 
-use crate::config::normalize_path;
-
 pub const TS_EXTENSIONS: [&str; 4] = [".ts", ".tsx", ".mts", ".cts"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +115,7 @@ pub fn resolve(from_file: &str, specifier: &str, exists: impl Fn(&str) -> bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::normalize_path;
 
     #[test]
     fn resolves_in_order() {
