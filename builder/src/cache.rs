@@ -17,7 +17,7 @@ use crate::artifact::{write_atomic_with, Durability};
 use crate::config::Config;
 use crate::session::SessionState;
 
-pub const STATE_FORMAT_VERSION: u32 = 1;
+pub const STATE_FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"SODASTAT";
 pub const STATE_FILE: &str = "state.bin";
 

@@ -21,6 +21,11 @@ pub struct DefinitionNode {
     /// Hash of the definition's own content (text, kind, name, positions...): an
     /// edit that keeps the edges but changes the text is still an update.
     pub content_hash: u64,
+    /// Hash of what whole-graph checks read besides edges and positions
+    /// (schema label, operation or fragment, name): equal ⇒ no new duplicate
+    /// or unknown schema can appear.
+    #[serde(default)]
+    pub name_hash: u64,
 }
 
 /// Canonical id → node. Sorted, so two graphs diff in one linear merge.
@@ -32,11 +37,16 @@ pub struct DependencyGraph {
 impl DependencyGraph {
     /// The node of a resolved definition; the caller supplies the content hash
     /// because only it knows what the definition's content is.
-    pub fn node_of(resolved: &ResolvedDefinition, content_hash: u64) -> DefinitionNode {
+    pub fn node_of(
+        resolved: &ResolvedDefinition,
+        content_hash: u64,
+        name_hash: u64,
+    ) -> DefinitionNode {
         DefinitionNode {
             file: resolved.file.clone(),
             deps: resolved.deps().into_iter().map(str::to_owned).collect(),
             content_hash,
+            name_hash,
         }
     }
 
@@ -238,6 +248,7 @@ mod tests {
             file: file.to_owned(),
             deps: deps.iter().map(|d| (*d).to_owned()).collect(),
             content_hash,
+            name_hash: 0,
         }
     }
 
@@ -277,7 +288,7 @@ mod tests {
             diagnostics: Vec::new(),
         };
         assert_eq!(
-            DependencyGraph::node_of(&resolved, 7),
+            DependencyGraph::node_of(&resolved, 7, 0),
             node("a.ts", &["b.ts::f", "c.ts::g"], 7)
         );
     }
@@ -428,6 +439,7 @@ mod tests {
                     file: file.to_owned(),
                     deps: distinct,
                     content_hash,
+                    name_hash: content_hash % 3,
                 }
             })
     }

@@ -30,7 +30,9 @@ use crate::discover::{
 };
 use crate::emit;
 use crate::graph::{self, ResolvedDefinition};
-use crate::graph_patch::{apply_graph_patch, diff_dependency_graphs, DependencyGraph, GraphIndex};
+use crate::graph_patch::{
+    apply_graph_patch, diff_dependency_graphs, DependencyGraph, DependencyGraphPatch, GraphIndex,
+};
 use crate::graphql::compile::{compile, CompileUnit};
 use crate::graphql::render::{render, Rendered};
 use crate::graphql::schema::{load_schemas, SchemaError, SchemaSet};
@@ -97,7 +99,8 @@ impl ChangeSet {
 /// The outcome of one build: the artifact, every diagnostic, and what changed.
 #[derive(Debug, Clone)]
 pub struct BuildOutput {
-    pub artifact: Artifact,
+    /// Shared with the session's snapshot: no copy of every element per build.
+    pub artifact: Arc<Artifact>,
     pub diagnostics: Vec<Diagnostic>,
     pub delta: BuilderArtifactDelta,
     /// Files looked at past their stat (see `complete_cache_status`).
@@ -149,6 +152,8 @@ pub struct SessionState {
     pub compiled: BTreeMap<String, CompiledEntry>,
     pub elements: BTreeMap<String, String>,
     pub global_diagnostics: Vec<Diagnostic>,
+    /// Ids the whole-graph checks found broken (cycles, unknown schemas).
+    pub global_broken: BTreeSet<String>,
     /// Definitions and their spread edges, patched by every build.
     pub graph: DependencyGraph,
     /// One chunk per source file with definitions; their outputs live under
@@ -256,7 +261,7 @@ pub struct BuilderSession {
     schemas: Option<Arc<SchemaSet>>,
     state: SessionState,
     index: RuntimeIndex,
-    last: Option<Artifact>,
+    last: Option<Arc<Artifact>>,
     /// The state differs from what is on disk.
     dirty: bool,
     initialized: bool,
@@ -324,7 +329,7 @@ impl BuilderSession {
 
     /// The artifact of the last successful build.
     pub fn snapshot(&self) -> Option<&Artifact> {
-        self.last.as_ref()
+        self.last.as_deref()
     }
 
     pub fn state(&self) -> &SessionState {
@@ -501,6 +506,26 @@ impl BuilderSession {
         };
         output.cache_note = cache_note;
         Ok(output)
+    }
+
+    /// Whether a patch can change what `check_global` finds: ids come or go,
+    /// edges or names change, or an updated definition is one a previous
+    /// finding is about (its place or text would move).
+    fn graph_check_needed(&self, patch: &DependencyGraphPatch, before: &DependencyGraph) -> bool {
+        if !patch.added.is_empty() || !patch.removed.is_empty() {
+            return true;
+        }
+        patch.updated.iter().any(|(id, new)| {
+            let moved = before
+                .get(id)
+                .is_none_or(|old| old.deps != new.deps || old.name_hash != new.name_hash);
+            moved
+                || self.state.global_broken.contains(id)
+                || self.state.global_diagnostics.iter().any(|d| {
+                    d.location.as_ref().is_some_and(|l| l.file == new.file)
+                        || d.message.contains(new.file.as_str())
+                })
+        })
     }
 
     /// Walked files missing from the loaded table that the build needs: new
@@ -797,13 +822,13 @@ impl BuilderSession {
                 }
             }
         }
-        let newly: Vec<(ResolvedDefinition, u64)> = locations
+        let newly: Vec<(ResolvedDefinition, u64, u64)> = locations
             .par_iter()
             .filter_map(|(f, i)| {
                 let r = graph::resolve_definition(modules, f, *i)?;
                 let def = modules.module(f)?.definitions.get(*i)?;
-                let hash = definition_hash(def, &r);
-                Some((r, hash))
+                let content = definition_hash(def, &r);
+                Some((r, content, name_hash(def)))
             })
             .collect();
         let resolved_count = newly.len() as u64;
@@ -818,11 +843,11 @@ impl BuilderSession {
                 .collect(),
         };
         let mut after = DependencyGraph::default();
-        for (r, hash) in newly {
+        for (r, hash, name) in newly {
             self.index.add(&r);
             after
                 .nodes
-                .insert(r.id.clone(), DependencyGraph::node_of(&r, hash));
+                .insert(r.id.clone(), DependencyGraph::node_of(&r, hash, name));
             self.state.resolved.insert(r.id.clone(), r);
         }
         let patch = diff_dependency_graphs(&before, &after);
@@ -830,16 +855,19 @@ impl BuilderSession {
         let roots: BTreeSet<String> = patch.touched().cloned().collect();
         timer.lap("resolve");
 
-        // 2. Whole-graph checks (one pass over definitions), only when the
-        // graph or the schema moved: otherwise the last result stands.
-        let global = if roots.is_empty() && !schema_changed {
+        // 2. Whole-graph checks (one pass over definitions), only when what
+        // they read moved: ids, edges, names, or a definition a previous
+        // finding points at. Otherwise the last result stands.
+        let global = if schema_changed || self.graph_check_needed(&patch, &before) {
+            let labels: BTreeSet<String> = schemas.schemas.keys().cloned().collect();
+            let global = graph::check_global(modules, &self.state.resolved, &labels);
+            self.state.global_broken = global.broken.clone();
+            global
+        } else {
             graph::GlobalCheck {
                 diagnostics: self.state.global_diagnostics.clone(),
-                ..graph::GlobalCheck::default()
+                broken: self.state.global_broken.clone(),
             }
-        } else {
-            let labels: BTreeSet<String> = schemas.schemas.keys().cloned().collect();
-            graph::check_global(modules, &self.state.resolved, &labels)
         };
         timer.lap("graph");
 
@@ -1111,15 +1139,15 @@ impl BuilderSession {
                 chunks: chunks_emitted,
             },
         };
-        let artifact = Artifact {
+        let artifact = Arc::new(Artifact {
             meta: ArtifactMeta {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 created_at: artifact::now_rfc3339(),
             },
             elements: self.state.elements.clone(),
             report,
-        };
-        self.last = Some(artifact.clone());
+        });
+        self.last = Some(Arc::clone(&artifact));
         BuildOutput {
             artifact,
             diagnostics,
@@ -1237,6 +1265,15 @@ impl BuilderSession {
         }
         Ok(())
     }
+}
+
+/// What whole-graph checks read of a definition besides edges and positions.
+fn name_hash(def: &Definition) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(def.schema_label.as_bytes());
+    hasher.update(&[0, u8::from(def.kind.is_operation())]);
+    hasher.update(def.name.as_bytes());
+    hasher.digest()
 }
 
 /// A definition's own content (text, positions, name, metadata) and where

@@ -618,3 +618,39 @@ fn a_cold_build_clears_chunks_no_manifest_names() {
     assert!(!stray.exists());
     assert_eq!(chunk_files(&config).len(), FRAGMENTS + OPERATIONS);
 }
+
+#[test]
+fn a_moved_duplicate_is_reported_at_its_new_place() {
+    let project = Project::new();
+    let mut session = BuilderSession::new(project.config(), SessionOptions { incremental: false });
+    session.build_initial().unwrap();
+    // A second fragment named `Frag0`: a duplicate-name warning that points
+    // into this file ("first defined at src/entities/dup.ts:…").
+    let dup = |blank_lines: usize| {
+        format!(
+            "{}import {{ gql }} from \"../../graphql-system\";\nexport const dup = gql.default(({{ fragment }}) =>\n  fragment(\"Frag0\", \"Item\")`{{\n    id\n  }}`(),\n);\n",
+            "\n".repeat(blank_lines)
+        )
+    };
+    let path = write(&project.root, "src/entities/dup.ts", &dup(0));
+    let output = session
+        .update(&ChangeSet {
+            added: vec![path.clone()],
+            ..ChangeSet::default()
+        })
+        .unwrap();
+    assert!(output
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains("src/entities/dup.ts")));
+    assert_same_as_clean(&project, &output, "a duplicate added");
+    // Same edges, same name, new position: the warning must move with it.
+    write(&project.root, "src/entities/dup.ts", &dup(3));
+    let output = session
+        .update(&ChangeSet {
+            updated: vec![path],
+            ..ChangeSet::default()
+        })
+        .unwrap();
+    assert_same_as_clean(&project, &output, "the duplicate moved");
+}
