@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +46,8 @@ pub struct RecomputedCounts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Artifact {
     pub meta: ArtifactMeta,
-    pub elements: BTreeMap<String, String>,
+    /// Shared with the session that built it (copy-on-write there).
+    pub elements: Arc<BTreeMap<String, String>>,
     pub report: BuildReport,
 }
 
@@ -130,7 +132,7 @@ impl Artifact {
         }
         let mut out = String::from("{\n");
         let mut first = true;
-        for (id, element) in &self.elements {
+        for (id, element) in self.elements.iter() {
             if !first {
                 out.push_str(",\n");
             }

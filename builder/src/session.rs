@@ -150,7 +150,9 @@ pub struct SessionState {
     pub entries: BTreeSet<String>,
     pub resolved: BTreeMap<String, ResolvedDefinition>,
     pub compiled: BTreeMap<String, CompiledEntry>,
-    pub elements: BTreeMap<String, String>,
+    /// Shared with the last artifact: an update copies the map only when
+    /// something still holds the previous one.
+    pub elements: Arc<BTreeMap<String, String>>,
     pub global_diagnostics: Vec<Diagnostic>,
     /// Ids the whole-graph checks found broken (cycles, unknown schemas).
     pub global_broken: BTreeSet<String>,
@@ -1076,7 +1078,11 @@ impl BuilderSession {
             self.state.compiled.insert(id, entry);
         }
         let delta = artifact::compute_artifact_delta(&before, &after);
-        artifact::apply_artifact_delta(&mut self.state.elements, &delta);
+        if !delta.is_empty() {
+            // The session's own snapshot no longer needs the old map.
+            self.last = None;
+            artifact::apply_artifact_delta(Arc::make_mut(&mut self.state.elements), &delta);
+        }
         if !delta.is_empty() || self.state.global_diagnostics != global.diagnostics {
             self.dirty = true;
         }
@@ -1144,7 +1150,7 @@ impl BuilderSession {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 created_at: artifact::now_rfc3339(),
             },
-            elements: self.state.elements.clone(),
+            elements: Arc::clone(&self.state.elements),
             report,
         });
         self.last = Some(Arc::clone(&artifact));

@@ -45,7 +45,7 @@ fn large_app_documents() {
     let config = config_in(&fixture("large-app"));
     let output = clean_build(&config).unwrap();
     let mut out = String::new();
-    for (id, element) in &output.artifact.elements {
+    for (id, element) in output.artifact.elements.iter() {
         let value: serde_json::Value = serde_json::from_str(element).unwrap();
         if let Some(text) = value["prebuild"]["documentText"].as_str() {
             out.push_str(&format!("# {id}\n{text}\n\n"));
