@@ -188,9 +188,16 @@ pub fn resolve_fixture_list(
         .collect()
 }
 
+/// How long before a run the copied sources were "last edited". A fresh
+/// copy would have every mtime inside the builder's racy window (stats within
+/// 2 s of the previous build are re-hashed, not trusted), and a warm build
+/// would then read every file, which is not what a warm build is.
+pub const COPY_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Copies the fixture project (without `.cache` directories) to
 /// `scratch/<name>/`, replacing what was there, and returns the copy's
 /// location. Measured runs edit and cache into the copy, never the source.
+/// The copies' mtimes are set `COPY_AGE` in the past.
 pub fn working_copy(loc: &FixtureLocation, scratch: &Path) -> io::Result<FixtureLocation> {
     let destination = scratch.join(&loc.name);
     if destination.starts_with(&loc.root) || loc.root.starts_with(&destination) {
@@ -206,7 +213,10 @@ pub fn working_copy(loc: &FixtureLocation, scratch: &Path) -> io::Result<Fixture
     if destination.exists() {
         fs::remove_dir_all(&destination)?;
     }
-    copy_tree(&loc.root, &destination)?;
+    let edited = std::time::SystemTime::now()
+        .checked_sub(COPY_AGE)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    copy_tree(&loc.root, &destination, edited)?;
     let config_relative = loc
         .config_path
         .strip_prefix(&loc.root)
@@ -220,7 +230,7 @@ pub fn working_copy(loc: &FixtureLocation, scratch: &Path) -> io::Result<Fixture
     })
 }
 
-fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+fn copy_tree(from: &Path, to: &Path, edited: std::time::SystemTime) -> io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
         let entry = entry?;
@@ -232,9 +242,13 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         let target = to.join(&name);
         // Follow symlinks: the copy must stand alone.
         if fs::metadata(&source)?.is_dir() {
-            copy_tree(&source, &target)?;
+            copy_tree(&source, &target, edited)?;
         } else {
             fs::copy(&source, &target)?;
+            fs::File::options()
+                .write(true)
+                .open(&target)?
+                .set_modified(edited)?;
         }
     }
     Ok(())
@@ -349,6 +363,17 @@ mod tests {
         assert!(!copy.root.join(".cache").exists());
         assert!(!copy.root.join("src/.cache").exists());
         assert!(!copy.root.join("stale").exists());
+        // Out of the builder's racy window: a warm build trusts the stats.
+        let age = fs::metadata(copy.root.join("src/a.ts"))
+            .unwrap()
+            .modified()
+            .unwrap()
+            .elapsed()
+            .unwrap();
+        assert!(
+            age >= COPY_AGE - std::time::Duration::from_secs(60),
+            "{age:?}"
+        );
         // Editing the copy leaves the fixture alone.
         fs::write(copy.root.join("src/a.ts"), "changed").unwrap();
         assert_eq!(
