@@ -3,7 +3,7 @@
 //! fingerprint says the file did not change (stat-only fast path first, then
 //! the content hash).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -684,19 +684,21 @@ pub fn resolve_deps(
 /// Runs discovery: processes roots (in parallel), then follows imports wave by
 /// wave until no new file turns up.
 pub fn discover(input: &DiscoveryInput<'_>) -> Discovery {
-    let mut out = Discovery {
-        entries: input
+    let mut out = Discovery::default();
+    // A full discovery's caller knows its entries; a targeted one learns
+    // which of its roots are entries here.
+    if input.targeted {
+        out.entries = input
             .roots
             .iter()
             .filter(|r| input.globs.is_entry(r))
             .cloned()
-            .collect(),
-        ..Discovery::default()
-    };
+            .collect();
+    }
     // Targeted discovery returns only the entries it processed; the caller
     // merges them into its table (no O(files) copy per update).
     let mut files: FileTable = FileTable::new();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut wave: Vec<String> = input.roots.iter().cloned().collect();
     if input.targeted {
         wave.extend(input.invalidated.iter().cloned());
@@ -709,11 +711,16 @@ pub fn discover(input: &DiscoveryInput<'_>) -> Discovery {
             .par_iter()
             .map(|rel| (rel.clone(), process_file(input, rel)))
             .collect();
+        // Each wave is sorted: its results are bulk-built into the maps
+        // (one merge per wave, not a search per file).
+        let mut found: Vec<(String, FileEntry)> = Vec::with_capacity(results.len());
+        let mut statuses: Vec<(String, FileCacheStatus)> = Vec::with_capacity(results.len());
+        let mut changed: Vec<String> = Vec::new();
         let mut next = BTreeSet::new();
         for (rel, processed) in results {
             out.counts.scanned += 1;
             match processed {
-                Processed::Entry(entry, status, read, analyzed, changed) => {
+                Processed::Entry(entry, status, read, analyzed, is_changed) => {
                     match status.status {
                         CacheStatus::Hit => out.stats.hits += 1,
                         CacheStatus::Miss => out.stats.misses += 1,
@@ -721,8 +728,8 @@ pub fn discover(input: &DiscoveryInput<'_>) -> Discovery {
                     }
                     out.counts.read += u64::from(read);
                     out.counts.analyzed += u64::from(analyzed);
-                    if changed {
-                        out.changed.insert(rel.clone());
+                    if is_changed {
+                        changed.push(rel.clone());
                     }
                     for dep in &entry.deps {
                         let known = input.targeted
@@ -731,21 +738,23 @@ pub fn discover(input: &DiscoveryInput<'_>) -> Discovery {
                             next.insert(dep.clone());
                         }
                     }
-                    out.status.insert(rel.clone(), status);
-                    files.insert(rel, entry);
+                    statuses.push((rel.clone(), status));
+                    found.push((rel, entry));
                 }
                 Processed::Gone => {
-                    if files.remove(&rel).is_some() || input.previous.contains_key(&rel) {
+                    // Every path is processed once (`seen`): only the
+                    // previous table can have it.
+                    if input.previous.contains_key(&rel) {
                         out.removed.insert(rel.clone());
                     }
                     out.entries.remove(&rel);
                 }
-                Processed::Failed(d) => {
-                    out.diagnostics.push(d);
-                    files.remove(&rel);
-                }
+                Processed::Failed(d) => out.diagnostics.push(d),
             }
         }
+        files.append(&mut found.into_iter().collect());
+        out.status.append(&mut statuses.into_iter().collect());
+        out.changed.append(&mut changed.into_iter().collect());
         wave = next.into_iter().collect();
     }
     if !input.targeted {

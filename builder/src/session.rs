@@ -686,7 +686,7 @@ impl BuilderSession {
     #[allow(clippy::too_many_arguments)]
     fn commit(
         &mut self,
-        discovery: Discovery,
+        mut discovery: Discovery,
         entries: EntriesUpdate,
         schemas: &Arc<SchemaSet>,
         schema_changed: bool,
@@ -694,8 +694,8 @@ impl BuilderSession {
         mut timer: Timer,
         started: Instant,
     ) -> BuildOutput {
-        let mut changed: BTreeSet<String> = discovery.changed.clone();
-        let mut removed: BTreeSet<String> = discovery.removed.clone();
+        let mut changed: BTreeSet<String> = std::mem::take(&mut discovery.changed);
+        let mut removed: BTreeSet<String> = std::mem::take(&mut discovery.removed);
         // Entries that differ in any way (content hash, dependencies): their
         // chunks are re-planned even when no definition changed.
         let mut entry_changed: BTreeSet<String> = BTreeSet::new();
@@ -710,7 +710,9 @@ impl BuilderSession {
                 if previous != Some(&entry) {
                     self.dirty = true;
                     self.index.set_file(&path, previous, Some(&entry));
-                    entry_changed.insert(path.clone());
+                    if self.options.incremental {
+                        entry_changed.insert(path.clone());
+                    }
                 }
                 self.state.files.insert(path, entry);
             }
@@ -741,7 +743,9 @@ impl BuilderSession {
                     }
                     self.index.set_file(path, previous, Some(entry));
                     self.dirty = true;
-                    entry_changed.insert(path.clone());
+                    if self.options.incremental {
+                        entry_changed.insert(path.clone());
+                    }
                 }
             }
             self.state.files = discovery.files;
