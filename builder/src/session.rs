@@ -1,11 +1,13 @@
 //! The long-lived builder session: the only stateful piece of the builder.
 //!
-//! `build_initial` discovers everything (reusing the persisted state when it
-//! is valid), `update` applies one change set as a transaction, `snapshot`
-//! returns the last artifact. Both go through one `recompute` step that only
-//! touches the affected definitions: those in changed files, those whose
-//! resolution trail crossed a changed file, and — transitively — the
-//! definitions that spread them. A file whose summary did not change is an
+//! `build_initial` builds everything — with a persisted state that is valid,
+//! as a targeted build of the files whose stat moved — `update` applies one
+//! change set as a transaction, `snapshot` returns the last artifact. Both go
+//! through one `commit` step: re-resolve the definitions in changed files and
+//! those whose resolution trail crossed one, patch the dependency graph with
+//! what changed (`graph_patch`), recompute the patch's definitions and —
+//! transitively — the definitions that spread them, and re-plan the chunks of
+//! the touched files (`chunks`). A file whose summary did not change is an
 //! invalidation barrier: nothing behind it is recomputed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
