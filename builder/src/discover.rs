@@ -3,7 +3,7 @@
 //! fingerprint says the file did not change (stat-only fast path first, then
 //! the content hash).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -324,6 +324,9 @@ pub struct KnownFiles {
     /// table. No stat when the walk did not take them (a cold build reads
     /// every file anyway and takes the stat from the open file).
     files: Vec<(String, Option<StatKey>)>,
+    /// Path → index into `files`: import resolution asks once per candidate
+    /// path, a hash beats a binary search over shared-prefix strings.
+    index: HashMap<String, usize>,
     outdir_rel: String,
 }
 
@@ -333,10 +336,7 @@ impl KnownFiles {
     }
 
     fn get(&self, rel: &str) -> Option<Option<StatKey>> {
-        self.files
-            .binary_search_by(|(f, _)| f.as_str().cmp(rel))
-            .ok()
-            .map(|i| self.files[i].1)
+        self.index.get(rel).map(|&i| self.files[i].1)
     }
 
     fn in_walked_region(&self, rel: &str) -> bool {
@@ -354,7 +354,10 @@ impl KnownFiles {
     /// (above the root, or in a directory the walk skips), where only the
     /// file system knows.
     pub fn exists(&self, rel: &str) -> Option<bool> {
-        self.in_walked_region(rel).then(|| self.get(rel).is_some())
+        if self.index.contains_key(rel) {
+            return Some(true);
+        }
+        self.in_walked_region(rel).then_some(false)
     }
 
     /// The walk's stat of `rel`: `Some(None)` when the walk saw no such
@@ -376,6 +379,7 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
     let mut out = Scan {
         known: KnownFiles {
             files: Vec::new(),
+            index: HashMap::new(),
             outdir_rel: config.relative(&config.outdir),
         },
         ..Scan::default()
@@ -440,6 +444,13 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
         out.known.files.push((rel, stat));
     }
     out.known.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out.known.index = out
+        .known
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, (f, _))| (f.clone(), i))
+        .collect();
     entries.sort_unstable();
     out.entries = entries.into_iter().collect();
     out
