@@ -13,10 +13,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// The same jemalloc options as `soda-builder` (see its `main.rs`).
+/// The same jemalloc options as `soda-builder` (`builder::JEMALLOC_CONF`).
 #[allow(non_upper_case_globals, unsafe_code)] // the one symbol jemalloc reads
 #[export_name = "_rjem_malloc_conf"]
-pub static malloc_conf: &[u8] = b"thp:always,metadata_thp:always,percpu_arena:percpu\0";
+pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

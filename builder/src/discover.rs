@@ -115,10 +115,6 @@ impl LazySummary {
     pub fn has_diagnostics(&self) -> bool {
         self.has_diagnostics
     }
-
-    pub fn is_decoded(&self) -> bool {
-        self.decoded.get().is_some()
-    }
 }
 
 impl std::ops::Deref for LazySummary {
@@ -293,6 +289,11 @@ impl Globs {
         self.include.is_match(rel) && !self.exclude.is_match(rel)
     }
 
+    /// A TypeScript source (not a declaration file) that the globs include.
+    pub fn is_entry_source(&self, rel: &str) -> bool {
+        is_ts_file(rel) && self.is_entry(rel)
+    }
+
     pub fn is_excluded(&self, rel: &str) -> bool {
         self.exclude.is_match(rel)
     }
@@ -431,7 +432,7 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
                 None
             };
             // With stats, a state is loaded: `stat_scan` knows the entries.
-            let is_entry = !with_stats && is_ts_file(&rel) && globs.is_entry(&rel);
+            let is_entry = !with_stats && globs.is_entry_source(&rel);
             Some((rel, stat, is_entry))
         })
         .collect();
@@ -454,11 +455,6 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
     entries.sort_unstable();
     out.entries = entries.into_iter().collect();
     out
-}
-
-/// Walks the config directory for files matching the include globs.
-pub fn scan_entries(config: &Config, globs: &Globs) -> BTreeSet<String> {
-    scan(config, globs, false).entries
 }
 
 /// The previous table against the file system, stat only: which files need a
@@ -497,7 +493,7 @@ pub fn stat_scan(
     let mut was_entry = previous_entries.iter().peekable();
     let mut walked = known.files.iter().peekable();
     let mut unknown = |w: &String, entries: &mut Vec<String>| {
-        if is_ts_file(w) && globs.is_entry(w) {
+        if globs.is_entry_source(w) {
             entries.push(w.clone());
         }
         out.unknown.push(w.clone());

@@ -78,12 +78,11 @@ struct SetupError(anyhow::Error);
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Transparent huge pages: a warm build touched ~3,900 fresh 4 KiB pages
-/// (each a costly fault in a VM); with THP ~600. One arena per CPU.
-/// jemalloc reads this C string at start-up (`&[u8]` starts with its pointer).
+/// jemalloc reads this C string at start-up (`&[u8]` starts with its
+/// pointer); see `builder::JEMALLOC_CONF` for the options and why.
 #[allow(non_upper_case_globals, unsafe_code)] // the one symbol jemalloc reads
 #[export_name = "_rjem_malloc_conf"]
-pub static malloc_conf: &[u8] = b"thp:always,metadata_thp:always,percpu_arena:percpu\0";
+pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

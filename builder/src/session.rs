@@ -409,9 +409,6 @@ impl BuilderSession {
             self.dirty = true;
         }
         timer.lap("load_and_scan");
-        // A cold build needs the parsed schema: parse it on one core while
-        // discovery reads and parses sources on the other. A warm build
-        // parses it only if something must be compiled.
         let cold = self.state.files.is_empty();
         self.initialized = true;
         self.pending_chunks.clear_dir = cold;
@@ -425,19 +422,21 @@ impl BuilderSession {
                 self.state.racy_after_ns,
             )
         });
-        let mut output = match stat_scan {
+        let (discovery, entries, targeted) = match stat_scan {
             None => {
                 // A walk made for a state that was then discarded skipped
                 // the globs: match them now.
-                let entries = if with_stats {
+                let entries: BTreeSet<String> = if with_stats {
                     scan.known
                         .files()
-                        .filter(|f| discover::is_ts_file(f) && globs.is_entry(f))
+                        .filter(|f| globs.is_entry_source(f))
                         .cloned()
                         .collect()
                 } else {
                     scan.entries
                 };
+                // A cold build needs the parsed schema: parse it on one core
+                // while discovery reads and parses sources on the other.
                 let (schema_check, discovery) = rayon::join(
                     || schemas.validate_all(),
                     || {
@@ -455,22 +454,12 @@ impl BuilderSession {
                     },
                 );
                 schema_check?;
-                timer.lap("discover");
-                self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
-                self.commit(
-                    discovery,
-                    EntriesUpdate::Replace(entries),
-                    &schemas,
-                    false,
-                    false,
-                    timer,
-                    started,
-                )
+                (discovery, entries, false)
             }
             Some(stat_scan) => {
                 // With a loaded state a full build is a targeted one: the
                 // files whose stat moved, plus files that are new to the table.
-                let entries = stat_scan.entries;
+                // The schema is parsed only if something must be compiled.
                 let mut roots = stat_scan.suspects;
                 let (new_files, mut invalidated) =
                     self.files_new_to_table(&stat_scan.unknown, &globs);
@@ -495,19 +484,20 @@ impl BuilderSession {
                 });
                 discovery.stats.hits += stat_scan.unchanged;
                 discovery.counts.scanned += stat_scan.unchanged;
-                timer.lap("discover");
-                self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
-                self.commit(
-                    discovery,
-                    EntriesUpdate::Replace(entries),
-                    &schemas,
-                    false,
-                    true,
-                    timer,
-                    started,
-                )
+                (discovery, stat_scan.entries, true)
             }
         };
+        timer.lap("discover");
+        self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
+        let mut output = self.commit(
+            discovery,
+            EntriesUpdate::Replace(entries),
+            &schemas,
+            false,
+            targeted,
+            timer,
+            started,
+        );
         output.cache_note = cache_note;
         Ok(output)
     }
@@ -547,15 +537,23 @@ impl BuilderSession {
         if candidates.is_empty() {
             return (new_files, invalidated);
         }
-        let imported: HashSet<&str> = self
-            .state
-            .files
-            .values()
-            .flat_map(|e| e.deps.iter().map(String::as_str))
-            .collect();
+        // Every file any file imports: one pass over the table, made only
+        // when a candidate is neither an entry nor a probed path.
+        let mut imported: Option<HashSet<&str>> = None;
         for file in candidates {
             let probed_by = self.index.probed.get(file.as_str());
-            if globs.is_entry(file) || imported.contains(file.as_str()) || probed_by.is_some() {
+            let wanted = globs.is_entry(file)
+                || probed_by.is_some()
+                || imported
+                    .get_or_insert_with(|| {
+                        self.state
+                            .files
+                            .values()
+                            .flat_map(|e| e.deps.iter().map(String::as_str))
+                            .collect()
+                    })
+                    .contains(file.as_str());
+            if wanted {
                 new_files.insert(file.clone());
                 invalidated.extend(probed_by.into_iter().flatten().cloned());
             }

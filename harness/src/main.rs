@@ -9,12 +9,12 @@
 static ALLOCATOR: harness::worker::CountingAllocator<tikv_jemallocator::Jemalloc> =
     harness::worker::CountingAllocator::new(tikv_jemallocator::Jemalloc);
 
-/// The same jemalloc options as `soda-builder` (see builder/src/main.rs), so
+/// The same jemalloc options as `soda-builder` (`builder::JEMALLOC_CONF`), so
 /// the worker measures the allocator the builder ships with.
 #[cfg(feature = "worker")]
 #[allow(non_upper_case_globals, unsafe_code)] // the one symbol jemalloc reads
 #[export_name = "_rjem_malloc_conf"]
-pub static malloc_conf: &[u8] = b"thp:always,metadata_thp:always,percpu_arena:percpu\0";
+pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
 
 fn main() -> std::process::ExitCode {
     harness::cli::run()
