@@ -69,6 +69,14 @@ fn main() -> anyhow::Result<()> {
     part!("resolved", state.resolved, std::collections::BTreeMap<String, builder::graph::ResolvedDefinition>);
     part!("compiled", state.compiled, std::collections::BTreeMap<String, builder::session::CompiledEntry>);
     part!("elements", state.elements, std::collections::BTreeMap<String, String>);
+    part!("entries", state.entries, std::collections::BTreeSet<String>);
+    part!("graph", state.graph, builder::graph_patch::DependencyGraph);
+    part!("chunks", state.chunks, builder::chunks::ChunkManifest);
+    part!(
+        "diags",
+        state.global_diagnostics,
+        Vec<builder::diagnostics::Diagnostic>
+    );
     println!(
         "postcard: {:>9} bytes, decode {postcard_ms:.1} ms, encode {postcard_write_ms:.1} ms",
         payload.len()

@@ -67,6 +67,16 @@ where
     Ok(pairs.into_iter().collect())
 }
 
+/// [`deserialize_sorted_map`] for sets: a sequence written in order,
+/// collected and bulk-built.
+pub fn deserialize_sorted_set<'de, D, K>(deserializer: D) -> Result<BTreeSet<K>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    K: Deserialize<'de> + Ord,
+{
+    Ok(Vec::<K>::deserialize(deserializer)?.into_iter().collect())
+}
+
 impl ModuleSource for FileTable {
     fn module(&self, path: &str) -> Option<&ModuleSummary> {
         self.get(path).map(|e| e.summary.get())
@@ -326,8 +336,9 @@ pub struct KnownFiles {
     /// every file anyway and takes the stat from the open file).
     files: Vec<(String, Option<StatKey>)>,
     /// Path → index into `files`: import resolution asks once per candidate
-    /// path, a hash beats a binary search over shared-prefix strings.
-    index: HashMap<String, usize>,
+    /// path, a hash beats a binary search over shared-prefix strings. Built
+    /// on first use: a warm build that resolves nothing never pays for it.
+    index: OnceLock<HashMap<String, usize>>,
     outdir_rel: String,
 }
 
@@ -336,8 +347,18 @@ impl KnownFiles {
         self.files.iter().map(|(f, _)| f)
     }
 
+    fn index(&self) -> &HashMap<String, usize> {
+        self.index.get_or_init(|| {
+            self.files
+                .iter()
+                .enumerate()
+                .map(|(i, (f, _))| (f.clone(), i))
+                .collect()
+        })
+    }
+
     fn get(&self, rel: &str) -> Option<Option<StatKey>> {
-        self.index.get(rel).map(|&i| self.files[i].1)
+        self.index().get(rel).map(|&i| self.files[i].1)
     }
 
     fn in_walked_region(&self, rel: &str) -> bool {
@@ -355,7 +376,7 @@ impl KnownFiles {
     /// (above the root, or in a directory the walk skips), where only the
     /// file system knows.
     pub fn exists(&self, rel: &str) -> Option<bool> {
-        if self.index.contains_key(rel) {
+        if self.index().contains_key(rel) {
             return Some(true);
         }
         self.in_walked_region(rel).then_some(false)
@@ -380,81 +401,115 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
     let mut out = Scan {
         known: KnownFiles {
             files: Vec::new(),
-            index: HashMap::new(),
+            index: OnceLock::new(),
             outdir_rel: config.relative(&config.outdir),
         },
         ..Scan::default()
     };
-    // Directory listings are cheap and serial; the per-file stats (one
-    // path component each, relative to the directory's handle) and glob
-    // matches run on every core at once.
-    let mut files: Vec<(std::fs::DirEntry, String)> = Vec::new();
-    let mut dirs: Vec<(std::path::PathBuf, String)> =
-        vec![(config.root_dir.clone(), String::new())];
-    while let Some((dir, dir_rel)) = dirs.pop() {
-        let Ok(read) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in read.filter_map(Result::ok) {
-            let Ok(file_type) = entry.file_type() else {
-                continue;
-            };
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let rel = if dir_rel.is_empty() {
-                name.to_string()
-            } else {
-                format!("{dir_rel}/{name}")
-            };
-            if file_type.is_dir() {
-                let path = entry.path();
-                if !SKIPPED_DIRS.contains(&name.as_ref()) && path != config.outdir {
-                    dirs.push((path, rel));
-                }
-            } else if TS_EXTENSIONS.iter().any(|x| name.ends_with(x)) {
-                files.push((entry, rel));
-            }
-        }
-    }
-    let stats: Vec<(String, Option<StatKey>, bool)> = files
-        .into_par_iter()
-        .filter_map(|(entry, rel)| {
-            let symlink = entry.file_type().is_ok_and(|t| t.is_symlink());
-            let stat = if symlink {
-                // A symlink counts when it points at a file, as `is_file` says.
-                let meta = std::fs::metadata(entry.path())
-                    .ok()
-                    .filter(|m| m.is_file())?;
-                with_stats.then(|| StatKey::from_metadata(&meta))
-            } else if with_stats {
-                Some(StatKey::from_metadata(&entry.metadata().ok()?))
-            } else {
-                None
-            };
-            // With stats, a state is loaded: `stat_scan` knows the entries.
-            let is_entry = !with_stats && globs.is_entry_source(&rel);
-            Some((rel, stat, is_entry))
-        })
-        .collect();
+    // Directories are listed in parallel, and each directory's files are
+    // stat'ed (one path component each, relative to the directory's handle)
+    // and matched against the globs on every core as soon as it is listed.
+    let stats = walk_dir(config, globs, with_stats, &config.root_dir, "");
     out.known.files.reserve(stats.len());
-    let mut entries: Vec<String> = Vec::with_capacity(stats.len());
+    let mut entries: Vec<String> = Vec::new();
     for (rel, stat, is_entry) in stats {
         if is_entry {
             entries.push(rel.clone());
         }
         out.known.files.push((rel, stat));
     }
-    out.known.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    out.known.index = out
-        .known
-        .files
-        .iter()
-        .enumerate()
-        .map(|(i, (f, _))| (f.clone(), i))
-        .collect();
-    entries.sort_unstable();
+    // `list_sorted` walks in path order; a file name that is not UTF-8
+    // (made lossy) is the one way to break it.
+    if !out.known.files.is_sorted_by(|a, b| a.0 < b.0) {
+        out.known.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out.known.files.dedup_by(|a, b| a.0 == b.0);
+    }
+    // Sorted input: the set is bulk-built.
     out.entries = entries.into_iter().collect();
     out
+}
+
+/// One walked file: its path, its stat (when taken), whether it is an entry.
+type WalkedFile = (String, Option<StatKey>, bool);
+
+/// Walks `dir`, returning its TypeScript files in the order of their
+/// relative paths, so the walk needs no sort of its own: siblings are sorted
+/// by name, a directory's name with the `/` that all paths below it
+/// continue with.
+fn walk_dir(
+    config: &Config,
+    globs: &Globs,
+    with_stats: bool,
+    dir: &Path,
+    dir_rel: &str,
+) -> Vec<WalkedFile> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut children: Vec<(String, std::fs::DirEntry, bool)> = read
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let is_dir = entry.file_type().ok()?.is_dir();
+            let mut key = match entry.file_name().into_string() {
+                Ok(name) => name,
+                Err(name) => name.to_string_lossy().into_owned(),
+            };
+            if is_dir {
+                if SKIPPED_DIRS.contains(&key.as_str()) {
+                    return None;
+                }
+                key.push('/');
+            } else if !TS_EXTENSIONS.iter().any(|x| key.ends_with(x)) {
+                return None;
+            }
+            Some((key, entry, is_dir))
+        })
+        .collect();
+    children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let walked: Vec<Vec<WalkedFile>> = children
+        .into_par_iter()
+        .map(|(key, entry, is_dir)| {
+            let mut rel = String::with_capacity(dir_rel.len() + key.len());
+            rel.push_str(dir_rel);
+            rel.push_str(&key);
+            if is_dir {
+                let path = entry.path();
+                if path == config.outdir {
+                    return Vec::new();
+                }
+                return walk_dir(config, globs, with_stats, &path, &rel);
+            }
+            walk_file(globs, with_stats, &entry, rel)
+                .into_iter()
+                .collect()
+        })
+        .collect();
+    walked.into_iter().flatten().collect()
+}
+
+/// The stat and entry status of one listed file; `None` when it vanished
+/// or is a symlink to something other than a file.
+fn walk_file(
+    globs: &Globs,
+    with_stats: bool,
+    entry: &std::fs::DirEntry,
+    rel: String,
+) -> Option<WalkedFile> {
+    let symlink = entry.file_type().is_ok_and(|t| t.is_symlink());
+    let stat = if symlink {
+        // A symlink counts when it points at a file, as `is_file` says.
+        let meta = std::fs::metadata(entry.path())
+            .ok()
+            .filter(|m| m.is_file())?;
+        with_stats.then(|| StatKey::from_metadata(&meta))
+    } else if with_stats {
+        Some(StatKey::from_metadata(&entry.metadata().ok()?))
+    } else {
+        None
+    };
+    // With stats, a state is loaded: `stat_scan` knows the entries.
+    let is_entry = !with_stats && globs.is_entry_source(&rel);
+    Some((rel, stat, is_entry))
 }
 
 /// The previous table against the file system, stat only: which files need a
@@ -464,8 +519,11 @@ pub struct StatScan {
     pub unchanged: u64,
     /// Walked files the table does not have (new, or never part of the build).
     pub unknown: Vec<String>,
-    /// The include-glob matches among the walked files.
-    pub entries: BTreeSet<String>,
+    /// Walked include-glob matches the table does not know (they may be
+    /// entries already, when they could not be read before).
+    pub entries_added: Vec<String>,
+    /// Previous entries the walk did not find.
+    pub entries_removed: Vec<String>,
 }
 
 pub fn stat_scan(
@@ -479,7 +537,7 @@ pub fn stat_scan(
     let moved = |entry: &FileEntry, stat: Option<StatKey>| {
         stat.is_none_or(|s| s != entry.fingerprint.stat || s.mtime_ns >= racy_after_ns)
     };
-    // All three are sorted by path: one merge, no hashing, no lookups. The
+    // Both are sorted by path: one merge, no hashing, no lookups. The
     // globs are the same (the config hash guards the state), so a walked
     // file the table knows is an entry exactly when it was one before; only
     // files new to the table are matched against the globs.
@@ -487,32 +545,23 @@ pub fn stat_scan(
         suspects: BTreeSet::new(),
         unchanged: 0,
         unknown: Vec::new(),
-        entries: BTreeSet::new(),
+        entries_added: Vec::new(),
+        entries_removed: Vec::new(),
     };
-    let mut entries: Vec<String> = Vec::with_capacity(previous_entries.len());
-    let mut was_entry = previous_entries.iter().peekable();
     let mut walked = known.files.iter().peekable();
-    let mut unknown = |w: &String, entries: &mut Vec<String>| {
+    let mut unknown = |w: &String| {
         if globs.is_entry_source(w) {
-            entries.push(w.clone());
+            out.entries_added.push(w.clone());
         }
         out.unknown.push(w.clone());
     };
     for (rel, entry) in previous {
         while let Some((w, _)) = walked.next_if(|(w, _)| w < rel) {
-            unknown(w, &mut entries);
+            unknown(w);
         }
         let stat = match walked.next_if(|(w, _)| w == rel) {
-            Some((_, walked_stat)) => {
-                while was_entry.next_if(|e| *e < rel).is_some() {}
-                if was_entry.next_if(|e| *e == rel).is_some() {
-                    entries.push(rel.clone());
-                }
-                match walked_stat {
-                    Some(stat) => Some(*stat),
-                    None => fingerprint::stat(&config.root_dir.join(rel)).ok(),
-                }
-            }
+            Some((_, Some(stat))) => Some(*stat),
+            Some((_, None)) => fingerprint::stat(&config.root_dir.join(rel)).ok(),
             // Outside the walk (above the root, or in a skipped directory).
             None if !known.in_walked_region(rel) => {
                 fingerprint::stat(&config.root_dir.join(rel)).ok()
@@ -526,10 +575,15 @@ pub fn stat_scan(
         }
     }
     for (w, _) in walked {
-        unknown(w, &mut entries);
+        unknown(w);
     }
-    entries.sort_unstable();
-    out.entries = entries.into_iter().collect();
+    let mut walked = known.files.iter().map(|(w, _)| w).peekable();
+    for entry in previous_entries {
+        while walked.next_if(|w| *w < entry).is_some() {}
+        if walked.next_if(|w| *w == entry).is_none() {
+            out.entries_removed.push(entry.clone());
+        }
+    }
     out
 }
 
@@ -674,10 +728,13 @@ pub fn resolve_deps(
         Some(answer) => answer,
         None => config.root_dir.join(p).is_file(),
     };
+    // Two specifiers can name one file (`./a`, `./a.ts`); barrels name
+    // hundreds, so the check is by hash, confirmed only on a hit.
+    let mut seen: HashSet<u64> = HashSet::new();
     for spec in summary.dependency_specifiers() {
         match resolve::resolve(rel, spec, exists) {
             Resolution::File(p) => {
-                if !deps.contains(&p) {
+                if seen.insert(fingerprint::hash_bytes(p.as_bytes())) || !deps.contains(&p) {
                     deps.push(p);
                 }
             }
@@ -809,4 +866,60 @@ pub fn relative_in_root(config: &Config, path: &Path) -> Option<String> {
     abs.strip_prefix(&config.root_dir)
         .ok()
         .map(|p| p.to_string_lossy().replace('\\', "/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The walk's own order is path order, with names that sort before and
+    /// after `/` (`a-b.ts`, `a.ts`, `a/x.ts`, `a0.ts`): no sort needed after.
+    #[test]
+    fn the_walk_lists_files_in_path_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::write(
+            root.join("soda-gql.config.ts"),
+            r#"export default { outdir: "graphql-system", include: ["src/**/*.ts"], schemas: { default: { schema: "./schema.graphql" } } };"#,
+        )
+        .expect("config");
+        let files = [
+            "src/a-b.ts",
+            "src/a.ts",
+            "src/a/x.ts",
+            "src/a/y/z.ts",
+            "src/a.b/c.ts",
+            "src/a0.ts",
+            "src/ab/d.ts",
+            "src/b.ts",
+            "src/B.ts",
+            "src/a/-.ts",
+        ];
+        for f in files {
+            let path = root.join(f);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, "export {};").expect("write");
+        }
+        let config = crate::config::load_config(&root.join("soda-gql.config.ts")).expect("config");
+        let globs = Globs::new(&config).expect("globs");
+        for with_stats in [false, true] {
+            let scan = scan(&config, &globs, with_stats);
+            let walked: Vec<&String> = scan.known.files().collect();
+            let mut expected: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+            expected.push("soda-gql.config.ts".into());
+            expected.sort();
+            assert_eq!(walked, expected.iter().collect::<Vec<_>>());
+            assert_eq!(
+                scan.known.files.iter().all(|(_, s)| s.is_some()),
+                with_stats
+            );
+            if !with_stats {
+                let entries: Vec<String> = expected
+                    .into_iter()
+                    .filter(|f| f.starts_with("src/"))
+                    .collect();
+                assert_eq!(scan.entries.into_iter().collect::<Vec<_>>(), entries);
+            }
+        }
+    }
 }

@@ -12,29 +12,44 @@ fn sha1_hex(text: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The element of a valid operation. Written field by field, keys in the
+/// sorted order a `serde_json` map gives them, so the operation's document
+/// JSON (already text) is copied in, not rebuilt as a value and re-encoded.
 pub fn operation_element(id: &str, def: &Definition, op: &CompiledOperation) -> String {
-    let mut prebuild = json!({
-        "operationType": op.operation_type,
-        "operationName": op.name,
-        "schemaLabel": def.schema_label,
-        "variableNames": op.variable_names,
-        "document": op.document,
-        "documentText": op.text,
-    });
-    if let Some(metadata) = def
+    let metadata = def
         .metadata_json
         .as_deref()
-        .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
-    {
-        prebuild["metadata"] = metadata;
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok());
+    let mut out = String::with_capacity(op.document.len() + 2 * op.text.len() + 256);
+    out.push_str(r#"{"id":"#);
+    push_json(&mut out, id);
+    out.push_str(r#","metadata":{"contentHash":"#);
+    push_json(&mut out, &sha1_hex(&op.text));
+    out.push_str(r#","sourcePath":"#);
+    push_json(&mut out, &def.location.file);
+    out.push_str(r#"},"prebuild":{"document":"#);
+    out.push_str(&op.document);
+    out.push_str(r#","documentText":"#);
+    push_json(&mut out, &op.text);
+    if let Some(metadata) = &metadata {
+        out.push_str(r#","metadata":"#);
+        push_json(&mut out, metadata);
     }
-    let element = json!({
-        "id": id,
-        "type": "operation",
-        "metadata": { "sourcePath": def.location.file, "contentHash": sha1_hex(&op.text) },
-        "prebuild": prebuild,
-    });
-    element.to_string()
+    out.push_str(r#","operationName":"#);
+    push_json(&mut out, &op.name);
+    out.push_str(r#","operationType":"#);
+    push_json(&mut out, op.operation_type);
+    out.push_str(r#","schemaLabel":"#);
+    push_json(&mut out, &def.schema_label);
+    out.push_str(r#","variableNames":"#);
+    push_json(&mut out, &op.variable_names);
+    out.push_str(r#"},"type":"operation"}"#);
+    out
+}
+
+fn push_json<T: serde::Serialize + ?Sized>(out: &mut String, value: &T) {
+    // Strings, string lists and parsed JSON values always serialize.
+    out.push_str(&serde_json::to_string(value).unwrap_or_default());
 }
 
 /// `fragment_text` is the fragment's rendered GraphQL (for the content hash).
@@ -50,4 +65,80 @@ pub fn fragment_element(id: &str, def: &Definition, fragment_text: &str) -> Stri
         },
     });
     element.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::DefinitionKind;
+    use crate::diagnostics::Location;
+
+    // The `json!` builder `operation_element` replaced: the oracle its bytes
+    // are checked against.
+    fn oracle_operation_element(id: &str, def: &Definition, op: &CompiledOperation) -> String {
+        let mut prebuild = json!({
+            "operationType": op.operation_type,
+            "operationName": op.name,
+            "schemaLabel": def.schema_label,
+            "variableNames": op.variable_names,
+            "document": serde_json::from_str::<serde_json::Value>(&op.document).expect("document json"),
+            "documentText": op.text,
+        });
+        if let Some(metadata) = def
+            .metadata_json
+            .as_deref()
+            .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+        {
+            prebuild["metadata"] = metadata;
+        }
+        let element = json!({
+            "id": id,
+            "type": "operation",
+            "metadata": { "sourcePath": def.location.file, "contentHash": sha1_hex(&op.text) },
+            "prebuild": prebuild,
+        });
+        element.to_string()
+    }
+
+    #[test]
+    fn operation_element_matches_the_serde_json_builder() {
+        let op = CompiledOperation {
+            operation_type: "query",
+            name: "GetUser".into(),
+            variable_names: vec!["id".into(), "q\"uote".into()],
+            document: r#"{"definitions":[],"kind":"Document"}"#.into(),
+            text: "query GetUser($id: ID!) {\n  user(id: $id) { name(x: \"a\\\\b\") }\n}".into(),
+        };
+        for metadata in [
+            None,
+            Some(r#"{"b":1,"a":[true,null,"x"]}"#),
+            Some("not json"),
+        ] {
+            let location = Location {
+                file: "src/a \"b\".ts".into(),
+                line: 1,
+                column: 1,
+            };
+            let def = Definition {
+                ast_path: "getUser".into(),
+                binding: Some("getUser".into()),
+                schema_label: "default".into(),
+                kind: DefinitionKind::Query,
+                name: "GetUser".into(),
+                type_condition: None,
+                parts: Vec::new(),
+                interpolations: Vec::new(),
+                metadata_json: metadata.map(str::to_owned),
+                location: location.clone(),
+                label_location: location.clone(),
+                name_location: location,
+                first_line: 1,
+                lines: Vec::new(),
+            };
+            assert_eq!(
+                operation_element("src/a.ts::GetUser", &def, &op),
+                oracle_operation_element("src/a.ts::GetUser", &def, &op)
+            );
+        }
+    }
 }

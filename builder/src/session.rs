@@ -149,8 +149,11 @@ pub struct CompiledEntry {
 pub struct SessionState {
     #[serde(deserialize_with = "discover::deserialize_sorted_map")]
     pub files: FileTable,
+    #[serde(deserialize_with = "discover::deserialize_sorted_set")]
     pub entries: BTreeSet<String>,
+    #[serde(deserialize_with = "discover::deserialize_sorted_map")]
     pub resolved: BTreeMap<String, ResolvedDefinition>,
+    #[serde(deserialize_with = "discover::deserialize_sorted_map")]
     pub compiled: BTreeMap<String, CompiledEntry>,
     /// Shared with the last artifact: an update copies the map only when
     /// something still holds the previous one.
@@ -376,24 +379,26 @@ impl BuilderSession {
             || {
                 load.then(|| {
                     let loaded = cache::load_state(&self.config, schema_hash);
-                    // Chunk files someone deleted are written again from the state.
-                    let missing = match &loaded {
-                        CacheLoad::Loaded(p) => {
-                            chunks::missing_outputs(&self.config.cache_dir, &p.state.chunks)
-                        }
-                        _ => Vec::new(),
+                    // Chunk files someone deleted are written again from the
+                    // state; the indexes are built here, beside the walk.
+                    let (missing, index) = match &loaded {
+                        CacheLoad::Loaded(p) => (
+                            chunks::missing_outputs(&self.config.cache_dir, &p.state.chunks),
+                            RuntimeIndex::build(&p.state),
+                        ),
+                        _ => (Vec::new(), RuntimeIndex::default()),
                     };
-                    (loaded, missing)
+                    (loaded, missing, index)
                 })
             },
             || discover::scan(&self.config, &globs, with_stats),
         );
         let mut missing_chunks = Vec::new();
-        let cache_note = loaded.map(|(loaded, missing)| match loaded {
+        let cache_note = loaded.map(|(loaded, missing, index)| match loaded {
             CacheLoad::Loaded(persisted) => {
                 missing_chunks = missing;
                 self.state = persisted.state;
-                self.index = RuntimeIndex::build(&self.state);
+                self.index = index;
                 self.dirty = false;
                 "using the persisted state".to_owned()
             }
@@ -454,7 +459,7 @@ impl BuilderSession {
                     },
                 );
                 schema_check?;
-                (discovery, entries, false)
+                (discovery, EntriesUpdate::Replace(entries), false)
             }
             Some(stat_scan) => {
                 // With a loaded state a full build is a targeted one: the
@@ -484,19 +489,22 @@ impl BuilderSession {
                 });
                 discovery.stats.hits += stat_scan.unchanged;
                 discovery.counts.scanned += stat_scan.unchanged;
-                (discovery, stat_scan.entries, true)
+                // Entries change by what the walk added or lost, and by
+                // files that vanished before they could be read.
+                let mut changed = false;
+                for entry in stat_scan.entries_added {
+                    changed |= self.state.entries.insert(entry);
+                }
+                for entry in stat_scan.entries_removed.iter().chain(&discovery.removed) {
+                    changed |= self.state.entries.remove(entry);
+                }
+                (discovery, EntriesUpdate::InPlace { changed }, true)
             }
         };
         timer.lap("discover");
         self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
         let mut output = self.commit(
-            discovery,
-            EntriesUpdate::Replace(entries),
-            &schemas,
-            false,
-            targeted,
-            timer,
-            started,
+            discovery, entries, &schemas, false, targeted, timer, started,
         );
         output.cache_note = cache_note;
         Ok(output)
@@ -537,26 +545,27 @@ impl BuilderSession {
         if candidates.is_empty() {
             return (new_files, invalidated);
         }
-        // Every file any file imports: one pass over the table, made only
-        // when a candidate is neither an entry nor a probed path.
-        let mut imported: Option<HashSet<&str>> = None;
+        let mut undecided: HashSet<&str> = HashSet::new();
         for file in candidates {
             let probed_by = self.index.probed.get(file.as_str());
-            let wanted = globs.is_entry(file)
-                || probed_by.is_some()
-                || imported
-                    .get_or_insert_with(|| {
-                        self.state
-                            .files
-                            .values()
-                            .flat_map(|e| e.deps.iter().map(String::as_str))
-                            .collect()
-                    })
-                    .contains(file.as_str());
-            if wanted {
+            if globs.is_entry(file) || probed_by.is_some() {
                 new_files.insert(file.clone());
                 invalidated.extend(probed_by.into_iter().flatten().cloned());
+            } else {
+                undecided.insert(file);
             }
+        }
+        // The rest are wanted only if a file imports them (it lost them to a
+        // read error or a deletion mid-build): one pass over every import,
+        // checked against the few undecided paths, no set of all imports.
+        if !undecided.is_empty() {
+            let imported = self
+                .state
+                .files
+                .values()
+                .flat_map(|e| e.deps.iter())
+                .filter(|d| undecided.contains(d.as_str()));
+            new_files.extend(imported.cloned());
         }
         (new_files, invalidated)
     }

@@ -20,12 +20,7 @@ const TAGGED_TEMPLATE_HELP: &str = "use the tagged-template form, e.g. query(\"G
 /// Parses and analyses one file. Never fails: a syntax error becomes a
 /// diagnostic and an otherwise empty summary.
 pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> ModuleSummary {
-    let index = LineIndex::new(source);
-    let files = SourceText {
-        path,
-        text: source,
-        index: &index,
-    };
+    let files = SourceText::new(path, source);
     let mut summary = ModuleSummary {
         path: path.to_owned(),
         imports: Vec::new(),
@@ -82,16 +77,72 @@ pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> Module
 struct SourceText<'a> {
     path: &'a str,
     text: &'a str,
-    index: &'a LineIndex,
+    /// Built only when a location is asked for out of order (most files ask
+    /// only for their imports', at the top, in order).
+    index: std::cell::OnceCell<LineIndex>,
+    /// How far the in-order line count got: (offset, 1-based line, line start).
+    cursor: std::cell::Cell<(usize, u32, usize)>,
 }
 
 impl SourceText<'_> {
+    fn new<'a>(path: &'a str, text: &'a str) -> SourceText<'a> {
+        SourceText {
+            path,
+            text,
+            index: std::cell::OnceCell::new(),
+            cursor: std::cell::Cell::new((0, 1, 0)),
+        }
+    }
+
+    fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| LineIndex::new(self.text))
+    }
+
+    /// 1-based (line, column), as [`LineIndex::line_col`]: counted on from
+    /// the previous call while offsets grow, from the full index otherwise.
+    fn line_col(&self, offset: usize) -> (u32, u32) {
+        let (from, mut line, mut line_start) = self.cursor.get();
+        if self.index.get().is_some() || offset < from {
+            return self.index().line_col(self.text, offset);
+        }
+        let skipped = &self.text.as_bytes()[from..offset];
+        if let Some(last) = skipped.iter().rposition(|&b| b == b'\n') {
+            line += skipped.iter().filter(|&&b| b == b'\n').count() as u32;
+            line_start = from + last + 1;
+        }
+        self.cursor.set((offset, line, line_start));
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(offset - line_start);
+        (line, column as u32 + 1)
+    }
+
+    /// The text of the line `offset` is on, without its line break.
+    fn line_text_at(&self, offset: usize) -> &str {
+        let bytes = self.text.as_bytes();
+        let offset = offset.min(bytes.len());
+        let start = bytes[..offset]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = bytes[offset..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| offset + i);
+        self.text
+            .get(start..end)
+            .unwrap_or("")
+            .trim_end_matches('\r')
+    }
+
     fn offset(&self, pos: BytePos) -> usize {
         (pos.0.saturating_sub(1) as usize).min(self.text.len())
     }
 
     fn location(&self, pos: BytePos) -> Location {
-        let (line, column) = self.index.line_col(self.text, self.offset(pos));
+        let (line, column) = self.line_col(self.offset(pos));
         Location {
             file: self.path.to_owned(),
             line,
@@ -106,7 +157,7 @@ impl SourceText<'_> {
     }
 
     fn diagnostic(&self, diagnostic: Diagnostic, span: Span) -> Diagnostic {
-        let (location, snippet) = self.index.locate(
+        let (location, snippet) = self.index().locate(
             self.path,
             self.text,
             self.offset(span.lo),
@@ -323,8 +374,7 @@ impl Walker<'_, '_> {
         let location = self.src.location(import.src.span.lo);
         let line_text = self
             .src
-            .index
-            .line_text(self.src.text, location.line)
+            .line_text_at(self.src.offset(import.src.span.lo))
             .to_owned();
         self.summary.imports.push(ImportDecl {
             specifier,
@@ -572,7 +622,7 @@ impl Walker<'_, '_> {
         let location = self.src.location(call.span.lo);
         let end = self.src.location(call.span.hi);
         let lines = (location.line..=end.line)
-            .map(|l| self.src.index.line_text(self.src.text, l).to_owned())
+            .map(|l| self.src.index().line_text(self.src.text, l).to_owned())
             .collect();
         Ok(Definition {
             ast_path,
@@ -816,6 +866,28 @@ impl Visit for Walker<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The in-order line count answers as the full index does, whatever
+        /// order the offsets come in (CRLF and non-ASCII lines included).
+        #[test]
+        fn counted_line_col_equals_the_line_index(
+            lines in proptest::collection::vec("[a-zé\\r]{0,8}", 1..12),
+            picks in proptest::collection::vec(0usize..200, 1..12),
+        ) {
+            let text = lines.join("\n");
+            let boundaries: Vec<usize> =
+                (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            let src = SourceText::new("a.ts", &text);
+            let index = LineIndex::new(&text);
+            for pick in picks {
+                let offset = boundaries[pick % boundaries.len()];
+                proptest::prop_assert_eq!(src.line_col(offset), index.line_col(&text, offset));
+                let (line, _) = index.line_col(&text, offset);
+                proptest::prop_assert_eq!(src.line_text_at(offset), index.line_text(&text, line));
+            }
+        }
+    }
 
     fn ctx() -> AnalyzerContext {
         AnalyzerContext {

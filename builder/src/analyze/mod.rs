@@ -41,6 +41,8 @@ impl ModuleSummary {
     /// in source order, without duplicates.
     pub fn dependency_specifiers(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
+        // Barrels re-export hundreds of modules: a set, not a linear search.
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let from_exports = self.exports.iter().filter_map(|e| match e {
             ExportEntry::Named { specifier, .. }
             | ExportEntry::Star { specifier }
@@ -53,7 +55,7 @@ impl ModuleSummary {
             .map(|i| i.specifier.as_str())
             .chain(from_exports)
         {
-            if !out.contains(&spec) {
+            if seen.insert(spec) {
                 out.push(spec);
             }
         }

@@ -29,7 +29,8 @@ pub struct CompiledOperation {
     pub operation_type: &'static str,
     pub name: String,
     pub variable_names: Vec<String>,
-    pub document: serde_json::Value,
+    /// graphql-js `DocumentNode` JSON text.
+    pub document: String,
     pub text: String,
 }
 
