@@ -17,7 +17,21 @@ fn main() -> anyhow::Result<()> {
         .nth(1)
         .ok_or_else(|| anyhow::anyhow!("usage: state_encoding <state.bin>"))?;
     let bytes = std::fs::read(&path)?;
-    let (_, payload) = builder::cache::decode(&bytes).map_err(anyhow::Error::msg)?;
+    let (_, head, payload) = builder::cache::decode(&bytes).map_err(anyhow::Error::msg)?;
+    let head_bytes = postcard::to_allocvec(&head)?;
+    let head_ms = median(
+        (0..15)
+            .map(|_| {
+                let t = Instant::now();
+                let _: builder::cache::StateHead = postcard::from_bytes(&head_bytes).expect("head");
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect(),
+    );
+    println!(
+        "head:     {:>9} bytes, decode {head_ms:.2} ms",
+        head_bytes.len()
+    );
     let state: SessionState = postcard::from_bytes(payload)?;
     let json = serde_json::to_vec(&state)?;
     let runs = 15;

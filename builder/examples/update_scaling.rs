@@ -108,7 +108,7 @@ fn main() -> anyhow::Result<()> {
         println!(
             "{}: {} files, clean build median {:.1} ms; update after editing {file} ({spreaders} direct spreaders): median {:.2} ms ({:.2}% of clean), {} definitions affected, {} recompiled",
             arg,
-            state_files(&session),
+            state_files(&mut session),
             median(clean.clone()),
             median(times.clone()),
             100.0 * median(times) / median(clean),
@@ -127,6 +127,6 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn state_files(session: &BuilderSession) -> usize {
+fn state_files(session: &mut BuilderSession) -> usize {
     session.state().files.len()
 }

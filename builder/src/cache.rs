@@ -7,17 +7,21 @@
 //! truncated or corrupt file fails its checksum and is discarded with a
 //! warning — never a panic.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::ANALYZER_VERSION;
 use crate::artifact::{write_atomic_with, Durability};
 use crate::config::Config;
+use crate::diagnostics::Diagnostic;
+use crate::fingerprint::StatKey;
 use crate::session::SessionState;
 
-pub const STATE_FORMAT_VERSION: u32 = 2;
+pub const STATE_FORMAT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"SODASTAT";
 pub const STATE_FILE: &str = "state.bin";
 
@@ -30,9 +34,30 @@ pub struct CacheHeader {
     pub options_hash: u64,
 }
 
+/// The part of the state a build reads first: enough to find out that
+/// nothing changed, and to answer if so, without decoding the rest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StateHead {
+    /// Every file of the table with its stat, sorted by path.
+    pub files: Vec<(String, StatKey)>,
+    /// The include-glob matches, sorted.
+    pub entries: Vec<String>,
+    /// Paths whose appearance changes some file's imports: probed import
+    /// candidates, and imports the table lacks (lost to a read error).
+    pub awaited: Vec<String>,
+    /// Source files with a chunk output under `<cache_dir>/chunks/`.
+    pub chunk_files: Vec<String>,
+    pub racy_after_ns: u128,
+    pub elements: Arc<BTreeMap<String, String>>,
+    /// What the build that wrote this state reported.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
 pub struct PersistedState {
     pub header: CacheHeader,
-    pub state: SessionState,
+    pub head: StateHead,
+    /// The rest of the state, checksum-verified, decoded on first need.
+    pub body: StateBody,
 }
 
 pub enum CacheLoad {
@@ -56,63 +81,176 @@ fn expected_header(config: &Config, schema_hash: u64) -> CacheHeader {
     }
 }
 
-/// Encodes as: magic, u32 header length, header, u64 payload length, payload,
-/// u64 xxh3 checksum of everything before it.
-pub fn encode(header: &CacheHeader, state: &SessionState) -> Result<Vec<u8>, postcard::Error> {
+/// Encodes as: magic, u32 header length, header, u64 head length, head, u64
+/// xxh3 of everything so far; then u64 body length, body, u64 xxh3 of the
+/// body. A build that changes nothing reads the first part only.
+pub fn encode(
+    header: &CacheHeader,
+    head: &StateHead,
+    state: &SessionState,
+) -> Result<Vec<u8>, postcard::Error> {
     let header_bytes = postcard::to_allocvec(header)?;
-    let payload = postcard::to_allocvec(state)?;
-    let mut out = Vec::with_capacity(payload.len() + header_bytes.len() + 32);
+    let head_bytes = postcard::to_allocvec(head)?;
+    let body = postcard::to_allocvec(state)?;
+    let mut out = Vec::with_capacity(header_bytes.len() + head_bytes.len() + body.len() + 48);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header_bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(&header_bytes);
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&payload);
-    let checksum = xxhash_rust::xxh3::xxh3_64(&out);
-    out.extend_from_slice(&checksum.to_le_bytes());
+    out.extend_from_slice(&(head_bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(&head_bytes);
+    let head_checksum = xxhash_rust::xxh3::xxh3_64(&out);
+    out.extend_from_slice(&head_checksum.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&body).to_le_bytes());
     Ok(out)
 }
 
-pub fn decode(bytes: &[u8]) -> Result<(CacheHeader, &[u8]), String> {
-    if bytes.len() < MAGIC.len() + 4 + 8 + 8 || &bytes[..MAGIC.len()] != MAGIC {
+/// Splits an encoded state into header, head and body, verifying both
+/// checksums.
+pub fn decode(bytes: &[u8]) -> Result<(CacheHeader, StateHead, &[u8]), String> {
+    let mut reader: &[u8] = bytes;
+    let Front {
+        header,
+        head,
+        body_len,
+        ..
+    } = read_front(&mut reader)?;
+    let rest = reader;
+    let body = rest.get(..body_len).ok_or("truncated body")?;
+    let checksum = rest.get(body_len..body_len + 8).ok_or("truncated body")?;
+    if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != checksum {
+        return Err("checksum mismatch in the body (truncated or corrupt file)".into());
+    }
+    Ok((header, head, body))
+}
+
+/// The front of a state file: everything before the body.
+struct Front {
+    header: CacheHeader,
+    head: StateHead,
+    body_len: usize,
+    /// Where the body starts.
+    body_offset: u64,
+}
+
+/// Reads and verifies everything before the body.
+fn read_front(file: &mut impl std::io::Read) -> Result<Front, String> {
+    fn take(file: &mut impl std::io::Read, n: usize, front: &mut Vec<u8>) -> Result<(), String> {
+        let start = front.len();
+        front.resize(start + n, 0);
+        file.read_exact(&mut front[start..])
+            .map_err(|_| "not a state file (bad magic or truncated)".to_owned())
+    }
+    fn length(bytes: &[u8]) -> usize {
+        let mut le = [0u8; 8];
+        le[..bytes.len()].copy_from_slice(bytes);
+        usize::try_from(u64::from_le_bytes(le)).unwrap_or(usize::MAX)
+    }
+    // Lengths are checked against a cap before anything is allocated: a
+    // corrupt length must not ask for terabytes.
+    const CAP: usize = 1 << 32;
+    let mut front = Vec::with_capacity(64 * 1024);
+    take(file, MAGIC.len() + 4, &mut front)?;
+    if &front[..MAGIC.len()] != MAGIC {
         return Err("not a state file (bad magic or truncated)".into());
     }
-    let (body, checksum) = bytes.split_at(bytes.len() - 8);
-    let checksum = u64::from_le_bytes(checksum.try_into().map_err(|_| "truncated")?);
-    if xxhash_rust::xxh3::xxh3_64(body) != checksum {
+    let header_len = length(&front[MAGIC.len()..]);
+    if header_len > CAP {
+        return Err("corrupt header length".into());
+    }
+    take(file, header_len + 8, &mut front)?;
+    let head_len = length(&front[front.len() - 8..]);
+    if head_len > CAP {
+        return Err("corrupt head length".into());
+    }
+    take(file, head_len + 16, &mut front)?;
+    let (covered, tail) = front.split_at(front.len() - 16);
+    if xxhash_rust::xxh3::xxh3_64(covered).to_le_bytes() != tail[..8] {
         return Err("checksum mismatch (truncated or corrupt file)".into());
     }
-    let mut at = MAGIC.len();
-    let header_len =
-        u32::from_le_bytes(body[at..at + 4].try_into().map_err(|_| "truncated")?) as usize;
-    at += 4;
-    let header_bytes = body.get(at..at + header_len).ok_or("truncated header")?;
-    let header: CacheHeader =
-        postcard::from_bytes(header_bytes).map_err(|e| format!("unreadable header: {e}"))?;
-    at += header_len;
-    let payload_len = u64::from_le_bytes(
-        body.get(at..at + 8)
-            .ok_or("truncated")?
-            .try_into()
-            .map_err(|_| "truncated")?,
-    ) as usize;
-    at += 8;
-    let payload = body.get(at..at + payload_len).ok_or("truncated payload")?;
-    Ok((header, payload))
+    let body_len = length(&tail[8..]);
+    let at = MAGIC.len() + 4;
+    let header: CacheHeader = postcard::from_bytes(&front[at..at + header_len])
+        .map_err(|e| format!("unreadable header: {e}"))?;
+    let at = at + header_len + 8;
+    let head: StateHead = postcard::from_bytes(&front[at..at + head_len])
+        .map_err(|e| format!("undecodable head: {e}"))?;
+    Ok(Front {
+        header,
+        head,
+        body_len,
+        body_offset: front.len() as u64,
+    })
+}
+
+/// The body of a loaded state file, verified but not decoded. It is read
+/// again through the same open handle when decoded: a newer state renamed
+/// over the path meanwhile does not mix in.
+pub struct StateBody {
+    file: File,
+    path: PathBuf,
+    offset: u64,
+    len: usize,
+}
+
+impl StateBody {
+    pub fn decode(self) -> Result<SessionState, String> {
+        use std::io::{Read as _, Seek as _};
+        let fail = |what: String| format!("warning: {}: {what}", self.path.display());
+        let mut file = &self.file;
+        file.seek(std::io::SeekFrom::Start(self.offset))
+            .map_err(|e| fail(format!("cannot read: {e}")))?;
+        let mut body = vec![0; self.len];
+        file.read_exact(&mut body)
+            .map_err(|e| fail(format!("cannot read: {e}")))?;
+        postcard::from_bytes::<SessionState>(&body)
+            .map_err(|e| fail(format!("undecodable payload: {e}")))
+    }
+}
+
+/// Streams the body through a small reused buffer to check its checksum:
+/// no memory for the whole body is touched before it is needed.
+fn verify_body(file: &mut File, len: usize) -> Result<(), String> {
+    use std::io::Read as _;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(buffer.len());
+        file.read_exact(&mut buffer[..n])
+            .map_err(|_| "truncated body".to_owned())?;
+        hasher.update(&buffer[..n]);
+        left -= n;
+    }
+    let mut checksum = [0u8; 8];
+    file.read_exact(&mut checksum)
+        .map_err(|_| "truncated body".to_owned())?;
+    if hasher.digest().to_le_bytes() != checksum {
+        return Err("checksum mismatch in the body (truncated or corrupt file)".into());
+    }
+    Ok(())
 }
 
 pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
     let path = state_path(config);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
+    let mut file = match File::open(&path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return CacheLoad::Missing,
         Err(e) => return CacheLoad::Discarded(format!("cannot read {}: {e}", path.display())),
     };
-    let (header, payload) = match decode(&bytes) {
-        Ok(v) => v,
-        Err(reason) => {
-            return CacheLoad::Discarded(format!("warning: {}: {reason}", path.display()))
-        }
+    let discarded =
+        |reason: String| CacheLoad::Discarded(format!("warning: {}: {reason}", path.display()));
+    let front = match read_front(&mut std::io::BufReader::with_capacity(64 * 1024, &mut file)) {
+        Ok(front) => front,
+        Err(reason) => return discarded(reason),
     };
+    let Front {
+        header,
+        head,
+        body_len,
+        body_offset: offset,
+    } = front;
     let expected = expected_header(config, schema_hash);
     if header.format_version != expected.format_version {
         return CacheLoad::Discarded(format!(
@@ -137,18 +275,36 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
     if header.options_hash != expected.options_hash {
         return CacheLoad::Discarded("the config changed".into());
     }
-    match postcard::from_bytes::<SessionState>(payload) {
-        Ok(state) => CacheLoad::Loaded(Box::new(PersistedState { header, state })),
-        Err(e) => CacheLoad::Discarded(format!(
-            "warning: {}: undecodable payload: {e}",
-            path.display()
-        )),
+    let positioned = {
+        use std::io::Seek as _;
+        file.seek(std::io::SeekFrom::Start(offset))
+    };
+    if let Err(e) = positioned {
+        return discarded(format!("cannot read: {e}"));
     }
+    if let Err(reason) = verify_body(&mut file, body_len) {
+        return discarded(reason);
+    }
+    CacheLoad::Loaded(Box::new(PersistedState {
+        header,
+        head,
+        body: StateBody {
+            file,
+            path,
+            offset,
+            len: body_len,
+        },
+    }))
 }
 
-pub fn save_state(config: &Config, schema_hash: u64, state: &SessionState) -> std::io::Result<()> {
-    let bytes =
-        encode(&expected_header(config, schema_hash), state).map_err(std::io::Error::other)?;
+pub fn save_state(
+    config: &Config,
+    schema_hash: u64,
+    head: &StateHead,
+    state: &SessionState,
+) -> std::io::Result<()> {
+    let bytes = encode(&expected_header(config, schema_hash), head, state)
+        .map_err(std::io::Error::other)?;
     write_atomic_with(&state_path(config), &bytes, Durability::Unsynced)
 }
 
@@ -191,19 +347,45 @@ mod tests {
         }
     }
 
+    fn head() -> StateHead {
+        let stat = StatKey {
+            size: 10,
+            mtime_ns: 20,
+            inode: 30,
+        };
+        StateHead {
+            files: vec![("src/a.ts".into(), stat), ("src/b.ts".into(), stat)],
+            entries: vec!["src/a.ts".into()],
+            awaited: vec!["src/c.ts".into()],
+            chunk_files: vec!["src/a.ts".into()],
+            racy_after_ns: 5,
+            elements: Arc::new(BTreeMap::from([("src/a.ts::A".into(), "{}".into())])),
+            diagnostics: Vec::new(),
+        }
+    }
+
     #[test]
-    fn round_trip_and_corruption_detected() {
-        let bytes = encode(&header(), &SessionState::default()).unwrap();
-        let (h, payload) = decode(&bytes).unwrap();
+    fn round_trip() {
+        let bytes = encode(&header(), &head(), &SessionState::default()).unwrap();
+        let (h, decoded_head, body) = decode(&bytes).unwrap();
         assert_eq!(h, header());
-        assert!(postcard::from_bytes::<SessionState>(payload).is_ok());
-        // Truncated.
-        assert!(decode(&bytes[..bytes.len() - 3]).is_err());
-        // One flipped byte.
-        let mut flipped = bytes.clone();
-        let mid = flipped.len() / 2;
-        flipped[mid] ^= 0xff;
-        assert!(decode(&flipped).unwrap_err().contains("checksum"));
+        assert_eq!(decoded_head, head());
+        assert!(postcard::from_bytes::<SessionState>(body).is_ok());
         assert!(decode(b"garbage").is_err());
+    }
+
+    /// Every truncation and every flipped byte, in the head or the body, is
+    /// refused: by a length, the magic or a checksum, never by a panic.
+    #[test]
+    fn every_truncation_and_flipped_byte_is_refused() {
+        let bytes = encode(&header(), &head(), &SessionState::default()).unwrap();
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len]).is_err(), "truncated to {len}");
+        }
+        for i in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 0x41;
+            assert!(decode(&flipped).is_err(), "byte {i} flipped");
+        }
     }
 }

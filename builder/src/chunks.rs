@@ -310,8 +310,8 @@ fn parse_chunk_file<'b>(bytes: &'b [u8], chunk: &Chunk) -> Result<&'b [u8], &'st
 /// fine.
 /// Files of the manifest whose chunk output file is gone (someone cleaned
 /// part of the cache directory): one listing of the chunk directory.
-pub fn missing_outputs(cache_dir: &Path, manifest: &ChunkManifest) -> Vec<String> {
-    if manifest.chunks.is_empty() {
+pub fn missing_outputs(cache_dir: &Path, files: &[String]) -> Vec<String> {
+    if files.is_empty() {
         return Vec::new();
     }
     let dir = cache_dir.join(CHUNK_DIR);
@@ -323,9 +323,8 @@ pub fn missing_outputs(cache_dir: &Path, manifest: &ChunkManifest) -> Vec<String
                 .collect()
         })
         .unwrap_or_default();
-    manifest
-        .chunks
-        .keys()
+    files
+        .iter()
         .filter(|file| {
             chunk_output_path(cache_dir, file)
                 .file_name()

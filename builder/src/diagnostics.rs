@@ -32,19 +32,49 @@ pub struct Snippet {
     pub underline: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// Stable machine-readable code, e.g. `SODA0101`.
     pub code: String,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub location: Option<Location>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub snippet: Option<Snippet>,
     /// What the user can do about it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub help: Option<String>,
+}
+
+/// JSON leaves out the fields a diagnostic does not have; the persisted
+/// state (postcard, which reads fields by position) gets every field, or a
+/// diagnostic without a location would make the state undecodable.
+impl Serialize for Diagnostic {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let omit_absent = serializer.is_human_readable();
+        let mut out = serializer.serialize_struct("Diagnostic", 6)?;
+        out.serialize_field("severity", &self.severity)?;
+        out.serialize_field("code", &self.code)?;
+        out.serialize_field("message", &self.message)?;
+        if omit_absent && self.location.is_none() {
+            out.skip_field("location")?;
+        } else {
+            out.serialize_field("location", &self.location)?;
+        }
+        if omit_absent && self.snippet.is_none() {
+            out.skip_field("snippet")?;
+        } else {
+            out.serialize_field("snippet", &self.snippet)?;
+        }
+        if omit_absent && self.help.is_none() {
+            out.skip_field("help")?;
+        } else {
+            out.serialize_field("help", &self.help)?;
+        }
+        out.end()
+    }
 }
 
 /// Every diagnostic code the builder emits, in one place so that docs and tests
@@ -210,6 +240,39 @@ impl LineIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Postcard reads fields by position: a diagnostic with absent fields
+    /// must come back whole (it once made a whole state undecodable), and
+    /// JSON still leaves them out.
+    #[test]
+    fn diagnostics_without_location_round_trip_in_postcard_and_json() {
+        let bare = Diagnostic::error(codes::GRAPHQL_VALIDATION, "bare");
+        let full = Diagnostic::error(codes::GRAPHQL_VALIDATION, "located")
+            .at(
+                Location {
+                    file: "src/a.ts".into(),
+                    line: 3,
+                    column: 7,
+                },
+                None,
+            )
+            .with_help("fix it");
+        for d in [&bare, &full] {
+            let bytes = postcard::to_allocvec(&vec![d.clone(), d.clone()]).expect("encode");
+            let back: Vec<Diagnostic> = postcard::from_bytes(&bytes).expect("decode");
+            assert_eq!(back, vec![d.clone(), d.clone()]);
+            let json = serde_json::to_string(d).expect("json");
+            assert_eq!(
+                serde_json::from_str::<Diagnostic>(&json).expect("json back"),
+                *d
+            );
+        }
+        let json = serde_json::to_string(&bare).expect("json");
+        assert!(
+            !json.contains("location") && !json.contains("help"),
+            "{json}"
+        );
+    }
 
     #[test]
     fn line_index_maps_offsets() {

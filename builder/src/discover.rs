@@ -529,13 +529,13 @@ pub struct StatScan {
 pub fn stat_scan(
     config: &Config,
     globs: &Globs,
-    previous: &FileTable,
-    previous_entries: &BTreeSet<String>,
+    previous: &[(String, StatKey)],
+    previous_entries: &[String],
     known: &KnownFiles,
     racy_after_ns: u128,
 ) -> StatScan {
-    let moved = |entry: &FileEntry, stat: Option<StatKey>| {
-        stat.is_none_or(|s| s != entry.fingerprint.stat || s.mtime_ns >= racy_after_ns)
+    let moved = |before: &StatKey, stat: Option<StatKey>| {
+        stat.is_none_or(|s| s != *before || s.mtime_ns >= racy_after_ns)
     };
     // Both are sorted by path: one merge, no hashing, no lookups. The
     // globs are the same (the config hash guards the state), so a walked
@@ -555,7 +555,7 @@ pub fn stat_scan(
         }
         out.unknown.push(w.clone());
     };
-    for (rel, entry) in previous {
+    for (rel, before) in previous {
         while let Some((w, _)) = walked.next_if(|(w, _)| w < rel) {
             unknown(w);
         }
@@ -568,7 +568,7 @@ pub fn stat_scan(
             }
             None => None,
         };
-        if moved(entry, stat) {
+        if moved(before, stat) {
             out.suspects.insert(rel.clone());
         } else {
             out.unchanged += 1;

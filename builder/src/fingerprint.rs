@@ -45,16 +45,61 @@ impl StatKey {
 }
 
 /// Reads a file and stats the open handle (what `fs::read` does for its size
-/// hint anyway): the stat costs no extra path lookup.
+/// hint anyway): the stat costs no extra path lookup. The read is sized by
+/// that stat: `File::read_to_end` would stat and seek the handle again for
+/// its own size hint, two more system calls per file of a clean build.
 pub fn read_with_stat(path: &Path) -> std::io::Result<(Vec<u8>, StatKey)> {
     use std::io::Read as _;
     let mut file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
-    file.read_to_end(&mut bytes)?;
+    let expected = usize::try_from(meta.len()).unwrap_or(0);
+    // One byte more than the stat says: a regular file's read comes back
+    // short only at its end, so one short read is the whole file without a
+    // second read to see 0 (a file that grew meanwhile keeps being read).
+    let mut bytes = vec![0; expected + 1];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            bytes.resize(filled * 2 + 64, 0);
+        }
+        let wanted = bytes.len() - filled;
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) if n < wanted && meta.is_file() => {
+                filled += n;
+                break;
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
     Ok((bytes, StatKey::from_metadata(&meta)))
 }
 
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_with_stat_returns_every_byte_and_the_handle_stat() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for len in [0usize, 1, 4095, 4096, 65_537, 1 << 20] {
+            let path = dir.path().join(format!("f{len}.ts"));
+            let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&path, &content).expect("write");
+            let (bytes, stat) = read_with_stat(&path).expect("read");
+            assert_eq!(bytes, content, "length {len}");
+            assert_eq!(stat, stat_of(&path), "length {len}");
+        }
+    }
+
+    fn stat_of(path: &Path) -> StatKey {
+        StatKey::from_metadata(&std::fs::metadata(path).expect("metadata"))
+    }
 }

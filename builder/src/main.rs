@@ -126,7 +126,7 @@ fn run(args: BuildArgs) -> Result<ExitCode, SetupError> {
         incremental: !args.no_incremental,
         write: true,
     };
-    let (session, mut output) = match build::run_build_session(&config, options) {
+    let (mut session, mut output) = match build::run_build_session(&config, options) {
         Ok(built) => built,
         Err(e @ (BuildError::Config(_) | BuildError::Schema(_) | BuildError::Glob(_))) => {
             return Err(SetupError(e.into()))

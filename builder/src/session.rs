@@ -156,7 +156,9 @@ pub struct SessionState {
     #[serde(deserialize_with = "discover::deserialize_sorted_map")]
     pub compiled: BTreeMap<String, CompiledEntry>,
     /// Shared with the last artifact: an update copies the map only when
-    /// something still holds the previous one.
+    /// something still holds the previous one. Persisted in the state's head
+    /// (`cache::StateHead`), not twice.
+    #[serde(skip)]
     pub elements: Arc<BTreeMap<String, String>>,
     pub global_diagnostics: Vec<Diagnostic>,
     /// Ids the whole-graph checks found broken (cycles, unknown schemas).
@@ -274,6 +276,17 @@ pub struct BuilderSession {
     initialized: bool,
     /// Chunk outputs planned but not yet written (`write_outputs` does).
     pending_chunks: PendingChunks,
+    /// A loaded state whose body a build that changed nothing left encoded;
+    /// decoded on first need (`ensure_state`).
+    pending_body: Option<PendingBody>,
+    /// What the last build reported, persisted for a build that changes
+    /// nothing to report again.
+    last_diagnostics: Vec<Diagnostic>,
+}
+
+struct PendingBody {
+    body: cache::StateBody,
+    elements: Arc<BTreeMap<String, String>>,
 }
 
 /// Chunk outputs to write and chunk files to delete at the next write.
@@ -327,6 +340,8 @@ impl BuilderSession {
             dirty: true,
             initialized: false,
             pending_chunks: PendingChunks::default(),
+            pending_body: None,
+            last_diagnostics: Vec::new(),
         }
     }
 
@@ -339,8 +354,66 @@ impl BuilderSession {
         self.last.as_deref()
     }
 
-    pub fn state(&self) -> &SessionState {
+    pub fn state(&mut self) -> &SessionState {
+        self.ensure_state();
         &self.state
+    }
+
+    /// Decodes a body the last build left encoded. A body that fails to
+    /// decode (its checksum passed, so only a format bug can do this) is
+    /// deleted: the session starts over cold.
+    fn ensure_state(&mut self) {
+        let Some(pending) = self.pending_body.take() else {
+            return;
+        };
+        match pending.body.decode() {
+            Ok(mut state) => {
+                state.elements = pending.elements;
+                self.state = state;
+                self.index = RuntimeIndex::build(&self.state);
+            }
+            Err(_) => {
+                let _ = std::fs::remove_file(cache::state_path(&self.config));
+                self.state = SessionState::default();
+                self.index = RuntimeIndex::default();
+                self.initialized = false;
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// The head of the state as it is now (what `write_outputs` persists).
+    fn head(&self) -> cache::StateHead {
+        let files = &self.state.files;
+        // Probed candidates, and imports the table lacks (a read failed).
+        let mut awaited: Vec<String> = self
+            .index
+            .probed
+            .iter()
+            .filter(|(_, importers)| !importers.is_empty())
+            .map(|(path, _)| path.clone())
+            .chain(
+                files
+                    .values()
+                    .flat_map(|e| e.deps.iter())
+                    .filter(|d| !files.contains_key(*d))
+                    .cloned(),
+            )
+            .collect();
+        awaited.sort_unstable();
+        awaited.dedup();
+        cache::StateHead {
+            files: files
+                .iter()
+                .map(|(path, e)| (path.clone(), e.fingerprint.stat))
+                .collect(),
+            entries: self.state.entries.iter().cloned().collect(),
+            awaited,
+            chunk_files: self.state.chunks.chunks.keys().cloned().collect(),
+            racy_after_ns: self.state.racy_after_ns,
+            elements: Arc::clone(&self.state.elements),
+            diagnostics: self.last_diagnostics.clone(),
+        }
     }
 
     fn analyzer_context(&self) -> AnalyzerContext {
@@ -359,6 +432,7 @@ impl BuilderSession {
     /// A full build: every file is looked at (stat first). Uses the persisted
     /// state when `incremental` and valid, else starts cold.
     pub fn build_initial(&mut self) -> Result<BuildOutput, BuildError> {
+        self.ensure_state();
         let started = Instant::now();
         let mut timer = Timer::new();
         let schemas = self.load_schemas()?;
@@ -379,27 +453,24 @@ impl BuilderSession {
             || {
                 load.then(|| {
                     let loaded = cache::load_state(&self.config, schema_hash);
-                    // Chunk files someone deleted are written again from the
-                    // state; the indexes are built here, beside the walk.
-                    let (missing, index) = match &loaded {
-                        CacheLoad::Loaded(p) => (
-                            chunks::missing_outputs(&self.config.cache_dir, &p.state.chunks),
-                            RuntimeIndex::build(&p.state),
-                        ),
-                        _ => (Vec::new(), RuntimeIndex::default()),
+                    // Chunk files someone deleted are written again from the state.
+                    let missing = match &loaded {
+                        CacheLoad::Loaded(p) => {
+                            chunks::missing_outputs(&self.config.cache_dir, &p.head.chunk_files)
+                        }
+                        _ => Vec::new(),
                     };
-                    (loaded, missing, index)
+                    (loaded, missing)
                 })
             },
             || discover::scan(&self.config, &globs, with_stats),
         );
         let mut missing_chunks = Vec::new();
-        let cache_note = loaded.map(|(loaded, missing, index)| match loaded {
-            CacheLoad::Loaded(persisted) => {
+        let mut persisted = None;
+        let mut cache_note = loaded.map(|(loaded, missing)| match loaded {
+            CacheLoad::Loaded(loaded) => {
                 missing_chunks = missing;
-                self.state = persisted.state;
-                self.index = index;
-                self.dirty = false;
+                persisted = Some(*loaded);
                 "using the persisted state".to_owned()
             }
             CacheLoad::Missing => "no persisted state: cold build".to_owned(),
@@ -407,26 +478,69 @@ impl BuilderSession {
                 format!("persisted state discarded ({reason}): cold build")
             }
         });
+        timer.lap("load_and_scan");
+        self.initialized = true;
+        // What the walk is checked against: the loaded head, or the head of
+        // this session's own state.
+        let (head, body) = match persisted {
+            Some(p) => (Some(p.head), Some(p.body)),
+            None if !self.state.files.is_empty() => (Some(self.head()), None),
+            None => (None, None),
+        };
+        let stat_scan = head.as_ref().map(|head| {
+            discover::stat_scan(
+                &self.config,
+                &globs,
+                &head.files,
+                &head.entries,
+                &scan.known,
+                head.racy_after_ns,
+            )
+        });
+        if let (Some(head), Some(stat_scan), Some(body)) = (&head, &stat_scan, body) {
+            // No file moved, none came that anything waits for, no chunk
+            // file went missing: the last build's answer stands, and the
+            // body of the state stays encoded.
+            let unchanged = missing_chunks.is_empty()
+                && stat_scan.suspects.is_empty()
+                && stat_scan.entries_removed.is_empty()
+                && stat_scan.unknown.iter().all(|f| {
+                    !discover::is_ts_file(f)
+                        || (!globs.is_entry(f) && head.awaited.binary_search(f).is_err())
+                });
+            if unchanged {
+                self.pending_body = Some(PendingBody {
+                    body,
+                    elements: Arc::clone(&head.elements),
+                });
+                self.dirty = false;
+                timer.lap("discover");
+                let mut output = self.unchanged_output(head, stat_scan.unchanged, timer, started);
+                output.cache_note = cache_note;
+                return Ok(output);
+            }
+            match body.decode() {
+                Ok(mut state) => {
+                    state.elements = Arc::clone(&head.elements);
+                    self.state = state;
+                    self.index = RuntimeIndex::build(&self.state);
+                    self.last_diagnostics = head.diagnostics.clone();
+                    self.dirty = false;
+                }
+                Err(reason) => {
+                    cache_note = Some(format!("persisted state discarded ({reason}): cold build"));
+                }
+            }
+        }
         for file in missing_chunks {
             // Out of the manifest: the re-plan sees it as added and writes it.
             self.state.chunks.chunks.remove(&file);
             self.pending_chunks.repair.insert(file);
             self.dirty = true;
         }
-        timer.lap("load_and_scan");
         let cold = self.state.files.is_empty();
-        self.initialized = true;
         self.pending_chunks.clear_dir = cold;
-        let stat_scan = (!cold).then(|| {
-            discover::stat_scan(
-                &self.config,
-                &globs,
-                &self.state.files,
-                &self.state.entries,
-                &scan.known,
-                self.state.racy_after_ns,
-            )
-        });
+        let stat_scan = stat_scan.filter(|_| !cold);
         let (discovery, entries, targeted) = match stat_scan {
             None => {
                 // A walk made for a state that was then discarded skipped
@@ -587,6 +701,7 @@ impl BuilderSession {
     /// Applies one change set: only the named files (and files they newly
     /// import) are looked at; only affected definitions are recomputed.
     pub fn update(&mut self, changes: &ChangeSet) -> Result<BuildOutput, BuildError> {
+        self.ensure_state();
         if !self.initialized || changes.should_invalidate_analyzer() {
             self.state = SessionState::default();
             self.index = RuntimeIndex::default();
@@ -1138,6 +1253,41 @@ impl BuilderSession {
         sort_diagnostics(&mut diagnostics);
         diagnostics.dedup();
 
+        let recomputed = RecomputedCounts {
+            definitions: affected.len() as u64,
+            resolved: resolved_count,
+            compiled: compiled_ids.len() as u64,
+            chunks: chunks_emitted,
+        };
+        let artifact = self.publish(
+            &diagnostics,
+            CacheStats { ..discovery.stats },
+            FileCounts { ..discovery.counts },
+            recomputed,
+            timer,
+            started,
+        );
+        BuildOutput {
+            artifact,
+            diagnostics,
+            delta,
+            cache_status: discovery.status,
+            compiled_ids,
+            cache_note: None,
+        }
+    }
+
+    /// The artifact of a finished build: the elements as they now are, and
+    /// the report. Remembers both for the next `snapshot` and state write.
+    fn publish(
+        &mut self,
+        diagnostics: &[Diagnostic],
+        stats: CacheStats,
+        files: FileCounts,
+        recomputed: RecomputedCounts,
+        timer: Timer,
+        started: Instant,
+    ) -> Arc<Artifact> {
         let report = BuildReport {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             warnings: diagnostics
@@ -1148,31 +1298,61 @@ impl BuilderSession {
                     None => d.message.clone(),
                 })
                 .collect(),
-            stats: CacheStats { ..discovery.stats },
+            stats,
             phases: timer.phases,
-            files: FileCounts { ..discovery.counts },
-            recomputed: RecomputedCounts {
-                definitions: affected.len() as u64,
-                resolved: resolved_count,
-                compiled: compiled_ids.len() as u64,
-                chunks: chunks_emitted,
-            },
+            files,
+            recomputed,
         };
         let artifact = Arc::new(Artifact {
             meta: ArtifactMeta {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 created_at: artifact::now_rfc3339(),
             },
-            elements: Arc::clone(&self.state.elements),
+            elements: Arc::clone(match &self.pending_body {
+                Some(pending) => &pending.elements,
+                None => &self.state.elements,
+            }),
             report,
         });
         self.last = Some(Arc::clone(&artifact));
+        if self.last_diagnostics != diagnostics {
+            // The state's head carries them: persist the new ones.
+            self.last_diagnostics = diagnostics.to_vec();
+            self.dirty = true;
+        }
+        artifact
+    }
+
+    /// The output of a build that found nothing changed: the last build's
+    /// elements and diagnostics, every file a hit.
+    fn unchanged_output(
+        &mut self,
+        head: &cache::StateHead,
+        unchanged: u64,
+        timer: Timer,
+        started: Instant,
+    ) -> BuildOutput {
+        self.last_diagnostics = head.diagnostics.clone();
+        let artifact = self.publish(
+            &head.diagnostics,
+            CacheStats {
+                hits: unchanged,
+                ..CacheStats::default()
+            },
+            FileCounts {
+                scanned: unchanged,
+                ..FileCounts::default()
+            },
+            RecomputedCounts::default(),
+            timer,
+            started,
+        );
         BuildOutput {
             artifact,
-            diagnostics,
-            delta,
-            cache_status: discovery.status,
-            compiled_ids,
+            diagnostics: head.diagnostics.clone(),
+            delta: BuilderArtifactDelta::default(),
+            cache_status: BTreeMap::new(),
+            compiled_ids: Vec::new(),
             cache_note: None,
         }
     }
@@ -1274,12 +1454,12 @@ impl BuilderSession {
                 .as_ref()
                 .map(|s| s.combined_hash())
                 .unwrap_or(0);
-            cache::save_state(&self.config, schema_hash, &self.state).map_err(|source| {
-                BuildError::Write {
+            cache::save_state(&self.config, schema_hash, &self.head(), &self.state).map_err(
+                |source| BuildError::Write {
                     path: self.config.cache_dir.clone(),
                     source,
-                }
-            })?;
+                },
+            )?;
             self.dirty = false;
         }
         Ok(())

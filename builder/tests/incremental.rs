@@ -398,6 +398,101 @@ proptest! {
     }
 }
 
+/// Dates `paths` to `when`: out of the racy window, so a new process trusts
+/// their stat and a build that finds nothing moved takes the unchanged path.
+fn date_files(paths: impl IntoIterator<Item = PathBuf>, when: std::time::SystemTime) {
+    for path in paths {
+        if let Ok(file) = std::fs::File::options().write(true).open(&path) {
+            file.set_modified(when).unwrap();
+        }
+    }
+}
+
+fn project_files(project: &Project) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(&project.root)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".cache")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// As above on files dated an hour back, as a real tree's are: stats are
+    /// trusted, and steps that edit nothing answer from the state's head
+    /// without decoding the rest. Each edited file gets a date of its own.
+    #[test]
+    fn a_new_process_on_dated_files_equals_clean_build(
+        edits in proptest::collection::vec(prop::option::weighted(0.6, edit_strategy()), 1..10),
+    ) {
+        let mut project = Project::new();
+        let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        date_files(project_files(&project), base);
+        let mut first = BuilderSession::new(project.config(), SessionOptions { incremental: true });
+        first.build_initial().unwrap();
+        first.write_outputs().unwrap();
+        for (step, edit) in edits.iter().enumerate() {
+            if let Some(edit) = edit {
+                let changes = project.apply(edit);
+                let when = base + std::time::Duration::from_secs(step as u64 + 1);
+                date_files(changes.added.iter().chain(&changes.updated).cloned(), when);
+            }
+            let mut process = BuilderSession::new(project.config(), SessionOptions { incremental: true });
+            let output = process.build_initial().unwrap();
+            process.write_outputs().unwrap();
+            let name = format!("step {step} ({edit:?}) in a new process on dated files");
+            if edit.is_none() {
+                prop_assert_eq!(output.report().files.read, 0, "{}", name);
+                prop_assert_eq!(output.report().stats.misses, 0, "{}", name);
+            }
+            assert_same_as_clean(&project, &output, &name);
+            assert_state_same_as_clean(&project, process.state(), &name);
+        }
+    }
+}
+
+#[test]
+fn a_build_that_changes_nothing_reports_again_and_rewrites_no_state() {
+    let mut project = Project::new();
+    project.apply(&Edit::Break(0));
+    let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    date_files(project_files(&project), base);
+    let config = project.config();
+    let first = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert!(!first.diagnostics.is_empty(), "the broken file reports");
+    let state = builder::cache::state_path(&config);
+    let written = std::fs::metadata(&state).unwrap().modified().unwrap();
+    let again = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert_eq!(again.report().files.read, 0);
+    assert_eq!(again.report().stats.hits, first.report().files.scanned);
+    assert_eq!(
+        again.artifact.elements_json(),
+        first.artifact.elements_json()
+    );
+    assert_eq!(
+        common::render_diagnostics(&again.diagnostics),
+        common::render_diagnostics(&first.diagnostics)
+    );
+    assert_eq!(
+        std::fs::metadata(&state).unwrap().modified().unwrap(),
+        written
+    );
+    // An edit after it is seen, and the state it leaves holds.
+    let changes = project.apply(&Edit::Fix(0));
+    date_files(
+        changes.updated.iter().cloned(),
+        base + std::time::Duration::from_secs(1),
+    );
+    let fixed = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert_same_as_clean(&project, &fixed, "the fix after an unchanged build");
+    let after = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert_eq!(after.report().files.read, 0);
+    assert_same_as_clean(&project, &after, "an unchanged build after the fix");
+}
+
 #[test]
 fn editing_one_fragment_recompiles_only_its_dependents() {
     let mut project = Project::new();
@@ -503,6 +598,20 @@ fn corrupt_or_old_state_is_discarded_with_a_note() {
     assert_eq!(
         first.artifact.elements_json(),
         second.artifact.elements_json()
+    );
+    // A flipped byte in the head, which a build reads first.
+    let mut bytes = std::fs::read(&state).unwrap();
+    bytes[24] ^= 0x5a;
+    std::fs::write(&state, &bytes).unwrap();
+    let head_flipped = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert!(
+        head_flipped
+            .cache_note
+            .as_deref()
+            .unwrap()
+            .contains("discarded"),
+        "{:?}",
+        head_flipped.cache_note
     );
     // Truncated (a killed write can't produce this thanks to rename, but a disk can).
     std::fs::write(&state, &bytes[..10]).unwrap();
