@@ -1,11 +1,13 @@
 //! The persisted session state under the cache directory.
 //!
-//! Layout: `<cache_dir>/state.bin` (header + postcard payload + checksum),
-//! `<cache_dir>/artifact.json` (by default), `<cache_dir>/lock` (held while a
-//! build reads and writes the state, so two processes never interleave).
+//! Layout: `<cache_dir>/state.bin` (header, the head of the state and its
+//! checksum, then the body and its own checksum), `<cache_dir>/artifact.json`
+//! (by default), `<cache_dir>/lock` (held while a build reads and writes the
+//! state, so two processes never interleave). The head is what a build that
+//! changes nothing needs; the body is read only when something changed.
 //! Any header mismatch discards the state (a cold build, one info line); a
-//! truncated or corrupt file fails its checksum and is discarded with a
-//! warning — never a panic.
+//! truncated or corrupt file fails a checksum (the head's at load, the
+//! body's when it is read) and is discarded with a warning — never a panic.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -56,7 +58,9 @@ pub struct StateHead {
 pub struct PersistedState {
     pub header: CacheHeader,
     pub head: StateHead,
-    /// The rest of the state, checksum-verified, decoded on first need.
+    /// The rest of the state, read, checksum-verified and decoded on first
+    /// need: a build that changes nothing never touches it, and nothing it
+    /// produces depends on unverified bytes.
     pub body: StateBody,
 }
 
@@ -184,9 +188,9 @@ fn read_front(file: &mut impl std::io::Read) -> Result<Front, String> {
     })
 }
 
-/// The body of a loaded state file, verified but not decoded. It is read
-/// again through the same open handle when decoded: a newer state renamed
-/// over the path meanwhile does not mix in.
+/// The body of a loaded state file, not yet read. It is read through the
+/// handle the head came from: a newer state renamed over the path meanwhile
+/// does not mix in.
 pub struct StateBody {
     file: File,
     path: PathBuf,
@@ -195,41 +199,25 @@ pub struct StateBody {
 }
 
 impl StateBody {
+    /// Reads the body, verifies its checksum and decodes it.
     pub fn decode(self) -> Result<SessionState, String> {
         use std::io::{Read as _, Seek as _};
         let fail = |what: String| format!("warning: {}: {what}", self.path.display());
         let mut file = &self.file;
         file.seek(std::io::SeekFrom::Start(self.offset))
             .map_err(|e| fail(format!("cannot read: {e}")))?;
-        let mut body = vec![0; self.len];
+        let mut body = vec![0; self.len + 8];
         file.read_exact(&mut body)
-            .map_err(|e| fail(format!("cannot read: {e}")))?;
-        postcard::from_bytes::<SessionState>(&body)
+            .map_err(|_| fail("truncated body".into()))?;
+        let (body, checksum) = body.split_at(self.len);
+        if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != checksum {
+            return Err(fail(
+                "checksum mismatch in the body (truncated or corrupt file)".into(),
+            ));
+        }
+        postcard::from_bytes::<SessionState>(body)
             .map_err(|e| fail(format!("undecodable payload: {e}")))
     }
-}
-
-/// Streams the body through a small reused buffer to check its checksum:
-/// no memory for the whole body is touched before it is needed.
-fn verify_body(file: &mut File, len: usize) -> Result<(), String> {
-    use std::io::Read as _;
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(buffer.len());
-        file.read_exact(&mut buffer[..n])
-            .map_err(|_| "truncated body".to_owned())?;
-        hasher.update(&buffer[..n]);
-        left -= n;
-    }
-    let mut checksum = [0u8; 8];
-    file.read_exact(&mut checksum)
-        .map_err(|_| "truncated body".to_owned())?;
-    if hasher.digest().to_le_bytes() != checksum {
-        return Err("checksum mismatch in the body (truncated or corrupt file)".into());
-    }
-    Ok(())
 }
 
 pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
@@ -274,16 +262,6 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
     }
     if header.options_hash != expected.options_hash {
         return CacheLoad::Discarded("the config changed".into());
-    }
-    let positioned = {
-        use std::io::Seek as _;
-        file.seek(std::io::SeekFrom::Start(offset))
-    };
-    if let Err(e) = positioned {
-        return discarded(format!("cannot read: {e}"));
-    }
-    if let Err(reason) = verify_body(&mut file, body_len) {
-        return discarded(reason);
     }
     CacheLoad::Loaded(Box::new(PersistedState {
         header,
