@@ -3,7 +3,7 @@
 //! fingerprint says the file did not change (stat-only fast path first, then
 //! the content hash).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -335,10 +335,11 @@ pub struct KnownFiles {
     /// table. No stat when the walk did not take them (a cold build reads
     /// every file anyway and takes the stat from the open file).
     files: Vec<(String, Option<StatKey>)>,
-    /// Path → index into `files`: import resolution asks once per candidate
-    /// path, a hash beats a binary search over shared-prefix strings. Built
-    /// on first use: a warm build that resolves nothing never pays for it.
-    index: OnceLock<HashMap<String, usize>>,
+    /// Path hash → index into `files`, sorted by hash: import resolution asks
+    /// once per candidate path, and comparing hashes beats comparing paths
+    /// that share long prefixes. Built on first use (a warm build that
+    /// resolves nothing never pays for it), without copying a path.
+    index: OnceLock<Vec<(u64, u32)>>,
     outdir_rel: String,
 }
 
@@ -347,18 +348,33 @@ impl KnownFiles {
         self.files.iter().map(|(f, _)| f)
     }
 
-    fn index(&self) -> &HashMap<String, usize> {
+    /// (xxh3 of the path, index into `files`), sorted: no path is copied.
+    fn index(&self) -> &[(u64, u32)] {
         self.index.get_or_init(|| {
-            self.files
+            let mut index: Vec<(u64, u32)> = self
+                .files
                 .iter()
                 .enumerate()
-                .map(|(i, (f, _))| (f.clone(), i))
-                .collect()
+                .map(|(i, (f, _))| (fingerprint::hash_bytes(f.as_bytes()), i as u32))
+                .collect();
+            index.sort_unstable();
+            index
         })
     }
 
+    fn position(&self, rel: &str) -> Option<usize> {
+        let index = self.index();
+        let hash = fingerprint::hash_bytes(rel.as_bytes());
+        let first = index.partition_point(|(h, _)| *h < hash);
+        index[first..]
+            .iter()
+            .take_while(|(h, _)| *h == hash)
+            .map(|&(_, i)| i as usize)
+            .find(|&i| self.files[i].0 == rel)
+    }
+
     fn get(&self, rel: &str) -> Option<Option<StatKey>> {
-        self.index().get(rel).map(|&i| self.files[i].1)
+        self.position(rel).map(|i| self.files[i].1)
     }
 
     fn in_walked_region(&self, rel: &str) -> bool {
@@ -376,7 +392,7 @@ impl KnownFiles {
     /// (above the root, or in a directory the walk skips), where only the
     /// file system knows.
     pub fn exists(&self, rel: &str) -> Option<bool> {
-        if self.index().contains_key(rel) {
+        if self.position(rel).is_some() {
             return Some(true);
         }
         self.in_walked_region(rel).then_some(false)
@@ -913,6 +929,12 @@ mod tests {
                 scan.known.files.iter().all(|(_, s)| s.is_some()),
                 with_stats
             );
+            // Every walked path is found by its hash; others are not.
+            for f in &expected {
+                assert_eq!(scan.known.exists(f), Some(true), "{f}");
+            }
+            assert_eq!(scan.known.exists("src/a/nope.ts"), Some(false));
+            assert_eq!(scan.known.exists("../outside.ts"), None);
             if !with_stats {
                 let entries: Vec<String> = expected
                     .into_iter()
