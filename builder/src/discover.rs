@@ -673,6 +673,11 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
                     status: CacheStatus::Skip,
                     reason: "invalidated; content unchanged",
                 }
+            } else if prev.fingerprint.stat == stat {
+                FileCacheStatus {
+                    status: CacheStatus::Hit,
+                    reason: "modified inside the racy window; content hash unchanged",
+                }
             } else {
                 FileCacheStatus {
                     status: CacheStatus::Hit,

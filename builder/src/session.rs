@@ -603,6 +603,12 @@ impl BuilderSession {
                 });
                 discovery.stats.hits += stat_scan.unchanged;
                 discovery.counts.scanned += stat_scan.unchanged;
+                // A file read again only because its mtime was inside the
+                // racy window is unchanged, but the window moves on: persist
+                // it, or that file is read (and the body decoded) forever.
+                if discovery.counts.read > 0 {
+                    self.dirty = true;
+                }
                 // Entries change by what the walk added or lost, and by
                 // files that vanished before they could be read.
                 let mut changed = false;

@@ -493,6 +493,38 @@ fn a_build_that_changes_nothing_reports_again_and_rewrites_no_state() {
     assert_same_as_clean(&project, &after, "an unchanged build after the fix");
 }
 
+/// A file whose mtime is inside the racy window when a build stores it is
+/// read again by the next build, found unchanged — and that build must
+/// still persist the window it moved on, or the file is read (and the body
+/// decoded) on every build after it.
+#[test]
+fn a_file_read_for_raciness_is_not_read_again() {
+    let project = Project::new();
+    let now = std::time::SystemTime::now();
+    date_files(
+        project_files(&project),
+        now - std::time::Duration::from_secs(3600),
+    );
+    // One second old: inside the 2 s window of a build that starts now.
+    let racy = project.root.join("src/utils/helper.ts");
+    date_files([racy], now - std::time::Duration::from_secs(1));
+    let build = || {
+        let mut process =
+            BuilderSession::new(project.config(), SessionOptions { incremental: true });
+        let output = process.build_initial().unwrap();
+        process.write_outputs().unwrap();
+        output
+    };
+    build();
+    // Past the window: a build starting now no longer finds the file racy.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let second = build();
+    assert_eq!(second.report().files.read, 1, "the racy file is read again");
+    let third = build();
+    assert_eq!(third.report().files.read, 0, "and then trusted");
+    assert_same_as_clean(&project, &third, "after the racy re-read");
+}
+
 #[test]
 fn editing_one_fragment_recompiles_only_its_dependents() {
     let mut project = Project::new();
