@@ -371,6 +371,9 @@ impl ScenarioRun {
     ) -> Result<Measurement, ScenarioError> {
         let iteration = self.next_iteration;
         self.next_iteration += 1;
+        if self.scenario == WorkerScenario::Cold {
+            clear_cache_before_cold(&self.project.config_path);
+        }
         if self.scenario == WorkerScenario::TargetedProcess {
             (self.edit)(&self.project.root, iteration).map_err(|message| ScenarioError::Edit {
                 fixture: self.fixture.clone(),
@@ -583,6 +586,17 @@ pub fn metric_spec(name: &str) -> (&'static str, MetricKind, Direction) {
         }
         name if name.starts_with("phase.") => ("ms", Timing, Informational),
         _ => ("count", Deterministic, Informational),
+    }
+}
+
+/// Deletes a fixture's builder cache in the parent, so that the timed child
+/// of a `cold` iteration does not spend its time deleting hundreds of chunk
+/// files a first build on a fresh checkout never sees. Best effort: the child
+/// clears the cache again (a no-op when it is gone), which keeps a cold
+/// iteration cold whatever happens here.
+fn clear_cache_before_cold(config_path: &Path) {
+    if let Ok(config) = builder::config::load_config(config_path) {
+        let _ = builder::cache::clear_cache(&config);
     }
 }
 
@@ -802,6 +816,39 @@ mod tests {
         assert!(err.to_string().contains("`tepid`"), "{err}");
         assert!(err.to_string().contains("warm-session"), "{err}");
         assert!(ScenarioName::parse_list("").is_err());
+    }
+
+    /// The child of a cold iteration finds no cache: the parent deleted it,
+    /// outside the timing.
+    #[test]
+    fn the_parent_clears_the_cache_before_each_cold_iteration() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("soda-gql.config.json"),
+            r#"{"outdir": "graphql-system", "include": ["src/**/*.ts"], "schemas": {"default": {"schema": "./schema.graphql"}}}"#,
+        )
+        .unwrap();
+        let cache = dir.path().join(".cache/soda-gql/builder");
+        let options = options(2, 0);
+        let mut run = ScenarioRun::on_project(
+            "tiny".to_string(),
+            WorkerScenario::Cold,
+            project(dir.path()),
+            &options,
+        );
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = Rc::clone(&seen);
+        let planted = cache.clone();
+        let mut runner = MockRunner::with_fn(move |_| {
+            log.borrow_mut().push(planted.exists());
+            // What the timed build leaves for the next iteration.
+            std::fs::create_dir_all(&planted).unwrap();
+            std::fs::write(planted.join("state.bin"), b"x").unwrap();
+            Ok(Measurement::fixed(1.0))
+        });
+        std::fs::create_dir_all(&cache).unwrap();
+        run_scenario(&mut run, &options, &mut runner, &mut no_progress()).unwrap();
+        assert_eq!(*seen.borrow(), vec![false, false]);
     }
 
     #[test]
