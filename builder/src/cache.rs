@@ -23,7 +23,7 @@ use crate::diagnostics::Diagnostic;
 use crate::fingerprint::StatKey;
 use crate::session::SessionState;
 
-pub const STATE_FORMAT_VERSION: u32 = 3;
+pub const STATE_FORMAT_VERSION: u32 = 4;
 const MAGIC: &[u8; 8] = b"SODASTAT";
 pub const STATE_FILE: &str = "state.bin";
 
@@ -49,6 +49,9 @@ pub struct StateHead {
     pub awaited: Vec<String>,
     /// Source files with a chunk output under `<cache_dir>/chunks/`.
     pub chunk_files: Vec<String>,
+    /// Source files with definitions, sorted: an edit to one of them will
+    /// likely compile, so the schema is parsed beside the body's decode.
+    pub defining: Vec<String>,
     pub racy_after_ns: u128,
     pub elements: Arc<BTreeMap<String, String>>,
     /// What the build that wrote this state reported.
@@ -93,33 +96,35 @@ pub fn encode(
     head: &StateHead,
     state: &SessionState,
 ) -> Result<Vec<u8>, postcard::Error> {
-    let header_bytes = postcard::to_allocvec(header)?;
-    let head_bytes = postcard::to_allocvec(head)?;
-    let body = postcard::to_allocvec(state)?;
-    let mut out = Vec::with_capacity(header_bytes.len() + head_bytes.len() + body.len() + 48);
+    Ok(assemble(
+        &postcard::to_allocvec(header)?,
+        &postcard::to_allocvec(head)?,
+        &postcard::to_allocvec(state)?,
+    ))
+}
+
+fn assemble(header: &[u8], head: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header.len() + head.len() + body.len() + 48);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(header_bytes.len() as u32).to_le_bytes());
-    out.extend_from_slice(&header_bytes);
-    out.extend_from_slice(&(head_bytes.len() as u64).to_le_bytes());
-    out.extend_from_slice(&head_bytes);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(header);
+    out.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    out.extend_from_slice(head);
     let head_checksum = xxhash_rust::xxh3::xxh3_64(&out);
     out.extend_from_slice(&head_checksum.to_le_bytes());
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&body).to_le_bytes());
-    Ok(out)
+    out.extend_from_slice(body);
+    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(body).to_le_bytes());
+    out
 }
 
 /// Splits an encoded state into header, head and body, verifying both
 /// checksums.
 pub fn decode(bytes: &[u8]) -> Result<(CacheHeader, StateHead, &[u8]), String> {
     let mut reader: &[u8] = bytes;
-    let Front {
-        header,
-        head,
-        body_len,
-        ..
-    } = read_front(&mut reader)?;
+    let front = read_front(&mut reader)?;
+    let head = front.head()?;
+    let (header, body_len) = (front.header, front.body_len);
     let rest = reader;
     let body = rest.get(..body_len).ok_or("truncated body")?;
     let checksum = rest.get(body_len..body_len + 8).ok_or("truncated body")?;
@@ -129,13 +134,22 @@ pub fn decode(bytes: &[u8]) -> Result<(CacheHeader, StateHead, &[u8]), String> {
     Ok((header, head, body))
 }
 
-/// The front of a state file: everything before the body.
+/// The front of a state file: everything before the body, checksum-verified.
+/// The head is decoded only after the header says it is of this format.
 struct Front {
     header: CacheHeader,
-    head: StateHead,
+    bytes: Vec<u8>,
+    head: std::ops::Range<usize>,
     body_len: usize,
     /// Where the body starts.
     body_offset: u64,
+}
+
+impl Front {
+    fn head(&self) -> Result<StateHead, String> {
+        postcard::from_bytes(&self.bytes[self.head.clone()])
+            .map_err(|e| format!("undecodable head: {e}"))
+    }
 }
 
 /// Reads and verifies everything before the body.
@@ -178,13 +192,12 @@ fn read_front(file: &mut impl std::io::Read) -> Result<Front, String> {
     let header: CacheHeader = postcard::from_bytes(&front[at..at + header_len])
         .map_err(|e| format!("unreadable header: {e}"))?;
     let at = at + header_len + 8;
-    let head: StateHead = postcard::from_bytes(&front[at..at + head_len])
-        .map_err(|e| format!("undecodable head: {e}"))?;
     Ok(Front {
         header,
-        head,
-        body_len,
         body_offset: front.len() as u64,
+        head: at..at + head_len,
+        bytes: front,
+        body_len,
     })
 }
 
@@ -233,12 +246,7 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
         Ok(front) => front,
         Err(reason) => return discarded(reason),
     };
-    let Front {
-        header,
-        head,
-        body_len,
-        body_offset: offset,
-    } = front;
+    let header = front.header.clone();
     let expected = expected_header(config, schema_hash);
     if header.format_version != expected.format_version {
         return CacheLoad::Discarded(format!(
@@ -263,6 +271,12 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
     if header.options_hash != expected.options_hash {
         return CacheLoad::Discarded("the config changed".into());
     }
+    // Only now, with the format known to be this one, is the head decoded.
+    let head = match front.head() {
+        Ok(head) => head,
+        Err(reason) => return discarded(reason),
+    };
+    let (offset, body_len) = (front.body_offset, front.body_len);
     CacheLoad::Loaded(Box::new(PersistedState {
         header,
         head,
@@ -336,6 +350,7 @@ mod tests {
             entries: vec!["src/a.ts".into()],
             awaited: vec!["src/c.ts".into()],
             chunk_files: vec!["src/a.ts".into()],
+            defining: vec!["src/a.ts".into()],
             racy_after_ns: 5,
             elements: Arc::new(BTreeMap::from([("src/a.ts::A".into(), "{}".into())])),
             diagnostics: Vec::new(),
@@ -350,6 +365,37 @@ mod tests {
         assert_eq!(decoded_head, head());
         assert!(postcard::from_bytes::<SessionState>(body).is_ok());
         assert!(decode(b"garbage").is_err());
+    }
+
+    /// An older format is named as such, not reported as a corrupt head:
+    /// the header is checked before the head (whose layout it versions) is
+    /// decoded.
+    #[test]
+    fn an_older_format_is_discarded_by_its_version() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("soda-gql.config.json"),
+            r#"{"outdir": "graphql-system", "include": ["src/**/*.ts"], "schemas": {"default": {"schema": "./schema.graphql"}}}"#,
+        )
+        .unwrap();
+        let config = crate::config::load_config(&dir.path().join("soda-gql.config.json")).unwrap();
+        let old = CacheHeader {
+            format_version: STATE_FORMAT_VERSION - 1,
+            ..expected_header(&config, 7)
+        };
+        let bytes = assemble(
+            &postcard::to_allocvec(&old).unwrap(),
+            &[0xff; 7],
+            &postcard::to_allocvec(&SessionState::default()).unwrap(),
+        );
+        std::fs::create_dir_all(&config.cache_dir).unwrap();
+        std::fs::write(state_path(&config), bytes).unwrap();
+        match load_state(&config, 7) {
+            CacheLoad::Discarded(reason) => {
+                assert!(reason.starts_with("state format"), "{reason}")
+            }
+            _ => panic!("an older format must be discarded"),
+        }
     }
 
     /// Every truncation and every flipped byte, in the head or the body, is

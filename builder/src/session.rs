@@ -410,6 +410,15 @@ impl BuilderSession {
             entries: self.state.entries.iter().cloned().collect(),
             awaited,
             chunk_files: self.state.chunks.chunks.keys().cloned().collect(),
+            defining: self
+                .state
+                .graph
+                .nodes
+                .values()
+                .map(|n| n.file.clone())
+                .collect::<BTreeSet<String>>()
+                .into_iter()
+                .collect(),
             racy_after_ns: self.state.racy_after_ns,
             elements: Arc::clone(&self.state.elements),
             diagnostics: self.last_diagnostics.clone(),
@@ -519,7 +528,24 @@ impl BuilderSession {
                 output.cache_note = cache_note;
                 return Ok(output);
             }
-            match body.decode() {
+            // Something moved. When it is a file with definitions, a compile
+            // is likely: parse the schema on one core while the body is
+            // decoded on the other.
+            let compiles = stat_scan
+                .suspects
+                .iter()
+                .any(|f| head.defining.binary_search(f).is_ok());
+            let (decoded, ()) = rayon::join(
+                || body.decode(),
+                || {
+                    if compiles {
+                        // Its result is kept; a broken schema is reported
+                        // where it is used.
+                        let _ = schemas.validate_all();
+                    }
+                },
+            );
+            match decoded {
                 Ok(mut state) => {
                     state.elements = Arc::clone(&head.elements);
                     self.state = state;
