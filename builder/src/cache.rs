@@ -125,13 +125,19 @@ pub fn decode(bytes: &[u8]) -> Result<(CacheHeader, StateHead, &[u8]), String> {
     let front = read_front(&mut reader)?;
     let head = front.head()?;
     let (header, body_len) = (front.header, front.body_len);
-    let rest = reader;
-    let body = rest.get(..body_len).ok_or("truncated body")?;
-    let checksum = rest.get(body_len..body_len + 8).ok_or("truncated body")?;
+    let body = checked_body(reader, body_len)?;
+    Ok((header, head, body))
+}
+
+/// The body out of `bytes` (the body, then its xxh3), if the checksum holds.
+fn checked_body(bytes: &[u8], len: usize) -> Result<&[u8], String> {
+    let (Some(body), Some(checksum)) = (bytes.get(..len), bytes.get(len..len + 8)) else {
+        return Err("truncated body".into());
+    };
     if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != checksum {
         return Err("checksum mismatch in the body (truncated or corrupt file)".into());
     }
-    Ok((header, head, body))
+    Ok(body)
 }
 
 /// The front of a state file: everything before the body, checksum-verified.
@@ -219,15 +225,10 @@ impl StateBody {
         let mut file = &self.file;
         file.seek(std::io::SeekFrom::Start(self.offset))
             .map_err(|e| fail(format!("cannot read: {e}")))?;
-        let mut body = vec![0; self.len + 8];
-        file.read_exact(&mut body)
+        let mut bytes = vec![0; self.len + 8];
+        file.read_exact(&mut bytes)
             .map_err(|_| fail("truncated body".into()))?;
-        let (body, checksum) = body.split_at(self.len);
-        if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != checksum {
-            return Err(fail(
-                "checksum mismatch in the body (truncated or corrupt file)".into(),
-            ));
-        }
+        let body = checked_body(&bytes, self.len).map_err(fail)?;
         postcard::from_bytes::<SessionState>(body)
             .map_err(|e| fail(format!("undecodable payload: {e}")))
     }

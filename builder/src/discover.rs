@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use globset::{GlobSet, GlobSetBuilder};
+use rayon::iter::Either;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -434,8 +435,8 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
         }
         out.known.files.push((rel, stat));
     }
-    // `list_sorted` walks in path order; a file name that is not UTF-8
-    // (made lossy) is the one way to break it.
+    // `walk_dir` walks in path order; a file name that is not UTF-8 (made
+    // lossy) is the one way to break it.
     if !out.known.files.is_sorted_by(|a, b| a.0 < b.0) {
         out.known.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         out.known.files.dedup_by(|a, b| a.0 == b.0);
@@ -482,25 +483,26 @@ fn walk_dir(
         })
         .collect();
     children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let walked: Vec<Vec<WalkedFile>> = children
+    // Collected in order: a directory's files, then each subdirectory's,
+    // as the sorted keys say.
+    children
         .into_par_iter()
-        .map(|(key, entry, is_dir)| {
+        .flat_map_iter(|(key, entry, is_dir)| {
             let mut rel = String::with_capacity(dir_rel.len() + key.len());
             rel.push_str(dir_rel);
             rel.push_str(&key);
-            if is_dir {
-                let path = entry.path();
-                if path == config.outdir {
-                    return Vec::new();
-                }
-                return walk_dir(config, globs, with_stats, &path, &rel);
+            if !is_dir {
+                return Either::Left(walk_file(globs, with_stats, &entry, rel).into_iter());
             }
-            walk_file(globs, with_stats, &entry, rel)
-                .into_iter()
-                .collect()
+            let path = entry.path();
+            let below = if path == config.outdir {
+                Vec::new()
+            } else {
+                walk_dir(config, globs, with_stats, &path, &rel)
+            };
+            Either::Right(below.into_iter())
         })
-        .collect();
-    walked.into_iter().flatten().collect()
+        .collect()
 }
 
 /// The stat and entry status of one listed file; `None` when it vanished

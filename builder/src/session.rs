@@ -10,7 +10,7 @@
 //! the touched files (`chunks`). A file whose summary did not change is an
 //! invalidation barrier: nothing behind it is recomputed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -402,6 +402,15 @@ impl BuilderSession {
             .collect();
         awaited.sort_unstable();
         awaited.dedup();
+        let mut defining: Vec<String> = self
+            .state
+            .graph
+            .nodes
+            .values()
+            .map(|n| n.file.clone())
+            .collect();
+        defining.sort_unstable();
+        defining.dedup();
         cache::StateHead {
             files: files
                 .iter()
@@ -410,15 +419,7 @@ impl BuilderSession {
             entries: self.state.entries.iter().cloned().collect(),
             awaited,
             chunk_files: self.state.chunks.chunks.keys().cloned().collect(),
-            defining: self
-                .state
-                .graph
-                .nodes
-                .values()
-                .map(|n| n.file.clone())
-                .collect::<BTreeSet<String>>()
-                .into_iter()
-                .collect(),
+            defining,
             racy_after_ns: self.state.racy_after_ns,
             elements: Arc::clone(&self.state.elements),
             diagnostics: self.last_diagnostics.clone(),
@@ -513,10 +514,10 @@ impl BuilderSession {
             let unchanged = missing_chunks.is_empty()
                 && stat_scan.suspects.is_empty()
                 && stat_scan.entries_removed.is_empty()
-                && stat_scan.unknown.iter().all(|f| {
-                    !discover::is_ts_file(f)
-                        || (!globs.is_entry(f) && head.awaited.binary_search(f).is_err())
-                });
+                && !stat_scan
+                    .unknown
+                    .iter()
+                    .any(|f| wanted_new_file(&globs, &head.awaited, f));
             if unchanged {
                 self.pending_body = Some(PendingBody {
                     body,
@@ -606,8 +607,11 @@ impl BuilderSession {
                 // files whose stat moved, plus files that are new to the table.
                 // The schema is parsed only if something must be compiled.
                 let mut roots = stat_scan.suspects;
-                let (new_files, mut invalidated) =
-                    self.files_new_to_table(&stat_scan.unknown, &globs);
+                let (new_files, mut invalidated) = self.files_new_to_table(
+                    &stat_scan.unknown,
+                    &globs,
+                    head.as_ref().map_or(&[], |h| h.awaited.as_slice()),
+                );
                 roots.extend(new_files);
                 // Files that lost an import target resolve it afresh.
                 let gone: BTreeSet<String> = roots
@@ -676,43 +680,26 @@ impl BuilderSession {
         })
     }
 
-    /// Walked files missing from the loaded table that the build needs: new
-    /// entries, and files an existing file imports (its import was probed,
-    /// or it lost the file and is waiting for it). Also the importers that
-    /// probed them: their dependencies change although their stat did not.
+    /// Walked files missing from the loaded table that the build needs
+    /// (`wanted_new_file`), and the importers that probed them: their
+    /// dependencies change although their stat did not.
     fn files_new_to_table(
         &self,
         unknown: &[String],
         globs: &Globs,
+        awaited: &[String],
     ) -> (BTreeSet<String>, BTreeSet<String>) {
-        let candidates: Vec<&String> = unknown.iter().filter(|f| discover::is_ts_file(f)).collect();
-        let mut new_files = BTreeSet::new();
-        let mut invalidated = BTreeSet::new();
-        if candidates.is_empty() {
-            return (new_files, invalidated);
-        }
-        let mut undecided: HashSet<&str> = HashSet::new();
-        for file in candidates {
-            let probed_by = self.index.probed.get(file.as_str());
-            if globs.is_entry(file) || probed_by.is_some() {
-                new_files.insert(file.clone());
-                invalidated.extend(probed_by.into_iter().flatten().cloned());
-            } else {
-                undecided.insert(file);
-            }
-        }
-        // The rest are wanted only if a file imports them (it lost them to a
-        // read error or a deletion mid-build): one pass over every import,
-        // checked against the few undecided paths, no set of all imports.
-        if !undecided.is_empty() {
-            let imported = self
-                .state
-                .files
-                .values()
-                .flat_map(|e| e.deps.iter())
-                .filter(|d| undecided.contains(d.as_str()));
-            new_files.extend(imported.cloned());
-        }
+        let new_files: BTreeSet<String> = unknown
+            .iter()
+            .filter(|f| wanted_new_file(globs, awaited, f))
+            .cloned()
+            .collect();
+        let invalidated = new_files
+            .iter()
+            .filter_map(|f| self.index.probed.get(f))
+            .flatten()
+            .cloned()
+            .collect();
         (new_files, invalidated)
     }
 
@@ -1496,6 +1483,14 @@ impl BuilderSession {
         }
         Ok(())
     }
+}
+
+/// Whether a walked file the table does not know must be looked at: it is
+/// an entry, or something awaits it (an import probed it, or an import of it
+/// failed to read). One rule for the unchanged check and the targeted build.
+fn wanted_new_file(globs: &Globs, awaited: &[String], file: &str) -> bool {
+    discover::is_ts_file(file)
+        && (globs.is_entry(file) || awaited.binary_search_by(|a| a.as_str().cmp(file)).is_ok())
 }
 
 /// What whole-graph checks read of a definition besides edges and positions.

@@ -289,6 +289,30 @@ fn write_scalar(out: &mut String, kind: &str, value: &str) {
     out.push('}');
 }
 
+/// `[a,b,…]`: each item written by `write`.
+fn write_list<T>(out: &mut String, items: &[T], write: impl Fn(&mut String, &T)) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write(out, item);
+    }
+    out.push(']');
+}
+
+/// `{"kind":<kind>,"name":<name node>,"value":<value node>}`: an argument or
+/// an object field.
+fn write_named_value(out: &mut String, kind: &str, (name, value): &(String, Value)) {
+    out.push_str(r#"{"kind":"#);
+    write_str(out, kind);
+    out.push_str(r#","name":"#);
+    write_name(out, name);
+    out.push_str(r#","value":"#);
+    write_value(out, value);
+    out.push('}');
+}
+
 fn write_value(out: &mut String, v: &Value) {
     match v {
         Value::Variable(n) => {
@@ -307,60 +331,32 @@ fn write_value(out: &mut String, v: &Value) {
         Value::Null => out.push_str(r#"{"kind":"NullValue"}"#),
         Value::Enum(e) => write_scalar(out, "EnumValue", e),
         Value::List(items) => {
-            out.push_str(r#"{"kind":"ListValue","values":["#);
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, item);
-            }
-            out.push_str("]}");
+            out.push_str(r#"{"kind":"ListValue","values":"#);
+            write_list(out, items, write_value);
+            out.push('}');
         }
         Value::Object(fields) => {
-            out.push_str(r#"{"fields":["#);
-            for (i, (k, v)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(r#"{"kind":"ObjectField","name":"#);
-                write_name(out, k);
-                out.push_str(r#","value":"#);
-                write_value(out, v);
-                out.push('}');
-            }
-            out.push_str(r#"],"kind":"ObjectValue"}"#);
+            out.push_str(r#"{"fields":"#);
+            write_list(out, fields, |out, f| {
+                write_named_value(out, "ObjectField", f)
+            });
+            out.push_str(r#","kind":"ObjectValue"}"#);
         }
     }
 }
 
 fn write_arguments(out: &mut String, args: &[(String, Value)]) {
-    out.push('[');
-    for (i, (k, v)) in args.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(r#"{"kind":"Argument","name":"#);
-        write_name(out, k);
-        out.push_str(r#","value":"#);
-        write_value(out, v);
-        out.push('}');
-    }
-    out.push(']');
+    write_list(out, args, |out, a| write_named_value(out, "Argument", a));
 }
 
 fn write_directives(out: &mut String, directives: &[Directive]) {
-    out.push('[');
-    for (i, d) in directives.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+    write_list(out, directives, |out, d| {
         out.push_str(r#"{"arguments":"#);
         write_arguments(out, &d.arguments);
         out.push_str(r#","kind":"Directive","name":"#);
         write_name(out, &d.name);
         out.push('}');
-    }
-    out.push(']');
+    });
 }
 
 fn write_type(out: &mut String, t: &TypeRef) {
@@ -382,14 +378,9 @@ fn write_type(out: &mut String, t: &TypeRef) {
 }
 
 fn write_selection_set(out: &mut String, selections: &[Selection]) {
-    out.push_str(r#"{"kind":"SelectionSet","selections":["#);
-    for (i, s) in selections.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_selection(out, s);
-    }
-    out.push_str("]}");
+    out.push_str(r#"{"kind":"SelectionSet","selections":"#);
+    write_list(out, selections, write_selection);
+    out.push('}');
 }
 
 fn write_selection(out: &mut String, s: &Selection) {
@@ -451,26 +442,23 @@ impl Operation {
         write_str(&mut out, self.operation_type);
         out.push_str(r#","selectionSet":"#);
         write_selection_set(&mut out, &self.selections);
-        out.push_str(r#","variableDefinitions":["#);
-        for (i, v) in self.variables.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        out.push_str(r#","variableDefinitions":"#);
+        write_list(&mut out, &self.variables, |out, v| {
             out.push('{');
             if let Some(d) = &v.default_value {
                 out.push_str(r#""defaultValue":"#);
-                write_value(&mut out, d);
+                write_value(out, d);
                 out.push(',');
             }
             out.push_str(r#""directives":"#);
-            write_directives(&mut out, &v.directives);
+            write_directives(out, &v.directives);
             out.push_str(r#","kind":"VariableDefinition","type":"#);
-            write_type(&mut out, &v.ty);
+            write_type(out, &v.ty);
             out.push_str(r#","variable":{"kind":"Variable","name":"#);
-            write_name(&mut out, &v.name);
+            write_name(out, &v.name);
             out.push_str("}}");
-        }
-        out.push_str(r#"]}],"kind":"Document"}"#);
+        });
+        out.push_str(r#"}],"kind":"Document"}"#);
         out
     }
 
