@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::discover::{CacheStats, FileCounts};
+use crate::fingerprint::StatKey;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactMeta {
@@ -180,15 +181,83 @@ impl Artifact {
         out
     }
 
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+    /// Writes the artifact file; returns its stat (a later build that finds
+    /// the same stat knows the file is still this one).
+    pub fn write(&self, path: &Path) -> std::io::Result<StatKey> {
         write_atomic_with(path, self.to_json().as_bytes(), Durability::Unsynced)
+    }
+}
+
+impl Artifact {
+    /// xxh3 over what the artifact file says about the sources: every
+    /// element and every warning. Equal hashes mean equal files but for
+    /// `meta.createdAt` and the rest of `report`.
+    pub fn content_hash(&self) -> u64 {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for (id, element) in self.elements.iter() {
+            hasher.update(id.as_bytes());
+            hasher.update(&[0]);
+            hasher.update(element.as_bytes());
+            hasher.update(&[0]);
+        }
+        hasher.update(&[1]);
+        for warning in &self.report.warnings {
+            hasher.update(warning.as_bytes());
+            hasher.update(&[0]);
+        }
+        hasher.digest()
+    }
+}
+
+/// Which artifact file a build wrote last, and with what content: kept in
+/// the cache directory (`artifact.stamp`) by every build that writes the
+/// artifact. A build whose content hash matches, and that finds the file
+/// with the stamped stat (a rename makes a new inode), leaves the file
+/// alone instead of rewriting the same elements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactStamp {
+    pub path: std::path::PathBuf,
+    pub stat: StatKey,
+    pub content_hash: u64,
+}
+
+const STAMP_MAGIC: &[u8; 8] = b"SODAART1";
+pub const STAMP_FILE: &str = "artifact.stamp";
+
+impl ArtifactStamp {
+    /// The stamp at `stamp_path`, or `None` when it is missing, of another
+    /// format or corrupt (then the artifact is simply written again).
+    pub fn read(stamp_path: &Path) -> Option<ArtifactStamp> {
+        let bytes = std::fs::read(stamp_path).ok()?;
+        let payload = bytes.strip_prefix(STAMP_MAGIC.as_slice())?;
+        let (payload, checksum) = payload.split_at_checked(payload.len().checked_sub(8)?)?;
+        if xxhash_rust::xxh3::xxh3_64(payload).to_le_bytes() != checksum {
+            return None;
+        }
+        postcard::from_bytes(payload).ok()
+    }
+
+    pub fn write(&self, stamp_path: &Path) -> std::io::Result<()> {
+        let payload = postcard::to_allocvec(self).map_err(std::io::Error::other)?;
+        let mut bytes = Vec::with_capacity(STAMP_MAGIC.len() + payload.len() + 8);
+        bytes.extend_from_slice(STAMP_MAGIC);
+        bytes.extend_from_slice(&payload);
+        bytes.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&payload).to_le_bytes());
+        write_atomic_with(stamp_path, &bytes, Durability::Unsynced).map(|_| ())
+    }
+
+    /// The artifact at `path` holds `content_hash` as this stamp wrote it.
+    pub fn vouches_for(&self, path: &Path, content_hash: u64) -> bool {
+        self.path == path
+            && self.content_hash == content_hash
+            && crate::fingerprint::stat(path).is_ok_and(|stat| stat == self.stat)
     }
 }
 
 /// Writes `bytes` to a temp file beside `path`, fsyncs it and renames it over
 /// `path`, so readers never see a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomic_with(path, bytes, Durability::Synced)
+    write_atomic_with(path, bytes, Durability::Synced).map(|_| ())
 }
 
 /// Whether a write waits for the data to reach the disk before the rename.
@@ -203,7 +272,14 @@ pub enum Durability {
     Unsynced,
 }
 
-pub fn write_atomic_with(path: &Path, bytes: &[u8], durability: Durability) -> std::io::Result<()> {
+/// [`write_atomic`] with a choice of durability. Returns the written file's
+/// stat, taken from the temp file's handle (a rename keeps size, mtime and
+/// inode).
+pub fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    durability: Durability,
+) -> std::io::Result<StatKey> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -221,7 +297,9 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], durability: Durability) -> s
         if durability == Durability::Synced {
             file.sync_all()?;
         }
-        std::fs::rename(&tmp, path)
+        let stat = StatKey::from_metadata(&file.metadata()?);
+        std::fs::rename(&tmp, path)?;
+        Ok(stat)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

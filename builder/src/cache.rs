@@ -298,7 +298,7 @@ pub fn save_state(
 ) -> std::io::Result<()> {
     let bytes = encode(&expected_header(config, schema_hash), head, state)
         .map_err(std::io::Error::other)?;
-    write_atomic_with(&state_path(config), &bytes, Durability::Unsynced)
+    write_atomic_with(&state_path(config), &bytes, Durability::Unsynced).map(|_| ())
 }
 
 /// Removes the persisted state (and everything else under the cache directory).

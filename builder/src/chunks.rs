@@ -252,6 +252,7 @@ pub fn write_chunk_output(cache_dir: &Path, chunk: &Chunk, output: &[u8]) -> std
         &bytes,
         Durability::Unsynced,
     )
+    .map(|_| ())
 }
 
 /// Reads and verifies: magic, path equals chunk.file, xxh3 of the output

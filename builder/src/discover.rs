@@ -18,6 +18,7 @@ use crate::diagnostics::{codes, Diagnostic, Location};
 use crate::fingerprint::{self, Fingerprint, StatKey};
 use crate::graph::ModuleSource;
 use crate::resolve::{self, Resolution, TS_EXTENSIONS};
+use crate::walk::{self, DirHandle, EntryKind};
 
 /// One discovered file: its fingerprint, summary and resolved dependencies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -426,7 +427,10 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
     // Directories are listed in parallel, and each directory's files are
     // stat'ed (one path component each, relative to the directory's handle)
     // and matched against the globs on every core as soon as it is listed.
-    let stats = walk_dir(config, globs, with_stats, &config.root_dir, "");
+    let stats = match DirHandle::open(&config.root_dir) {
+        Ok(root) => walk_dir(config, globs, with_stats, &root, &config.root_dir, ""),
+        Err(_) => Vec::new(),
+    };
     out.known.files.reserve(stats.len());
     let mut entries: Vec<String> = Vec::new();
     for (rel, stat, is_entry) in stats {
@@ -435,12 +439,7 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
         }
         out.known.files.push((rel, stat));
     }
-    // `walk_dir` walks in path order; a file name that is not UTF-8 (made
-    // lossy) is the one way to break it.
-    if !out.known.files.is_sorted_by(|a, b| a.0 < b.0) {
-        out.known.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        out.known.files.dedup_by(|a, b| a.0 == b.0);
-    }
+    debug_assert!(out.known.files.is_sorted_by(|a, b| a.0 < b.0));
     // Sorted input: the set is bulk-built.
     out.entries = entries.into_iter().collect();
     out
@@ -452,34 +451,32 @@ type WalkedFile = (String, Option<StatKey>, bool);
 /// Walks `dir`, returning its TypeScript files in the order of their
 /// relative paths, so the walk needs no sort of its own: siblings are sorted
 /// by name, a directory's name with the `/` that all paths below it
-/// continue with.
+/// continue with. Names that are not UTF-8 are skipped: no relative path
+/// could read them back.
 fn walk_dir(
     config: &Config,
     globs: &Globs,
     with_stats: bool,
-    dir: &Path,
+    dir: &DirHandle,
+    dir_path: &Path,
     dir_rel: &str,
 ) -> Vec<WalkedFile> {
-    let Ok(read) = std::fs::read_dir(dir) else {
+    let Ok(listed) = dir.entries() else {
         return Vec::new();
     };
-    let mut children: Vec<(String, std::fs::DirEntry, bool)> = read
-        .filter_map(Result::ok)
+    let mut children: Vec<(String, EntryKind)> = listed
+        .into_iter()
         .filter_map(|entry| {
-            let is_dir = entry.file_type().ok()?.is_dir();
-            let mut key = match entry.file_name().into_string() {
-                Ok(name) => name,
-                Err(name) => name.to_string_lossy().into_owned(),
-            };
-            if is_dir {
-                if SKIPPED_DIRS.contains(&key.as_str()) {
-                    return None;
-                }
-                key.push('/');
-            } else if !TS_EXTENSIONS.iter().any(|x| key.ends_with(x)) {
-                return None;
+            let kind = walk::resolve_kind(dir, &entry);
+            let mut key = entry.name;
+            match kind {
+                EntryKind::Dir if SKIPPED_DIRS.contains(&key.as_str()) => return None,
+                EntryKind::Dir => key.push('/'),
+                EntryKind::File | EntryKind::Symlink
+                    if TS_EXTENSIONS.iter().any(|x| key.ends_with(x)) => {}
+                _ => return None,
             }
-            Some((key, entry, is_dir))
+            Some((key, kind))
         })
         .collect();
     children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -487,18 +484,22 @@ fn walk_dir(
     // as the sorted keys say.
     children
         .into_par_iter()
-        .flat_map_iter(|(key, entry, is_dir)| {
+        .flat_map_iter(|(key, kind)| {
             let mut rel = String::with_capacity(dir_rel.len() + key.len());
             rel.push_str(dir_rel);
             rel.push_str(&key);
-            if !is_dir {
-                return Either::Left(walk_file(globs, with_stats, &entry, rel).into_iter());
+            if kind != EntryKind::Dir {
+                return Either::Left(
+                    walk_file(globs, with_stats, dir, &key, kind, rel).into_iter(),
+                );
             }
-            let path = entry.path();
-            let below = if path == config.outdir {
-                Vec::new()
-            } else {
-                walk_dir(config, globs, with_stats, &path, &rel)
+            let name = &key[..key.len() - 1];
+            let path = dir_path.join(name);
+            let below = match dir.open_child(name, &path) {
+                Ok(child) if path != config.outdir => {
+                    walk_dir(config, globs, with_stats, &child, &path, &rel)
+                }
+                _ => Vec::new(),
             };
             Either::Right(below.into_iter())
         })
@@ -510,18 +511,20 @@ fn walk_dir(
 fn walk_file(
     globs: &Globs,
     with_stats: bool,
-    entry: &std::fs::DirEntry,
+    dir: &DirHandle,
+    name: &str,
+    kind: EntryKind,
     rel: String,
 ) -> Option<WalkedFile> {
-    let symlink = entry.file_type().is_ok_and(|t| t.is_symlink());
-    let stat = if symlink {
+    let stat = if kind == EntryKind::Symlink {
         // A symlink counts when it points at a file, as `is_file` says.
-        let meta = std::fs::metadata(entry.path())
+        let target = dir
+            .stat(name, true)
             .ok()
-            .filter(|m| m.is_file())?;
-        with_stats.then(|| StatKey::from_metadata(&meta))
+            .filter(|s| s.kind == EntryKind::File)?;
+        with_stats.then_some(target.stat)
     } else if with_stats {
-        Some(StatKey::from_metadata(&entry.metadata().ok()?))
+        Some(dir.stat(name, false).ok()?.stat)
     } else {
         None
     };

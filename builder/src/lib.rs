@@ -16,6 +16,7 @@ pub mod graph_patch;
 pub mod graphql;
 pub mod resolve;
 pub mod session;
+pub mod walk;
 pub mod watch;
 
 /// The jemalloc options `soda-builder` ships with (a C string for the

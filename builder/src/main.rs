@@ -85,6 +85,9 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
 
 fn main() -> ExitCode {
+    // Start the worker threads now: they are ready by the time the config
+    // and the schema are read, instead of starting inside the first walk.
+    rayon::spawn(|| {});
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => match run(args) {

@@ -459,7 +459,10 @@ impl BuilderSession {
         // read and stat'ed through its open handle instead.
         let with_stats =
             (load && cache::state_path(&self.config).is_file()) || !self.state.files.is_empty();
-        let (loaded, scan) = rayon::join(
+        // The walk takes the pool; the state loads on this thread meanwhile
+        // (it would only wait for the walk otherwise).
+        let (scan, loaded) = beside(
+            || discover::scan(&self.config, &globs, with_stats),
             || {
                 load.then(|| {
                     let loaded = cache::load_state(&self.config, schema_hash);
@@ -473,7 +476,6 @@ impl BuilderSession {
                     (loaded, missing)
                 })
             },
-            || discover::scan(&self.config, &globs, with_stats),
         );
         let mut missing_chunks = Vec::new();
         let mut persisted = None;
@@ -1423,17 +1425,34 @@ impl BuilderSession {
     }
 
     /// Writes the artifact and (when incremental and changed) the chunk
-    /// outputs and the persisted state, each atomically.
+    /// outputs and the persisted state, each atomically. An incremental
+    /// session leaves an artifact file alone that its stamp shows to hold
+    /// these very elements and warnings: its bytes would differ only in
+    /// `meta.createdAt` and `report`, and a bundler watching it would
+    /// rebuild for nothing.
     pub fn write_outputs(&mut self) -> Result<(), BuildError> {
         let Some(artifact) = &self.last else {
             return Ok(());
         };
-        artifact
-            .write(&self.config.artifact_path)
-            .map_err(|source| BuildError::Write {
-                path: self.config.artifact_path.clone(),
+        let path = &self.config.artifact_path;
+        let stamp_path = self.config.cache_dir.join(artifact::STAMP_FILE);
+        let content_hash = artifact.content_hash();
+        let on_disk = self.options.incremental
+            && artifact::ArtifactStamp::read(&stamp_path)
+                .is_some_and(|stamp| stamp.vouches_for(path, content_hash));
+        if !on_disk {
+            let stat = artifact.write(path).map_err(|source| BuildError::Write {
+                path: path.clone(),
                 source,
             })?;
+            // Best effort: without a stamp the next build writes the artifact again.
+            let _ = artifact::ArtifactStamp {
+                path: path.clone(),
+                stat,
+                content_hash,
+            }
+            .write(&stamp_path);
+        }
         if self.options.incremental {
             // Chunks before the state: a state never names a chunk output
             // that is not on disk (a crash in between leaves new chunks
@@ -1482,6 +1501,21 @@ impl BuilderSession {
             self.dirty = false;
         }
         Ok(())
+    }
+}
+
+/// Runs `pooled` on the rayon pool and `here` on this thread at once: a
+/// thread outside the pool would only wait in `rayon::join`, and the pool's
+/// second worker may still be starting when the first takes the join.
+fn beside<A: Send, B>(pooled: impl FnOnce() -> A + Send, here: impl FnOnce() -> B) -> (A, B) {
+    let mut pooled_result = None;
+    let here_result = rayon::in_place_scope(|scope| {
+        scope.spawn(|_| pooled_result = Some(pooled()));
+        here()
+    });
+    match pooled_result {
+        Some(a) => (a, here_result),
+        None => unreachable!("a scope returns after its spawned work"),
     }
 }
 

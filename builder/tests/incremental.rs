@@ -497,6 +497,77 @@ fn a_build_that_changes_nothing_reports_again_and_rewrites_no_state() {
 /// read again by the next build, found unchanged — and that build must
 /// still persist the window it moved on, or the file is read (and the body
 /// decoded) on every build after it.
+/// The artifact is rewritten only when what it says moved, or when the file
+/// on disk is not the one the last build wrote: a build that changes
+/// nothing leaves it (and a bundler watching it) alone.
+#[cfg(unix)]
+#[test]
+fn a_build_that_changes_nothing_leaves_the_artifact_alone() {
+    use std::os::unix::fs::MetadataExt as _;
+    let project = Project::new();
+    let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    date_files(project_files(&project), base);
+    let config = project.config();
+    let identity = |path: &Path| {
+        let meta = std::fs::metadata(path).unwrap();
+        (meta.ino(), meta.mtime_nsec(), meta.mtime())
+    };
+    let first = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    let written = identity(&config.artifact_path);
+    builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    assert_eq!(identity(&config.artifact_path), written, "left alone");
+    // Deleted, or replaced by other bytes: written again, and then trusted.
+    for damage in ["delete", "replace"] {
+        match damage {
+            "delete" => std::fs::remove_file(&config.artifact_path).unwrap(),
+            _ => std::fs::write(&config.artifact_path, "{}").unwrap(),
+        }
+        builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+        let text = std::fs::read_to_string(&config.artifact_path).unwrap();
+        assert!(
+            text.starts_with(&format!(
+                "{{\n  \"elements\": {}",
+                first.artifact.elements_json()
+            )),
+            "{damage}: the artifact is whole again"
+        );
+        let rewritten = identity(&config.artifact_path);
+        builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+        assert_eq!(
+            identity(&config.artifact_path),
+            rewritten,
+            "{damage}: then left alone"
+        );
+    }
+    // A clean build always writes it; an edit that changes an element too.
+    let before_clean = identity(&config.artifact_path);
+    builder::run_build(
+        &config,
+        builder::BuildOptions {
+            incremental: false,
+            write: true,
+        },
+    )
+    .unwrap();
+    assert_ne!(
+        identity(&config.artifact_path),
+        before_clean,
+        "a clean build writes"
+    );
+    let mut project = project;
+    let changes = project.apply(&Edit::Break(0));
+    date_files(
+        changes.updated.iter().cloned(),
+        base + std::time::Duration::from_secs(1),
+    );
+    let broken = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+    let text = std::fs::read_to_string(&config.artifact_path).unwrap();
+    assert!(text.starts_with(&format!(
+        "{{\n  \"elements\": {}",
+        broken.artifact.elements_json()
+    )));
+}
+
 #[test]
 fn a_file_read_for_raciness_is_not_read_again() {
     let project = Project::new();
