@@ -9,10 +9,10 @@
 //! truncated or corrupt file fails a checksum (the head's at load, the
 //! body's when it is read) and is discarded with a warning — never a panic.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +23,7 @@ use crate::diagnostics::Diagnostic;
 use crate::fingerprint::StatKey;
 use crate::session::SessionState;
 
-pub const STATE_FORMAT_VERSION: u32 = 4;
+pub const STATE_FORMAT_VERSION: u32 = 5;
 const MAGIC: &[u8; 8] = b"SODASTAT";
 pub const STATE_FILE: &str = "state.bin";
 
@@ -37,34 +37,243 @@ pub struct CacheHeader {
 }
 
 /// The part of the state a build reads first: enough to find out that
-/// nothing changed, and to answer if so, without decoding the rest.
+/// nothing changed, and to answer if so, without decoding the rest. Its
+/// paths and its elements borrow from the bytes read: a build that changes
+/// nothing allocates no string per file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StateHead {
+pub struct StateHead<'a> {
     /// Every file of the table with its stat, sorted by path.
-    pub files: Vec<(String, StatKey)>,
-    /// The include-glob matches, sorted.
-    pub entries: Vec<String>,
+    #[serde(borrow)]
+    pub files: Vec<HeadFile<'a>>,
+    /// Include-glob matches the table lacks (they could not be read).
+    #[serde(borrow)]
+    pub unread_entries: Vec<Text<'a>>,
+    /// Every directory the walk listed, with its stat, sorted by path (`""`
+    /// is the root, then `src/`, `src/a/`...). A directory whose stat did
+    /// not move has the same entries: a build that finds every one as it
+    /// was stats the table's files without listing a directory.
+    #[serde(borrow)]
+    pub dirs: Vec<HeadDir<'a>>,
     /// Paths whose appearance changes some file's imports: probed import
     /// candidates, and imports the table lacks (lost to a read error).
-    pub awaited: Vec<String>,
+    #[serde(borrow)]
+    pub awaited: Vec<Text<'a>>,
     /// Source files with a chunk output under `<cache_dir>/chunks/`.
-    pub chunk_files: Vec<String>,
+    #[serde(borrow)]
+    pub chunk_files: Vec<Text<'a>>,
     /// Source files with definitions, sorted: an edit to one of them will
     /// likely compile, so the schema is parsed beside the body's decode.
-    pub defining: Vec<String>,
+    #[serde(borrow)]
+    pub defining: Vec<Text<'a>>,
     pub racy_after_ns: u128,
-    pub elements: Arc<BTreeMap<String, String>>,
     /// What the build that wrote this state reported.
     pub diagnostics: Vec<Diagnostic>,
+    /// The elements (`BTreeMap<String, String>` in postcard), decoded when
+    /// the build asks for them.
+    #[serde(borrow)]
+    pub elements: Blob<'a>,
+}
+
+/// One file of the table: its path, its stat, and whether the include
+/// globs match it (an entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadFile<'a> {
+    #[serde(borrow)]
+    pub path: Text<'a>,
+    pub stat: StatKey,
+    pub entry: bool,
+}
+
+/// A walked directory (its path ends with `/`, the root's is empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadDir<'a> {
+    #[serde(borrow)]
+    pub path: Text<'a>,
+    pub stat: StatKey,
+}
+
+/// A string of the head: borrowed from the bytes it was decoded from,
+/// borrowed from the session when it is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Text<'_> {
+    pub fn into_owned(self) -> Text<'static> {
+        Text(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(s: &'a str) -> Text<'a> {
+        Text(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Text<'_> {
+    fn from(s: String) -> Self {
+        Text(Cow::Owned(s))
+    }
+}
+
+impl Serialize for Text<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+/// Bytes of the head, borrowed like [`Text`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Blob<'a>(pub Cow<'a, [u8]>);
+
+impl Serialize for Blob<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Blob<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Blob<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_borrowed_bytes<E: serde::de::Error>(
+                self,
+                v: &'de [u8],
+            ) -> Result<Blob<'de>, E> {
+                Ok(Blob(Cow::Borrowed(v)))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Blob<'de>, E> {
+                Ok(Blob(Cow::Owned(v.to_vec())))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Blob<'de>, E> {
+                Ok(Blob(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_bytes(Visitor)
+    }
+}
+
+impl StateHead<'_> {
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> StateHead<'static> {
+        fn owned(texts: Vec<Text<'_>>) -> Vec<Text<'static>> {
+            texts.into_iter().map(Text::into_owned).collect()
+        }
+        StateHead {
+            files: self
+                .files
+                .into_iter()
+                .map(|f| HeadFile {
+                    path: f.path.into_owned(),
+                    stat: f.stat,
+                    entry: f.entry,
+                })
+                .collect(),
+            unread_entries: owned(self.unread_entries),
+            dirs: self
+                .dirs
+                .into_iter()
+                .map(|d| HeadDir {
+                    path: d.path.into_owned(),
+                    stat: d.stat,
+                })
+                .collect(),
+            awaited: owned(self.awaited),
+            chunk_files: owned(self.chunk_files),
+            defining: owned(self.defining),
+            racy_after_ns: self.racy_after_ns,
+            diagnostics: self.diagnostics,
+            elements: Blob(Cow::Owned(self.elements.0.into_owned())),
+        }
+    }
+
+    /// The elements, encoded as the head stores them.
+    pub fn encode_elements(elements: &BTreeMap<String, String>) -> Blob<'static> {
+        // postcard cannot fail on a map of strings.
+        Blob(Cow::Owned(
+            postcard::to_allocvec(elements).unwrap_or_default(),
+        ))
+    }
+
+    /// The elements this head was written with.
+    pub fn decode_elements(&self) -> Result<BTreeMap<String, String>, String> {
+        #[derive(Deserialize)]
+        struct Elements(
+            #[serde(deserialize_with = "crate::discover::deserialize_sorted_map")]
+            BTreeMap<String, String>,
+        );
+        postcard::from_bytes::<Elements>(&self.elements.0)
+            .map(|e| e.0)
+            .map_err(|e| format!("undecodable elements: {e}"))
+    }
+
+    /// Every include-glob match: the table's entries and the unread ones, sorted.
+    pub fn entries(&self) -> Vec<&str> {
+        let mut entries: Vec<&str> = self
+            .files
+            .iter()
+            .filter(|f| f.entry)
+            .map(|f| &*f.path)
+            .chain(self.unread_entries.iter().map(|e| &**e))
+            .collect();
+        entries.sort_unstable();
+        entries
+    }
 }
 
 pub struct PersistedState {
     pub header: CacheHeader,
-    pub head: StateHead,
+    pub head: HeadBytes,
     /// The rest of the state, read, checksum-verified and decoded on first
     /// need: a build that changes nothing never touches it, and nothing it
     /// produces depends on unverified bytes.
     pub body: StateBody,
+}
+
+/// The checksum-verified bytes before the body, which the head borrows from.
+pub struct HeadBytes(Front);
+
+impl HeadBytes {
+    /// The head, decoded in place (its checksum passed at load; a head that
+    /// still does not decode is a format bug, reported as a discarded state).
+    pub fn decode(&self) -> Result<StateHead<'_>, String> {
+        let path = &self.0.path;
+        self.0
+            .head()
+            .map_err(|reason| format!("warning: {}: {reason}", path.display()))
+    }
 }
 
 pub enum CacheLoad {
@@ -93,7 +302,7 @@ fn expected_header(config: &Config, schema_hash: u64) -> CacheHeader {
 /// body. A build that changes nothing reads the first part only.
 pub fn encode(
     header: &CacheHeader,
-    head: &StateHead,
+    head: &StateHead<'_>,
     state: &SessionState,
 ) -> Result<Vec<u8>, postcard::Error> {
     Ok(assemble(
@@ -120,13 +329,18 @@ fn assemble(header: &[u8], head: &[u8], body: &[u8]) -> Vec<u8> {
 
 /// Splits an encoded state into header, head and body, verifying both
 /// checksums.
-pub fn decode(bytes: &[u8]) -> Result<(CacheHeader, StateHead, &[u8]), String> {
+pub fn decode(bytes: &[u8]) -> Result<(CacheHeader, StateHead<'_>, &[u8]), String> {
     let mut reader: &[u8] = bytes;
     let front = read_front(&mut reader)?;
-    let head = front.head()?;
+    // The front is a prefix of `bytes`: the head borrows from them.
+    let head = decode_head(&bytes[front.head.clone()])?;
     let (header, body_len) = (front.header, front.body_len);
     let body = checked_body(reader, body_len)?;
     Ok((header, head, body))
+}
+
+fn decode_head(bytes: &[u8]) -> Result<StateHead<'_>, String> {
+    postcard::from_bytes(bytes).map_err(|e| format!("undecodable head: {e}"))
 }
 
 /// The body out of `bytes` (the body, then its xxh3), if the checksum holds.
@@ -144,6 +358,8 @@ fn checked_body(bytes: &[u8], len: usize) -> Result<&[u8], String> {
 /// The head is decoded only after the header says it is of this format.
 struct Front {
     header: CacheHeader,
+    /// Where it was read from, for messages.
+    path: PathBuf,
     bytes: Vec<u8>,
     head: std::ops::Range<usize>,
     body_len: usize,
@@ -152,19 +368,26 @@ struct Front {
 }
 
 impl Front {
-    fn head(&self) -> Result<StateHead, String> {
-        postcard::from_bytes(&self.bytes[self.head.clone()])
-            .map_err(|e| format!("undecodable head: {e}"))
+    fn head(&self) -> Result<StateHead<'_>, String> {
+        decode_head(&self.bytes[self.head.clone()])
     }
 }
 
 /// Reads and verifies everything before the body.
 fn read_front(file: &mut impl std::io::Read) -> Result<Front, String> {
+    // Read straight into the buffer's spare capacity: no zeroing first,
+    // no copy out of a reader's buffer.
     fn take(file: &mut impl std::io::Read, n: usize, front: &mut Vec<u8>) -> Result<(), String> {
+        use std::io::Read as _;
         let start = front.len();
-        front.resize(start + n, 0);
-        file.read_exact(&mut front[start..])
-            .map_err(|_| "not a state file (bad magic or truncated)".to_owned())
+        front.reserve_exact(n);
+        match file.take(n as u64).read_to_end(front) {
+            Ok(read) if read == n => Ok(()),
+            _ => {
+                front.truncate(start);
+                Err("not a state file (bad magic or truncated)".to_owned())
+            }
+        }
     }
     fn length(bytes: &[u8]) -> usize {
         let mut le = [0u8; 8];
@@ -200,6 +423,7 @@ fn read_front(file: &mut impl std::io::Read) -> Result<Front, String> {
     let at = at + header_len + 8;
     Ok(Front {
         header,
+        path: PathBuf::new(),
         body_offset: front.len() as u64,
         head: at..at + head_len,
         bytes: front,
@@ -220,17 +444,29 @@ pub struct StateBody {
 impl StateBody {
     /// Reads the body, verifies its checksum and decodes it.
     pub fn decode(self) -> Result<SessionState, String> {
+        let bytes = self.read()?;
+        postcard::from_bytes::<SessionState>(&bytes[..self.len])
+            .map_err(|e| self.fail(format!("undecodable payload: {e}")))
+    }
+
+    /// The body's bytes (and their checksum), verified, not decoded: what a
+    /// new head is written in front of when only the head moved.
+    fn read(&self) -> Result<Vec<u8>, String> {
         use std::io::{Read as _, Seek as _};
-        let fail = |what: String| format!("warning: {}: {what}", self.path.display());
         let mut file = &self.file;
         file.seek(std::io::SeekFrom::Start(self.offset))
-            .map_err(|e| fail(format!("cannot read: {e}")))?;
-        let mut bytes = vec![0; self.len + 8];
-        file.read_exact(&mut bytes)
-            .map_err(|_| fail("truncated body".into()))?;
-        let body = checked_body(&bytes, self.len).map_err(fail)?;
-        postcard::from_bytes::<SessionState>(body)
-            .map_err(|e| fail(format!("undecodable payload: {e}")))
+            .map_err(|e| self.fail(format!("cannot read: {e}")))?;
+        let mut bytes = Vec::with_capacity(self.len + 8);
+        match file.take(self.len as u64 + 8).read_to_end(&mut bytes) {
+            Ok(n) if n == self.len + 8 => {}
+            _ => return Err(self.fail("truncated body".into())),
+        }
+        checked_body(&bytes, self.len).map_err(|e| self.fail(e))?;
+        Ok(bytes)
+    }
+
+    fn fail(&self, what: String) -> String {
+        format!("warning: {}: {what}", self.path.display())
     }
 }
 
@@ -243,8 +479,11 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
     };
     let discarded =
         |reason: String| CacheLoad::Discarded(format!("warning: {}: {reason}", path.display()));
-    let front = match read_front(&mut std::io::BufReader::with_capacity(64 * 1024, &mut file)) {
-        Ok(front) => front,
+    let front = match read_front(&mut file) {
+        Ok(front) => Front {
+            path: path.clone(),
+            ..front
+        },
         Err(reason) => return discarded(reason),
     };
     let header = front.header.clone();
@@ -272,15 +511,12 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
     if header.options_hash != expected.options_hash {
         return CacheLoad::Discarded("the config changed".into());
     }
-    // Only now, with the format known to be this one, is the head decoded.
-    let head = match front.head() {
-        Ok(head) => head,
-        Err(reason) => return discarded(reason),
-    };
+    // Only now, with the format known to be this one, may the head be
+    // decoded (`PersistedState::head`).
     let (offset, body_len) = (front.body_offset, front.body_len);
     CacheLoad::Loaded(Box::new(PersistedState {
         header,
-        head,
+        head: HeadBytes(front),
         body: StateBody {
             file,
             path,
@@ -293,12 +529,29 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
 pub fn save_state(
     config: &Config,
     schema_hash: u64,
-    head: &StateHead,
+    head: &StateHead<'_>,
     state: &SessionState,
 ) -> std::io::Result<()> {
     let bytes = encode(&expected_header(config, schema_hash), head, state)
         .map_err(std::io::Error::other)?;
     write_atomic_with(&state_path(config), &bytes, Durability::Unsynced).map(|_| ())
+}
+
+/// Writes `head` in front of the body a loaded state already has, without
+/// decoding it: a build that found nothing changed but the head (the
+/// directories it listed again, the racy window) persists that.
+pub fn save_head(
+    config: &Config,
+    schema_hash: u64,
+    head: &StateHead<'_>,
+    body: &StateBody,
+) -> std::io::Result<()> {
+    let bytes = body.read().map_err(std::io::Error::other)?;
+    let header = postcard::to_allocvec(&expected_header(config, schema_hash))
+        .map_err(std::io::Error::other)?;
+    let head = postcard::to_allocvec(head).map_err(std::io::Error::other)?;
+    let state = assemble(&header, &head, &bytes[..body.len]);
+    write_atomic_with(&state_path(config), &state, Durability::Unsynced).map(|_| ())
 }
 
 /// Removes the persisted state (and everything else under the cache directory).
@@ -340,20 +593,38 @@ mod tests {
         }
     }
 
-    fn head() -> StateHead {
+    fn head() -> StateHead<'static> {
         let stat = StatKey {
             size: 10,
             mtime_ns: 20,
             inode: 30,
         };
+        let file = |path: &'static str, entry| HeadFile {
+            path: path.into(),
+            stat,
+            entry,
+        };
         StateHead {
-            files: vec![("src/a.ts".into(), stat), ("src/b.ts".into(), stat)],
-            entries: vec!["src/a.ts".into()],
+            files: vec![file("src/a.ts", true), file("src/b.ts", false)],
+            unread_entries: vec!["src/z.ts".into()],
+            dirs: vec![
+                HeadDir {
+                    path: "".into(),
+                    stat,
+                },
+                HeadDir {
+                    path: "src/".into(),
+                    stat,
+                },
+            ],
             awaited: vec!["src/c.ts".into()],
             chunk_files: vec!["src/a.ts".into()],
             defining: vec!["src/a.ts".into()],
             racy_after_ns: 5,
-            elements: Arc::new(BTreeMap::from([("src/a.ts::A".into(), "{}".into())])),
+            elements: StateHead::encode_elements(&BTreeMap::from([(
+                "src/a.ts::A".into(),
+                "{}".into(),
+            )])),
             diagnostics: Vec::new(),
         }
     }
@@ -364,6 +635,14 @@ mod tests {
         let (h, decoded_head, body) = decode(&bytes).unwrap();
         assert_eq!(h, header());
         assert_eq!(decoded_head, head());
+        // Paths and elements borrow from the bytes.
+        assert!(matches!(decoded_head.files[0].path.0, Cow::Borrowed(_)));
+        assert!(matches!(decoded_head.elements.0, Cow::Borrowed(_)));
+        assert_eq!(decoded_head.entries(), vec!["src/a.ts", "src/z.ts"]);
+        assert_eq!(
+            decoded_head.decode_elements().unwrap(),
+            BTreeMap::from([("src/a.ts::A".into(), "{}".into())])
+        );
         assert!(postcard::from_bytes::<SessionState>(body).is_ok());
         assert!(decode(b"garbage").is_err());
     }

@@ -311,7 +311,10 @@ fn parse_chunk_file<'b>(bytes: &'b [u8], chunk: &Chunk) -> Result<&'b [u8], &'st
 /// fine.
 /// Files of the manifest whose chunk output file is gone (someone cleaned
 /// part of the cache directory): one listing of the chunk directory.
-pub fn missing_outputs(cache_dir: &Path, files: &[String]) -> Vec<String> {
+pub fn missing_outputs<F: std::ops::Deref<Target = str>>(
+    cache_dir: &Path,
+    files: &[F],
+) -> Vec<String> {
     if files.is_empty() {
         return Vec::new();
     }
@@ -331,7 +334,7 @@ pub fn missing_outputs(cache_dir: &Path, files: &[String]) -> Vec<String> {
                 .file_name()
                 .is_none_or(|name| !present.contains(name))
         })
-        .cloned()
+        .map(|file| file.to_string())
         .collect()
 }
 

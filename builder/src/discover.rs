@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::{analyze_module, AnalyzerContext, ModuleSummary};
+use crate::cache::{HeadDir, HeadFile, Text};
 use crate::config::Config;
 use crate::diagnostics::{codes, Diagnostic, Location};
 use crate::fingerprint::{self, Fingerprint, StatKey};
@@ -242,6 +243,10 @@ pub struct FileCounts {
     pub scanned: u64,
     pub read: u64,
     pub analyzed: u64,
+    /// Directories the walk listed: none when every directory is as the
+    /// last walk found it.
+    #[serde(default)]
+    pub listed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,6 +331,8 @@ pub struct Scan {
     /// Every TypeScript file seen, entry or not: import resolution asks this
     /// set instead of probing the file system once per candidate path.
     pub known: KnownFiles,
+    /// Every directory listed (`""`, `src/`, ...), with its stat, in path order.
+    pub dirs: Vec<(String, StatKey)>,
 }
 
 /// The TypeScript files of the walked part of the tree, with the stat the
@@ -380,14 +387,7 @@ impl KnownFiles {
     }
 
     fn in_walked_region(&self, rel: &str) -> bool {
-        !(rel.starts_with("../")
-            || rel
-                .split('/')
-                .any(|c| SKIPPED_DIRS.contains(&c) || c == "..")
-            || (!self.outdir_rel.is_empty()
-                && rel
-                    .strip_prefix(self.outdir_rel.as_str())
-                    .is_some_and(|r| r.starts_with('/'))))
+        in_walked_region(rel, &self.outdir_rel)
     }
 
     /// `Some(exists)` for a path inside the walked region; `None` outside it
@@ -412,6 +412,19 @@ impl KnownFiles {
     }
 }
 
+/// Whether the walk lists the directory of `rel` (not above the root, not
+/// in a skipped directory or the graphql-system outdir).
+fn in_walked_region(rel: &str, outdir_rel: &str) -> bool {
+    !(rel.starts_with("../")
+        || rel
+            .split('/')
+            .any(|c| SKIPPED_DIRS.contains(&c) || c == "..")
+        || (!outdir_rel.is_empty()
+            && rel
+                .strip_prefix(outdir_rel)
+                .is_some_and(|r| r.starts_with('/'))))
+}
+
 /// Walks the config directory: the include-glob matches (cold builds), and every
 /// TypeScript file (with its stat when `with_stats`: the check of a loaded
 /// state needs them, a cold build does not) for import resolution.
@@ -427,17 +440,22 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
     // Directories are listed in parallel, and each directory's files are
     // stat'ed (one path component each, relative to the directory's handle)
     // and matched against the globs on every core as soon as it is listed.
-    let stats = match DirHandle::open(&config.root_dir) {
+    let walked = match DirHandle::open(&config.root_dir) {
         Ok(root) => walk_dir(config, globs, with_stats, &root, &config.root_dir, ""),
         Err(_) => Vec::new(),
     };
-    out.known.files.reserve(stats.len());
+    out.known.files.reserve(walked.len());
     let mut entries: Vec<String> = Vec::new();
-    for (rel, stat, is_entry) in stats {
-        if is_entry {
-            entries.push(rel.clone());
+    for found in walked {
+        match found {
+            Walked::File((rel, stat, is_entry)) => {
+                if is_entry {
+                    entries.push(rel.clone());
+                }
+                out.known.files.push((rel, stat));
+            }
+            Walked::Dir(rel, stat) => out.dirs.push((rel, stat)),
         }
-        out.known.files.push((rel, stat));
     }
     debug_assert!(out.known.files.is_sorted_by(|a, b| a.0 < b.0));
     // Sorted input: the set is bulk-built.
@@ -447,6 +465,14 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
 
 /// One walked file: its path, its stat (when taken), whether it is an entry.
 type WalkedFile = (String, Option<StatKey>, bool);
+
+/// What the walk found, in path order.
+enum Walked {
+    File(WalkedFile),
+    /// A listed directory (its path ends with `/`; the root's is empty) and
+    /// its stat, before everything in it.
+    Dir(String, StatKey),
+}
 
 /// Walks `dir`, returning its TypeScript files in the order of their
 /// relative paths, so the walk needs no sort of its own: siblings are sorted
@@ -460,8 +486,10 @@ fn walk_dir(
     dir: &DirHandle,
     dir_path: &Path,
     dir_rel: &str,
-) -> Vec<WalkedFile> {
-    let Ok(listed) = dir.entries() else {
+) -> Vec<Walked> {
+    // Taken before the listing: an entry added meanwhile moves it past
+    // this stat, never the other way round.
+    let (Ok(dir_stat), Ok(listed)) = (dir.stat_self(), dir.entries()) else {
         return Vec::new();
     };
     let mut children: Vec<(String, EntryKind)> = listed
@@ -480,18 +508,16 @@ fn walk_dir(
         })
         .collect();
     children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    // Collected in order: a directory's files, then each subdirectory's,
-    // as the sorted keys say.
-    children
-        .into_par_iter()
-        .flat_map_iter(|(key, kind)| {
+    // Collected in order: the directory, its files, then each
+    // subdirectory's, as the sorted keys say.
+    rayon::iter::once(Walked::Dir(dir_rel.to_owned(), dir_stat))
+        .chain(children.into_par_iter().flat_map_iter(|(key, kind)| {
             let mut rel = String::with_capacity(dir_rel.len() + key.len());
             rel.push_str(dir_rel);
             rel.push_str(&key);
             if kind != EntryKind::Dir {
-                return Either::Left(
-                    walk_file(globs, with_stats, dir, &key, kind, rel).into_iter(),
-                );
+                let file = walk_file(globs, with_stats, dir, &key, kind, rel);
+                return Either::Left(file.map(Walked::File).into_iter());
             }
             let name = &key[..key.len() - 1];
             let path = dir_path.join(name);
@@ -502,7 +528,7 @@ fn walk_dir(
                 _ => Vec::new(),
             };
             Either::Right(below.into_iter())
-        })
+        }))
         .collect()
 }
 
@@ -545,19 +571,19 @@ pub struct StatScan {
     pub entries_added: Vec<String>,
     /// Previous entries the walk did not find.
     pub entries_removed: Vec<String>,
+    /// Suspects that are gone: their importers resolve those imports afresh.
+    pub gone: BTreeSet<String>,
 }
 
 pub fn stat_scan(
     config: &Config,
     globs: &Globs,
-    previous: &[(String, StatKey)],
-    previous_entries: &[String],
+    previous: &[HeadFile<'_>],
+    previous_entries: &[&str],
     known: &KnownFiles,
     racy_after_ns: u128,
 ) -> StatScan {
-    let moved = |before: &StatKey, stat: Option<StatKey>| {
-        stat.is_none_or(|s| s != *before || s.mtime_ns >= racy_after_ns)
-    };
+    let moved = |before: &StatKey, stat: Option<StatKey>| stat_moved(before, stat, racy_after_ns);
     // Both are sorted by path: one merge, no hashing, no lookups. The
     // globs are the same (the config hash guards the state), so a walked
     // file the table knows is an entry exactly when it was one before; only
@@ -568,6 +594,7 @@ pub fn stat_scan(
         unknown: Vec::new(),
         entries_added: Vec::new(),
         entries_removed: Vec::new(),
+        gone: BTreeSet::new(),
     };
     let mut walked = known.files.iter().peekable();
     let mut unknown = |w: &String| {
@@ -576,8 +603,14 @@ pub fn stat_scan(
         }
         out.unknown.push(w.clone());
     };
-    for (rel, before) in previous {
-        while let Some((w, _)) = walked.next_if(|(w, _)| w < rel) {
+    for HeadFile {
+        path: rel,
+        stat: before,
+        ..
+    } in previous
+    {
+        let rel: &str = rel;
+        while let Some((w, _)) = walked.next_if(|(w, _)| w.as_str() < rel) {
             unknown(w);
         }
         let stat = match walked.next_if(|(w, _)| w == rel) {
@@ -589,8 +622,11 @@ pub fn stat_scan(
             }
             None => None,
         };
+        if stat.is_none() && known.in_walked_region(rel) {
+            out.gone.insert(rel.to_owned());
+        }
         if moved(before, stat) {
-            out.suspects.insert(rel.clone());
+            out.suspects.insert(rel.to_owned());
         } else {
             out.unchanged += 1;
         }
@@ -598,14 +634,86 @@ pub fn stat_scan(
     for (w, _) in walked {
         unknown(w);
     }
-    let mut walked = known.files.iter().map(|(w, _)| w).peekable();
-    for entry in previous_entries {
+    let mut walked = known.files.iter().map(|(w, _)| w.as_str()).peekable();
+    for &entry in previous_entries {
         while walked.next_if(|w| *w < entry).is_some() {}
         if walked.next_if(|w| *w == entry).is_none() {
-            out.entries_removed.push(entry.clone());
+            out.entries_removed.push(entry.to_owned());
         }
     }
     out
+}
+
+/// A stat that differs from `before`, is gone, or is too recent to trust.
+fn stat_moved(before: &StatKey, stat: Option<StatKey>, racy_after_ns: u128) -> bool {
+    stat.is_none_or(|s| s != *before || s.mtime_ns >= racy_after_ns)
+}
+
+/// [`stat_scan`] without listing a directory: when every directory the
+/// last walk listed still has the stat it had then (older than the racy
+/// window), no entry was added, removed or renamed in any of them, so the
+/// table's files are all there is to look at. Each is stat'ed relative to
+/// its directory's handle. `None` when a directory moved, or a file's
+/// directory was never listed: then the walk must look.
+pub fn stat_scan_unlisted(
+    config: &Config,
+    dirs: &[HeadDir<'_>],
+    files: &[HeadFile<'_>],
+    unread_entries: &[Text<'_>],
+    racy_after_ns: u128,
+) -> Option<StatScan> {
+    if dirs.is_empty() {
+        return None;
+    }
+    let handles: Vec<DirHandle> = dirs
+        .par_iter()
+        .map(|dir| {
+            let handle = DirHandle::open(&config.root_dir.join(&*dir.path)).ok()?;
+            let stat = handle.stat_self().ok();
+            (!stat_moved(&dir.stat, stat, racy_after_ns)).then_some(handle)
+        })
+        .collect::<Option<_>>()?;
+    let outdir_rel = config.relative(&config.outdir);
+    // Per file: `Some(None)` when unmoved, `Some(Some(gone))` for a suspect,
+    // `None` when its directory was never listed. Only suspects are kept.
+    let looked: Vec<(usize, bool)> = files
+        .par_iter()
+        .enumerate()
+        .with_min_len(64)
+        .filter_map(|(i, file)| {
+            let (parent, name) = match file.path.rfind('/') {
+                Some(at) => file.path.split_at(at + 1),
+                None => ("", &*file.path),
+            };
+            let stat = match dirs.binary_search_by(|d| (*d.path).cmp(parent)) {
+                // Followed: a symlink counts by its target, as the walk took it.
+                Ok(d) => handles[d].stat(name, true).ok().map(|s| s.stat),
+                Err(_) if in_walked_region(&file.path, &outdir_rel) => return Some(None),
+                Err(_) => fingerprint::stat(&config.root_dir.join(&*file.path)).ok(),
+            };
+            stat_moved(&file.stat, stat, racy_after_ns).then_some(Some((i, stat.is_none())))
+        })
+        .collect::<Option<_>>()?;
+    // The unread entries are still there (their directories did not move):
+    // they are looked at as a walk would find them.
+    let unread: Vec<String> = unread_entries.iter().map(|e| e.to_string()).collect();
+    let mut out = StatScan {
+        suspects: BTreeSet::new(),
+        unchanged: (files.len() - looked.len()) as u64,
+        unknown: unread.clone(),
+        entries_added: unread,
+        entries_removed: Vec::new(),
+        gone: BTreeSet::new(),
+    };
+    for (i, gone) in looked {
+        let path = files[i].path.to_string();
+        if gone {
+            // Vanished since its directory was checked.
+            out.gone.insert(path.clone());
+        }
+        out.suspects.insert(path);
+    }
+    Some(out)
 }
 
 pub struct DiscoveryInput<'a> {

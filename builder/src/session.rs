@@ -279,9 +279,15 @@ pub struct BuilderSession {
     /// A loaded state whose body a build that changed nothing left encoded;
     /// decoded on first need (`ensure_state`).
     pending_body: Option<PendingBody>,
+    /// A head to persist in front of that still-encoded body: the build
+    /// changed nothing but what the head records (directories listed anew).
+    pending_head: Option<cache::StateHead<'static>>,
     /// What the last build reported, persisted for a build that changes
     /// nothing to report again.
     last_diagnostics: Vec<Diagnostic>,
+    /// The directories the last walk listed, with their stats (the head's
+    /// `dirs`): a build that finds them unmoved lists none.
+    walked_dirs: Vec<(String, crate::fingerprint::StatKey)>,
 }
 
 struct PendingBody {
@@ -341,7 +347,9 @@ impl BuilderSession {
             initialized: false,
             pending_chunks: PendingChunks::default(),
             pending_body: None,
+            pending_head: None,
             last_diagnostics: Vec::new(),
+            walked_dirs: Vec::new(),
         }
     }
 
@@ -366,6 +374,10 @@ impl BuilderSession {
         let Some(pending) = self.pending_body.take() else {
             return;
         };
+        // A head waiting to be written goes out with the whole state now.
+        if self.pending_head.take().is_some() {
+            self.dirty = true;
+        }
         match pending.body.decode() {
             Ok(mut state) => {
                 state.elements = pending.elements;
@@ -382,47 +394,75 @@ impl BuilderSession {
         }
     }
 
-    /// The head of the state as it is now (what `write_outputs` persists).
-    fn head(&self) -> cache::StateHead {
+    /// The head of the state as it is now (what `write_outputs` persists),
+    /// borrowing from the session; `elements` is their encoding
+    /// (`StateHead::encode_elements`).
+    fn head(&self, elements: cache::Blob<'static>) -> cache::StateHead<'_> {
         let files = &self.state.files;
         // Probed candidates, and imports the table lacks (a read failed).
-        let mut awaited: Vec<String> = self
+        let mut awaited: Vec<&str> = self
             .index
             .probed
             .iter()
             .filter(|(_, importers)| !importers.is_empty())
-            .map(|(path, _)| path.clone())
+            .map(|(path, _)| path.as_str())
             .chain(
                 files
                     .values()
                     .flat_map(|e| e.deps.iter())
                     .filter(|d| !files.contains_key(*d))
-                    .cloned(),
+                    .map(String::as_str),
             )
             .collect();
         awaited.sort_unstable();
         awaited.dedup();
-        let mut defining: Vec<String> = self
+        let mut defining: Vec<&str> = self
             .state
             .graph
             .nodes
             .values()
-            .map(|n| n.file.clone())
+            .map(|n| n.file.as_str())
             .collect();
         defining.sort_unstable();
         defining.dedup();
+        // Both sorted: one merge marks the entries among the files.
+        let mut entries = self.state.entries.iter().map(String::as_str).peekable();
+        let mut unread_entries = Vec::new();
+        let mut head_files = Vec::with_capacity(files.len());
+        for (path, e) in files {
+            while let Some(entry) = entries.next_if(|entry| *entry < path.as_str()) {
+                unread_entries.push(entry.into());
+            }
+            head_files.push(cache::HeadFile {
+                path: path.as_str().into(),
+                stat: e.fingerprint.stat,
+                entry: entries.next_if(|entry| *entry == path.as_str()).is_some(),
+            });
+        }
+        unread_entries.extend(entries.map(cache::Text::from));
         cache::StateHead {
-            files: files
+            files: head_files,
+            unread_entries,
+            dirs: self
+                .walked_dirs
                 .iter()
-                .map(|(path, e)| (path.clone(), e.fingerprint.stat))
+                .map(|(path, stat)| cache::HeadDir {
+                    path: path.as_str().into(),
+                    stat: *stat,
+                })
                 .collect(),
-            entries: self.state.entries.iter().cloned().collect(),
-            awaited,
-            chunk_files: self.state.chunks.chunks.keys().cloned().collect(),
-            defining,
+            awaited: awaited.into_iter().map(cache::Text::from).collect(),
+            chunk_files: self
+                .state
+                .chunks
+                .chunks
+                .keys()
+                .map(|k| k.as_str().into())
+                .collect(),
+            defining: defining.into_iter().map(cache::Text::from).collect(),
             racy_after_ns: self.state.racy_after_ns,
-            elements: Arc::clone(&self.state.elements),
             diagnostics: self.last_diagnostics.clone(),
+            elements,
         }
     }
 
@@ -451,65 +491,102 @@ impl BuilderSession {
         let globs = Globs::new(&self.config)?;
         let analyzer = self.analyzer_context();
         let empty = BTreeSet::new();
-        // The walk (stats included) does not depend on the persisted state:
-        // run both at once.
         let discovery_started = now_ns();
         let load = self.options.incremental && !self.initialized;
-        // Stats are for checking a loaded state; without one, every file is
-        // read and stat'ed through its open handle instead.
-        let with_stats =
-            (load && cache::state_path(&self.config).is_file()) || !self.state.files.is_empty();
-        // The walk takes the pool; the state loads on this thread meanwhile
-        // (it would only wait for the walk otherwise).
-        let (scan, loaded) = beside(
-            || discover::scan(&self.config, &globs, with_stats),
-            || {
-                load.then(|| {
-                    let loaded = cache::load_state(&self.config, schema_hash);
-                    // Chunk files someone deleted are written again from the state.
-                    let missing = match &loaded {
-                        CacheLoad::Loaded(p) => {
-                            chunks::missing_outputs(&self.config.cache_dir, &p.head.chunk_files)
-                        }
-                        _ => Vec::new(),
-                    };
-                    (loaded, missing)
-                })
-            },
-        );
-        let mut missing_chunks = Vec::new();
-        let mut persisted = None;
-        let mut cache_note = loaded.map(|(loaded, missing)| match loaded {
-            CacheLoad::Loaded(loaded) => {
-                missing_chunks = missing;
-                persisted = Some(*loaded);
-                "using the persisted state".to_owned()
-            }
-            CacheLoad::Missing => "no persisted state: cold build".to_owned(),
-            CacheLoad::Discarded(reason) => {
-                format!("persisted state discarded ({reason}): cold build")
-            }
-        });
-        timer.lap("load_and_scan");
+        let loaded = if load {
+            cache::load_state(&self.config, schema_hash)
+        } else {
+            CacheLoad::Missing
+        };
+        let (mut cache_note, persisted) = match loaded {
+            CacheLoad::Loaded(p) => (Some("using the persisted state".to_owned()), Some(*p)),
+            CacheLoad::Missing => (
+                load.then(|| "no persisted state: cold build".to_owned()),
+                None,
+            ),
+            CacheLoad::Discarded(reason) => (
+                Some(format!("persisted state discarded ({reason}): cold build")),
+                None,
+            ),
+        };
         self.initialized = true;
-        // What the walk is checked against: the loaded head, or the head of
-        // this session's own state.
-        let (head, body) = match persisted {
+        let (head_bytes, body) = match persisted {
             Some(p) => (Some(p.head), Some(p.body)),
-            None if !self.state.files.is_empty() => (Some(self.head()), None),
             None => (None, None),
         };
-        let stat_scan = head.as_ref().map(|head| {
-            discover::stat_scan(
-                &self.config,
-                &globs,
-                &head.files,
-                &head.entries,
-                &scan.known,
-                head.racy_after_ns,
-            )
+        // What the table is checked against: the loaded head (borrowed from
+        // the bytes read), or the head of this session's own state.
+        let own_head;
+        let head: Option<&cache::StateHead<'_>> = match head_bytes.as_ref().map(|h| h.decode()) {
+            Some(Ok(decoded)) => {
+                own_head = decoded;
+                Some(&own_head)
+            }
+            Some(Err(reason)) => {
+                cache_note = Some(format!("persisted state discarded ({reason}): cold build"));
+                None
+            }
+            None if !self.state.files.is_empty() => {
+                own_head = self.head(cache::Blob::default()).into_owned();
+                Some(&own_head)
+            }
+            None => None,
+        };
+        let body = body.filter(|_| head.is_some());
+        // What moved: without listing a directory when none moved (the
+        // elements are decoded meanwhile), else by a walk.
+        let mut elements = None;
+        let mut missing_chunks = Vec::new();
+        let mut walked = None;
+        let stat_scan = head.map(|head| {
+            let (unlisted, (decoded, missing)) = beside(
+                || {
+                    discover::stat_scan_unlisted(
+                        &self.config,
+                        &head.dirs,
+                        &head.files,
+                        &head.unread_entries,
+                        head.racy_after_ns,
+                    )
+                },
+                || {
+                    let Some(_) = body else {
+                        return (None, Vec::new());
+                    };
+                    // Chunk files someone deleted are written again from the state.
+                    let missing =
+                        chunks::missing_outputs(&self.config.cache_dir, &head.chunk_files);
+                    (Some(head.decode_elements()), missing)
+                },
+            );
+            elements = decoded;
+            missing_chunks = missing;
+            unlisted.unwrap_or_else(|| {
+                let scan = discover::scan(&self.config, &globs, true);
+                let stat_scan = discover::stat_scan(
+                    &self.config,
+                    &globs,
+                    &head.files,
+                    &head.entries(),
+                    &scan.known,
+                    head.racy_after_ns,
+                );
+                walked = Some(scan);
+                stat_scan
+            })
         });
-        if let (Some(head), Some(stat_scan), Some(body)) = (&head, &stat_scan, body) {
+        let elements = match elements {
+            Some(Ok(elements)) => Some(Arc::new(elements)),
+            Some(Err(reason)) => {
+                cache_note = Some(format!("persisted state discarded ({reason}): cold build"));
+                None
+            }
+            None => None,
+        };
+        timer.lap("load_and_scan");
+        if let (Some(head), Some(stat_scan), Some(body), Some(elements)) =
+            (head, &stat_scan, body, &elements)
+        {
             // No file moved, none came that anything waits for, no chunk
             // file went missing: the last build's answer stands, and the
             // body of the state stays encoded.
@@ -523,11 +600,31 @@ impl BuilderSession {
             if unchanged {
                 self.pending_body = Some(PendingBody {
                     body,
-                    elements: Arc::clone(&head.elements),
+                    elements: Arc::clone(elements),
                 });
                 self.dirty = false;
+                self.walked_dirs = head_dirs(head);
+                if let Some(scan) = walked.as_ref().filter(|scan| scan.dirs != self.walked_dirs) {
+                    // Listed again because a directory moved (an editor's swap
+                    // file, a file the build does not read): record it, or
+                    // every later build lists them all again.
+                    self.walked_dirs = scan.dirs.clone();
+                    let mut moved = head.clone().into_owned();
+                    moved.dirs = scan
+                        .dirs
+                        .iter()
+                        .map(|(path, stat)| cache::HeadDir {
+                            path: path.clone().into(),
+                            stat: *stat,
+                        })
+                        .collect();
+                    moved.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
+                    self.pending_head = Some(moved);
+                }
                 timer.lap("discover");
-                let mut output = self.unchanged_output(head, stat_scan.unchanged, timer, started);
+                let listed = walked.as_ref().map_or(0, |scan| scan.dirs.len() as u64);
+                let mut output =
+                    self.unchanged_output(head, stat_scan.unchanged, listed, timer, started);
                 output.cache_note = cache_note;
                 return Ok(output);
             }
@@ -537,7 +634,7 @@ impl BuilderSession {
             let compiles = stat_scan
                 .suspects
                 .iter()
-                .any(|f| head.defining.binary_search(f).is_ok());
+                .any(|f| head.defining.binary_search_by(|d| (**d).cmp(f)).is_ok());
             let (decoded, ()) = rayon::join(
                 || body.decode(),
                 || {
@@ -550,10 +647,11 @@ impl BuilderSession {
             );
             match decoded {
                 Ok(mut state) => {
-                    state.elements = Arc::clone(&head.elements);
+                    state.elements = Arc::clone(elements);
                     self.state = state;
                     self.index = RuntimeIndex::build(&self.state);
                     self.last_diagnostics = head.diagnostics.clone();
+                    self.walked_dirs = head_dirs(head);
                     self.dirty = false;
                 }
                 Err(reason) => {
@@ -561,6 +659,9 @@ impl BuilderSession {
                 }
             }
         }
+        let awaited: Vec<String> = head.map_or_else(Vec::new, |h| {
+            h.awaited.iter().map(|a| a.to_string()).collect()
+        });
         for file in missing_chunks {
             // Out of the manifest: the re-plan sees it as added and writes it.
             self.state.chunks.chunks.remove(&file);
@@ -574,15 +675,20 @@ impl BuilderSession {
             None => {
                 // A walk made for a state that was then discarded skipped
                 // the globs: match them now.
-                let entries: BTreeSet<String> = if with_stats {
-                    scan.known
-                        .files()
-                        .filter(|f| globs.is_entry_source(f))
-                        .cloned()
-                        .collect()
-                } else {
-                    scan.entries
+                let scan = match walked {
+                    Some(mut scan) => {
+                        scan.entries = scan
+                            .known
+                            .files()
+                            .filter(|f| globs.is_entry_source(f))
+                            .cloned()
+                            .collect();
+                        scan
+                    }
+                    None => discover::scan(&self.config, &globs, false),
                 };
+                self.walked_dirs = scan.dirs.clone();
+                let entries = scan.entries.clone();
                 // A cold build needs the parsed schema: parse it on one core
                 // while discovery reads and parses sources on the other.
                 let (schema_check, discovery) = rayon::join(
@@ -602,6 +708,8 @@ impl BuilderSession {
                     },
                 );
                 schema_check?;
+                let mut discovery = discovery;
+                discovery.counts.listed = self.walked_dirs.len() as u64;
                 (discovery, EntriesUpdate::Replace(entries), false)
             }
             Some(stat_scan) => {
@@ -609,19 +717,14 @@ impl BuilderSession {
                 // files whose stat moved, plus files that are new to the table.
                 // The schema is parsed only if something must be compiled.
                 let mut roots = stat_scan.suspects;
-                let (new_files, mut invalidated) = self.files_new_to_table(
-                    &stat_scan.unknown,
-                    &globs,
-                    head.as_ref().map_or(&[], |h| h.awaited.as_slice()),
-                );
+                let (new_files, mut invalidated) =
+                    self.files_new_to_table(&stat_scan.unknown, &globs, &awaited);
                 roots.extend(new_files);
                 // Files that lost an import target resolve it afresh.
-                let gone: BTreeSet<String> = roots
-                    .iter()
-                    .filter(|f| scan.known.stat(f) == Some(None))
-                    .cloned()
-                    .collect();
-                invalidated.extend(self.importers_of(&gone));
+                invalidated.extend(self.importers_of(&stat_scan.gone));
+                if let Some(scan) = &walked {
+                    self.walked_dirs = scan.dirs.clone();
+                }
                 let mut discovery = discover::discover(&DiscoveryInput {
                     racy_after_ns: self.state.racy_after_ns,
                     config: &self.config,
@@ -631,10 +734,12 @@ impl BuilderSession {
                     roots: &roots,
                     invalidated: &invalidated,
                     targeted: true,
-                    known: Some(&scan.known),
+                    // Without a walk, imports are resolved against the file system.
+                    known: walked.as_ref().map(|scan| &scan.known),
                 });
                 discovery.stats.hits += stat_scan.unchanged;
                 discovery.counts.scanned += stat_scan.unchanged;
+                discovery.counts.listed = walked.as_ref().map_or(0, |scan| scan.dirs.len() as u64);
                 // A file read again only because its mtime was inside the
                 // racy window is unchanged, but the window moves on: persist
                 // it, or that file is read (and the body decoded) forever.
@@ -1350,6 +1455,7 @@ impl BuilderSession {
         &mut self,
         head: &cache::StateHead,
         unchanged: u64,
+        listed: u64,
         timer: Timer,
         started: Instant,
     ) -> BuildOutput {
@@ -1362,6 +1468,7 @@ impl BuilderSession {
             },
             FileCounts {
                 scanned: unchanged,
+                listed,
                 ..FileCounts::default()
             },
             RecomputedCounts::default(),
@@ -1486,18 +1593,29 @@ impl BuilderSession {
                 source,
             })?;
         }
+        if let (false, Some(head), Some(pending)) =
+            (self.dirty, self.pending_head.take(), &self.pending_body)
+        {
+            let schema_hash = self.schemas.as_ref().map_or(0, |s| s.combined_hash());
+            cache::save_head(&self.config, schema_hash, &head, &pending.body).map_err(
+                |source| BuildError::Write {
+                    path: self.config.cache_dir.clone(),
+                    source,
+                },
+            )?;
+        }
         if self.options.incremental && self.dirty {
             let schema_hash = self
                 .schemas
                 .as_ref()
                 .map(|s| s.combined_hash())
                 .unwrap_or(0);
-            cache::save_state(&self.config, schema_hash, &self.head(), &self.state).map_err(
-                |source| BuildError::Write {
+            let elements = cache::StateHead::encode_elements(&self.state.elements);
+            cache::save_state(&self.config, schema_hash, &self.head(elements), &self.state)
+                .map_err(|source| BuildError::Write {
                     path: self.config.cache_dir.clone(),
                     source,
-                },
-            )?;
+                })?;
             self.dirty = false;
         }
         Ok(())
@@ -1522,9 +1640,21 @@ fn beside<A: Send, B>(pooled: impl FnOnce() -> A + Send, here: impl FnOnce() -> 
 /// Whether a walked file the table does not know must be looked at: it is
 /// an entry, or something awaits it (an import probed it, or an import of it
 /// failed to read). One rule for the unchanged check and the targeted build.
-fn wanted_new_file(globs: &Globs, awaited: &[String], file: &str) -> bool {
+fn wanted_new_file<A: std::ops::Deref<Target = str>>(
+    globs: &Globs,
+    awaited: &[A],
+    file: &str,
+) -> bool {
     discover::is_ts_file(file)
-        && (globs.is_entry(file) || awaited.binary_search_by(|a| a.as_str().cmp(file)).is_ok())
+        && (globs.is_entry(file) || awaited.binary_search_by(|a| (**a).cmp(file)).is_ok())
+}
+
+/// The head's directories as the session keeps them.
+fn head_dirs(head: &cache::StateHead<'_>) -> Vec<(String, crate::fingerprint::StatKey)> {
+    head.dirs
+        .iter()
+        .map(|d| (d.path.to_string(), d.stat))
+        .collect()
 }
 
 /// What whole-graph checks read of a definition besides edges and positions.

@@ -100,22 +100,29 @@ mod imp {
             } else {
                 AtFlags::SYMLINK_NOFOLLOW
             };
-            let st = rustix::fs::statat(&self.fd, name, flags)?;
-            // The same numbers `std::fs::Metadata` gives (`StatKey::from_metadata`).
-            // The fields' integer types differ between targets.
-            #[allow(clippy::unnecessary_fallible_conversions)]
-            let mtime_ns = u128::try_from(st.st_mtime).map_or(0, |secs| {
-                secs * 1_000_000_000 + u128::try_from(st.st_mtime_nsec).unwrap_or(0)
-            });
-            Ok(EntryStat {
-                stat: StatKey {
-                    size: u64::try_from(st.st_size).unwrap_or(0),
-                    mtime_ns,
-                    #[allow(clippy::useless_conversion)] // c_ulong on some targets
-                    inode: u64::from(st.st_ino),
-                },
-                kind: kind(FileType::from_raw_mode(st.st_mode)),
-            })
+            Ok(entry_stat(&rustix::fs::statat(&self.fd, name, flags)?))
+        }
+
+        /// The directory's own stat, from its handle.
+        pub fn stat_self(&self) -> std::io::Result<StatKey> {
+            Ok(entry_stat(&rustix::fs::fstat(&self.fd)?).stat)
+        }
+    }
+
+    /// The same numbers `std::fs::Metadata` gives (`StatKey::from_metadata`).
+    // The fields' integer types differ between targets.
+    #[allow(clippy::unnecessary_fallible_conversions, clippy::useless_conversion)]
+    fn entry_stat(st: &rustix::fs::Stat) -> EntryStat {
+        let mtime_ns = u128::try_from(st.st_mtime).map_or(0, |secs| {
+            secs * 1_000_000_000 + u128::try_from(st.st_mtime_nsec).unwrap_or(0)
+        });
+        EntryStat {
+            stat: StatKey {
+                size: u64::try_from(st.st_size).unwrap_or(0),
+                mtime_ns,
+                inode: u64::from(st.st_ino),
+            },
+            kind: kind(FileType::from_raw_mode(st.st_mode)),
         }
     }
 }
@@ -179,6 +186,11 @@ mod imp {
                 kind: kind(meta.file_type()),
             })
         }
+
+        /// The directory's own stat.
+        pub fn stat_self(&self) -> std::io::Result<StatKey> {
+            Ok(StatKey::from_metadata(&std::fs::metadata(&self.path)?))
+        }
     }
 }
 
@@ -240,6 +252,10 @@ mod tests {
         );
         let sub = handle.open_child("sub", &root.join("sub")).expect("child");
         assert!(sub.entries().expect("empty").is_empty());
+        assert_eq!(
+            sub.stat_self().expect("dir stat"),
+            StatKey::from_metadata(&std::fs::metadata(root.join("sub")).expect("meta"))
+        );
         assert!(handle.stat("missing.ts", false).is_err());
     }
 }

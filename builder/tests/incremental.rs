@@ -408,6 +408,28 @@ fn date_files(paths: impl IntoIterator<Item = PathBuf>, when: std::time::SystemT
     }
 }
 
+/// Dates every directory of the project whose entries just changed (its
+/// mtime is recent) to `when`, as a clock an hour ahead would have: the
+/// others keep their older dates, so a new process trusts them and lists
+/// none of them.
+fn date_changed_dirs(project: &Project, when: std::time::SystemTime) {
+    let recent = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+    for entry in walkdir::WalkDir::new(&project.root)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".cache")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_dir())
+    {
+        let modified = entry.metadata().unwrap().modified().unwrap();
+        if modified > recent {
+            std::fs::File::open(entry.path())
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+    }
+}
+
 fn project_files(project: &Project) -> Vec<PathBuf> {
     walkdir::WalkDir::new(&project.root)
         .into_iter()
@@ -421,9 +443,11 @@ fn project_files(project: &Project) -> Vec<PathBuf> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
-    /// As above on files dated an hour back, as a real tree's are: stats are
-    /// trusted, and steps that edit nothing answer from the state's head
-    /// without decoding the rest. Each edited file gets a date of its own.
+    /// As above on files and directories dated an hour back, as a real
+    /// tree's are: stats are trusted, steps that edit nothing answer from
+    /// the state's head without decoding the rest, and steps that add or
+    /// remove no file list no directory. Each edited file, and each
+    /// directory whose entries changed, gets a date of its own.
     #[test]
     fn a_new_process_on_dated_files_equals_clean_build(
         edits in proptest::collection::vec(prop::option::weighted(0.6, edit_strategy()), 1..10),
@@ -431,14 +455,26 @@ proptest! {
         let mut project = Project::new();
         let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         date_files(project_files(&project), base);
+        date_changed_dirs(&project, base);
         let mut first = BuilderSession::new(project.config(), SessionOptions { incremental: true });
         first.build_initial().unwrap();
         first.write_outputs().unwrap();
+        // The first build made the cache directory: the root's entries
+        // changed (a moment later). The next build lists it again and
+        // records that.
+        date_changed_dirs(&project, base + std::time::Duration::from_millis(500));
+        let mut second = BuilderSession::new(project.config(), SessionOptions { incremental: true });
+        let relisted = second.build_initial().unwrap();
+        second.write_outputs().unwrap();
+        prop_assert!(relisted.report().files.listed > 0);
         for (step, edit) in edits.iter().enumerate() {
+            let mut in_place = !matches!(edit, Some(Edit::ToggleSchemaField));
             if let Some(edit) = edit {
                 let changes = project.apply(edit);
                 let when = base + std::time::Duration::from_secs(step as u64 + 1);
                 date_files(changes.added.iter().chain(&changes.updated).cloned(), when);
+                date_changed_dirs(&project, when);
+                in_place &= changes.added.is_empty() && changes.removed.is_empty();
             }
             let mut process = BuilderSession::new(project.config(), SessionOptions { incremental: true });
             let output = process.build_initial().unwrap();
@@ -447,6 +483,9 @@ proptest! {
             if edit.is_none() {
                 prop_assert_eq!(output.report().files.read, 0, "{}", name);
                 prop_assert_eq!(output.report().stats.misses, 0, "{}", name);
+            }
+            if in_place {
+                prop_assert_eq!(output.report().files.listed, 0, "{}: no directory moved", name);
             }
             assert_same_as_clean(&project, &output, &name);
             assert_state_same_as_clean(&project, process.state(), &name);
@@ -566,6 +605,49 @@ fn a_build_that_changes_nothing_leaves_the_artifact_alone() {
         "{{\n  \"elements\": {}",
         broken.artifact.elements_json()
     )));
+}
+
+/// A directory whose entries changed without touching the build (an
+/// editor's swap file) is listed once; the build records its new stat in
+/// the head alone (the body stays as it was), and the next build lists
+/// nothing again.
+#[test]
+fn a_directory_that_moved_is_listed_once() {
+    let project = Project::new();
+    let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    date_files(project_files(&project), base);
+    let config = project.config();
+    let options = builder::BuildOptions::default();
+    builder::run_build(&config, options).unwrap();
+    date_changed_dirs(&project, base + std::time::Duration::from_secs(1));
+    builder::run_build(&config, options).unwrap();
+    let quiet = builder::run_build(&config, options).unwrap();
+    assert_eq!(quiet.report().files.listed, 0, "nothing moved");
+    std::fs::write(project.root.join("src/utils/.helper.ts.swp"), "x").unwrap();
+    date_changed_dirs(&project, base + std::time::Duration::from_secs(2));
+    let state = builder::cache::state_path(&config);
+    let body_before = std::fs::read(&state).unwrap();
+    let moved = builder::run_build(&config, options).unwrap();
+    assert!(
+        moved.report().files.listed > 0,
+        "the moved directory is listed"
+    );
+    assert_eq!(moved.report().files.read, 0);
+    assert_same_as_clean(&project, &moved, "after a swap file");
+    let body_after = std::fs::read(&state).unwrap();
+    assert_ne!(body_after, body_before, "the head records the new stat");
+    let again = builder::run_build(&config, options).unwrap();
+    assert_eq!(
+        again.report().files.listed,
+        0,
+        "then nothing is listed again"
+    );
+    assert_eq!(again.report().files.read, 0);
+    assert_same_as_clean(&project, &again, "the build after");
+    // The body written behind the new head is the old one, intact.
+    let mut process = BuilderSession::new(config.clone(), SessionOptions { incremental: true });
+    process.build_initial().unwrap();
+    assert_state_same_as_clean(&project, process.state(), "the state behind the new head");
 }
 
 #[test]
