@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use builder::analyze::{analyze_module, AnalyzerContext};
 use builder::config::load_config;
+use builder::parse_floor::ParseFloor;
 use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -41,28 +41,8 @@ fn bench_clean_build(c: &mut Criterion) {
 
 fn bench_parse_floor(c: &mut Criterion) {
     let config = load_config(&config_path()).expect("benchmark config");
-    let ctx = AnalyzerContext {
-        outdir_rel: config.relative(&config.outdir),
-        aliases: config.graphql_system_aliases.clone(),
-    };
-    let files: Vec<PathBuf> = walkdir::WalkDir::new(config.root_dir.join("src"))
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "ts"))
-        .map(|e| e.into_path())
-        .collect();
-    c.bench_function("read_and_parse_every_file", |b| {
-        b.iter(|| {
-            use rayon::prelude::*;
-            files
-                .par_iter()
-                .map(|f| {
-                    let text = std::fs::read_to_string(f).unwrap_or_default();
-                    analyze_module("x.ts", &text, &ctx).definitions.len()
-                })
-                .sum::<usize>()
-        })
-    });
+    let floor = ParseFloor::new(&config);
+    c.bench_function("read_and_parse_every_file", |b| b.iter(|| floor.run()));
 }
 
 fn bench_update_after_fragment_edit(c: &mut Criterion) {

@@ -355,6 +355,7 @@ pub fn emit_chunks(
         work.push((chunk, output));
     }
     work.par_iter()
+        .with_max_len(4)
         .try_for_each(|(chunk, output)| write_chunk_output(cache_dir, chunk, output))?;
     for file in &diff.removed {
         match std::fs::remove_file(chunk_output_path(cache_dir, file)) {

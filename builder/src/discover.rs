@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use globset::{GlobSet, GlobSetBuilder};
@@ -350,6 +351,9 @@ pub struct KnownFiles {
     /// resolves nothing never pays for it), without copying a path.
     index: OnceLock<Vec<(u64, u32)>>,
     outdir_rel: String,
+    /// Handles of walked directories, sorted by path: a file in one is opened
+    /// relative to it (one path component to look up, not the whole path).
+    dirs: Vec<(String, DirHandle)>,
 }
 
 impl KnownFiles {
@@ -380,6 +384,20 @@ impl KnownFiles {
             .take_while(|(h, _)| *h == hash)
             .map(|&(_, i)| i as usize)
             .find(|&i| self.files[i].0 == rel)
+    }
+
+    /// Opens a walked file through its directory's handle, when the walk
+    /// kept it.
+    pub fn open(&self, rel: &str) -> Option<std::io::Result<std::fs::File>> {
+        let (parent, name) = match rel.rfind('/') {
+            Some(at) => rel.split_at(at + 1),
+            None => ("", rel),
+        };
+        let at = self
+            .dirs
+            .binary_search_by(|(path, _)| path.as_str().cmp(parent))
+            .ok()?;
+        Some(self.dirs[at].1.open_file(name))
     }
 
     fn get(&self, rel: &str) -> Option<Option<StatKey>> {
@@ -431,17 +449,22 @@ fn in_walked_region(rel: &str, outdir_rel: &str) -> bool {
 pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
     let mut out = Scan {
         known: KnownFiles {
-            files: Vec::new(),
-            index: OnceLock::new(),
             outdir_rel: config.relative(&config.outdir),
+            ..KnownFiles::default()
         },
         ..Scan::default()
     };
     // Directories are listed in parallel, and each directory's files are
     // stat'ed (one path component each, relative to the directory's handle)
     // and matched against the globs on every core as soon as it is listed.
+    let walk = Walk {
+        config,
+        globs,
+        with_stats,
+        handles_left: AtomicUsize::new(KEPT_DIR_HANDLES),
+    };
     let walked = match DirHandle::open(&config.root_dir) {
-        Ok(root) => walk_dir(config, globs, with_stats, &root, &config.root_dir, ""),
+        Ok(root) => walk.dir(root, &config.root_dir, ""),
         Err(_) => Vec::new(),
     };
     out.known.files.reserve(walked.len());
@@ -454,7 +477,12 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
                 }
                 out.known.files.push((rel, stat));
             }
-            Walked::Dir(rel, stat) => out.dirs.push((rel, stat)),
+            Walked::Dir(rel, stat, handle) => {
+                if let Some(handle) = handle {
+                    out.known.dirs.push((rel.clone(), handle));
+                }
+                out.dirs.push((rel, stat));
+            }
         }
     }
     debug_assert!(out.known.files.is_sorted_by(|a, b| a.0 < b.0));
@@ -463,73 +491,93 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
     out
 }
 
+/// How many directory handles a walk keeps open for reading the files in
+/// them afterwards (one descriptor each; a tree with more directories reads
+/// the rest by path).
+const KEPT_DIR_HANDLES: usize = 256;
+
 /// One walked file: its path, its stat (when taken), whether it is an entry.
 type WalkedFile = (String, Option<StatKey>, bool);
 
 /// What the walk found, in path order.
 enum Walked {
     File(WalkedFile),
-    /// A listed directory (its path ends with `/`; the root's is empty) and
-    /// its stat, before everything in it.
-    Dir(String, StatKey),
+    /// A listed directory (its path ends with `/`; the root's is empty), its
+    /// stat, and its handle when kept, before everything in it.
+    Dir(String, StatKey, Option<DirHandle>),
 }
 
-/// Walks `dir`, returning its TypeScript files in the order of their
-/// relative paths, so the walk needs no sort of its own: siblings are sorted
-/// by name, a directory's name with the `/` that all paths below it
-/// continue with. Names that are not UTF-8 are skipped: no relative path
-/// could read them back.
-fn walk_dir(
-    config: &Config,
-    globs: &Globs,
+/// What every directory of one walk is walked with.
+struct Walk<'a> {
+    config: &'a Config,
+    globs: &'a Globs,
     with_stats: bool,
-    dir: &DirHandle,
-    dir_path: &Path,
-    dir_rel: &str,
-) -> Vec<Walked> {
-    // Taken before the listing: an entry added meanwhile moves it past
-    // this stat, never the other way round.
-    let (Ok(dir_stat), Ok(listed)) = (dir.stat_self(), dir.entries()) else {
-        return Vec::new();
-    };
-    let mut children: Vec<(String, EntryKind)> = listed
-        .into_iter()
-        .filter_map(|entry| {
-            let kind = walk::resolve_kind(dir, &entry);
-            let mut key = entry.name;
-            match kind {
-                EntryKind::Dir if SKIPPED_DIRS.contains(&key.as_str()) => return None,
-                EntryKind::Dir => key.push('/'),
-                EntryKind::File | EntryKind::Symlink
-                    if TS_EXTENSIONS.iter().any(|x| key.ends_with(x)) => {}
-                _ => return None,
-            }
-            Some((key, kind))
-        })
-        .collect();
-    children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    // Collected in order: the directory, its files, then each
-    // subdirectory's, as the sorted keys say.
-    rayon::iter::once(Walked::Dir(dir_rel.to_owned(), dir_stat))
-        .chain(children.into_par_iter().flat_map_iter(|(key, kind)| {
-            let mut rel = String::with_capacity(dir_rel.len() + key.len());
-            rel.push_str(dir_rel);
-            rel.push_str(&key);
-            if kind != EntryKind::Dir {
-                let file = walk_file(globs, with_stats, dir, &key, kind, rel);
-                return Either::Left(file.map(Walked::File).into_iter());
-            }
-            let name = &key[..key.len() - 1];
-            let path = dir_path.join(name);
-            let below = match dir.open_child(name, &path) {
-                Ok(child) if path != config.outdir => {
-                    walk_dir(config, globs, with_stats, &child, &path, &rel)
+    handles_left: AtomicUsize,
+}
+
+impl Walk<'_> {
+    /// Walks `dir`, returning its TypeScript files in the order of their
+    /// relative paths, so the walk needs no sort of its own: siblings are
+    /// sorted by name, a directory's name with the `/` that all paths below
+    /// it continue with. Names that are not UTF-8 are skipped: no relative
+    /// path could read them back.
+    fn dir(&self, dir: DirHandle, dir_path: &Path, dir_rel: &str) -> Vec<Walked> {
+        // Taken before the listing: an entry added meanwhile moves it past
+        // this stat, never the other way round.
+        let (Ok(dir_stat), Ok(listed)) = (dir.stat_self(), dir.entries()) else {
+            return Vec::new();
+        };
+        let mut children: Vec<(String, EntryKind)> = listed
+            .into_iter()
+            .filter_map(|entry| {
+                let kind = walk::resolve_kind(&dir, &entry);
+                let mut key = entry.name;
+                match kind {
+                    EntryKind::Dir if SKIPPED_DIRS.contains(&key.as_str()) => return None,
+                    EntryKind::Dir => key.push('/'),
+                    EntryKind::File | EntryKind::Symlink
+                        if TS_EXTENSIONS.iter().any(|x| key.ends_with(x)) => {}
+                    _ => return None,
                 }
-                _ => Vec::new(),
-            };
-            Either::Right(below.into_iter())
-        }))
-        .collect()
+                Some((key, kind))
+            })
+            .collect();
+        children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Collected in order: its files, then each subdirectory's, as the
+        // sorted keys say.
+        let below: Vec<Walked> = children
+            .into_par_iter()
+            .with_max_len(64)
+            .flat_map_iter(|(key, kind)| {
+                let mut rel = String::with_capacity(dir_rel.len() + key.len());
+                rel.push_str(dir_rel);
+                rel.push_str(&key);
+                if kind != EntryKind::Dir {
+                    let file = walk_file(self.globs, self.with_stats, &dir, &key, kind, rel);
+                    return Either::Left(file.map(Walked::File).into_iter());
+                }
+                let name = &key[..key.len() - 1];
+                let path = dir_path.join(name);
+                let below = match dir.open_child(name, &path) {
+                    Ok(child) if path != self.config.outdir => self.dir(child, &path, &rel),
+                    _ => Vec::new(),
+                };
+                Either::Right(below.into_iter())
+            })
+            .collect();
+        let keep = self
+            .handles_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        let mut out = Vec::with_capacity(below.len() + 1);
+        out.push(Walked::Dir(
+            dir_rel.to_owned(),
+            dir_stat,
+            keep.then_some(dir),
+        ));
+        out.extend(below);
+        out
+    }
 }
 
 /// The stat and entry status of one listed file; `None` when it vanished
@@ -680,6 +728,7 @@ pub fn stat_scan_unlisted(
         .par_iter()
         .enumerate()
         .with_min_len(64)
+        .with_max_len(256)
         .filter_map(|(i, file)| {
             let (parent, name) = match file.path.rfind('/') {
                 Some(at) => file.path.split_at(at + 1),
@@ -769,7 +818,11 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
             return Processed::Entry(prev.clone(), status, false, false, false);
         }
     }
-    let (bytes, opened) = match fingerprint::read_with_stat(&abs) {
+    let read = match input.known.and_then(|known| known.open(rel)) {
+        Some(opened) => opened.and_then(fingerprint::read_open_with_stat),
+        None => fingerprint::read_with_stat(&abs),
+    };
+    let (bytes, opened) = match read {
         Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Processed::Gone,
         Err(e) => return Processed::Failed(read_error(rel, &e)),
@@ -905,8 +958,12 @@ pub fn discover(input: &DiscoveryInput<'_>) -> Discovery {
     }
     while !wave.is_empty() {
         seen.extend(wave.iter().cloned());
+        // Leaves of a few files: files differ in cost, and rayon splits a
+        // range only as far as it sees steals, so a slower half would leave
+        // the other core idle (half the cores for a third of the wave, once).
         let results: Vec<(String, Processed)> = wave
             .par_iter()
+            .with_max_len(8)
             .map(|rel| (rel.clone(), process_file(input, rel)))
             .collect();
         // Each wave is sorted: its results are bulk-built into the maps

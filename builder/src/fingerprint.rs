@@ -49,8 +49,12 @@ impl StatKey {
 /// that stat: `File::read_to_end` would stat and seek the handle again for
 /// its own size hint, two more system calls per file of a clean build.
 pub fn read_with_stat(path: &Path) -> std::io::Result<(Vec<u8>, StatKey)> {
+    read_open_with_stat(std::fs::File::open(path)?)
+}
+
+/// [`read_with_stat`] of a file already open (by its directory's handle).
+pub fn read_open_with_stat(mut file: std::fs::File) -> std::io::Result<(Vec<u8>, StatKey)> {
     use std::io::Read as _;
-    let mut file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
     let expected = usize::try_from(meta.len()).unwrap_or(0);
     // One byte more than the stat says: a regular file's read comes back

@@ -14,6 +14,7 @@ pub mod fingerprint;
 pub mod graph;
 pub mod graph_patch;
 pub mod graphql;
+pub mod parse_floor;
 pub mod resolve;
 pub mod session;
 pub mod walk;

@@ -81,24 +81,52 @@ fn candidate_paths(base: &str) -> impl Iterator<Item = String> + '_ {
         )
 }
 
+/// The first of [`candidate_paths`] that exists, built in one buffer (the
+/// lists cannot overlap: a path ends with one extension).
+fn first_existing(base: &str, exists: &impl Fn(&str) -> bool) -> Option<String> {
+    let mut buf = String::with_capacity(base.len() + 10);
+    let mut try_path = |stem: &str, suffix: &str| {
+        buf.clear();
+        buf.push_str(stem);
+        buf.push_str(suffix);
+        exists(&buf)
+    };
+    let found = (TS_EXTENSIONS.iter().any(|e| base.ends_with(e)) && try_path(base, ""))
+        || [
+            (".js", &[".ts", ".tsx"][..]),
+            (".mjs", &[".mts"][..]),
+            (".cjs", &[".cts"][..]),
+            (".jsx", &[".tsx"][..]),
+        ]
+        .iter()
+        .any(|(js, ts)| {
+            base.strip_suffix(js)
+                .is_some_and(|stem| ts.iter().any(|t| try_path(stem, t)))
+        })
+        || TS_EXTENSIONS.iter().any(|ext| try_path(base, ext))
+        || ["/index.ts", "/index.tsx"]
+            .iter()
+            .any(|index| try_path(base, index));
+    found.then_some(buf)
+}
+
 pub fn candidates(from_file: &str, specifier: &str) -> Vec<String> {
     candidate_paths(&join_normalized(from_file, specifier)).collect()
 }
 
 /// Resolves a relative specifier against the project's files; candidates are
-/// generated one at a time and the first that exists wins.
+/// tried one at a time, in one reused buffer, and the first that exists wins
+/// (resolution runs for every import of every file: only the winner, or the
+/// list of misses, is allocated).
 pub fn resolve(from_file: &str, specifier: &str, exists: impl Fn(&str) -> bool) -> Resolution {
     if !is_relative(specifier) {
         return Resolution::External;
     }
     let base = join_normalized(from_file, specifier);
-    let mut tried = Vec::new();
-    for candidate in candidate_paths(&base) {
-        if exists(&candidate) {
-            return Resolution::File(candidate);
-        }
-        tried.push(candidate);
+    if let Some(found) = first_existing(&base, &exists) {
+        return Resolution::File(found);
     }
+    let tried: Vec<String> = candidate_paths(&base).collect();
     let has_asset_extension = Path::new(specifier).extension().is_some_and(|e| {
         !matches!(
             e.to_str(),
@@ -176,6 +204,26 @@ mod tests {
                     .to_string_lossy()
                     .replace('\\', "/");
                 assert_eq!(join_normalized(from, spec), expected, "{from} + {spec}");
+            }
+        }
+    }
+
+    /// The buffered search tries the candidates in the listed order: for
+    /// every candidate, a tree holding it and every later one resolves to it.
+    #[test]
+    fn the_buffered_search_agrees_with_the_candidate_list() {
+        for spec in [
+            "./a", "./a.js", "./a.ts", "./a.mjs", "./a.cjs", "./a.jsx", "./a.tsx", "./d/",
+        ] {
+            let all = candidates("src/x.ts", spec);
+            for (i, expected) in all.iter().enumerate() {
+                let present: Vec<&String> = all[i..].iter().collect();
+                let exists = |p: &str| present.iter().any(|c| c.as_str() == p);
+                assert_eq!(
+                    resolve("src/x.ts", spec, exists),
+                    Resolution::File(expected.clone()),
+                    "{spec}: candidate {i}"
+                );
             }
         }
     }

@@ -326,6 +326,13 @@ impl Timer {
             last: Instant::now(),
         }
     }
+    /// Credits `ms` of the time since the last lap to `phase` (timed where
+    /// it ran, inside a parallel section); the next lap gets the rest.
+    fn split(&mut self, phase: &str, ms: f64) {
+        *self.phases.entry(phase.to_owned()).or_insert(0.0) += ms;
+        self.last += std::time::Duration::from_secs_f64(ms / 1000.0);
+    }
+
     fn lap(&mut self, phase: &str) {
         let now = Instant::now();
         *self.phases.entry(phase.to_owned()).or_insert(0.0) +=
@@ -673,44 +680,47 @@ impl BuilderSession {
         let stat_scan = stat_scan.filter(|_| !cold);
         let (discovery, entries, targeted) = match stat_scan {
             None => {
-                // A walk made for a state that was then discarded skipped
-                // the globs: match them now.
-                let scan = match walked {
-                    Some(mut scan) => {
-                        scan.entries = scan
-                            .known
-                            .files()
-                            .filter(|f| globs.is_entry_source(f))
-                            .cloned()
-                            .collect();
-                        scan
-                    }
-                    None => discover::scan(&self.config, &globs, false),
+                // A cold build needs the parsed schema: it is parsed on one
+                // core from the start, while the other walks the tree and
+                // then reads and parses sources (with the first core again
+                // once the schema is done).
+                let walk_and_discover = || {
+                    let started = Instant::now();
+                    // A walk made for a state that was then discarded skipped
+                    // the globs: match them now.
+                    let scan = match walked {
+                        Some(mut scan) => {
+                            scan.entries = scan
+                                .known
+                                .files()
+                                .filter(|f| globs.is_entry_source(f))
+                                .cloned()
+                                .collect();
+                            scan
+                        }
+                        None => discover::scan(&self.config, &globs, false),
+                    };
+                    let walk_ms = started.elapsed().as_secs_f64() * 1000.0;
+                    let discovery = discover::discover(&DiscoveryInput {
+                        racy_after_ns: self.state.racy_after_ns,
+                        config: &self.config,
+                        globs: &globs,
+                        analyzer: &analyzer,
+                        previous: &self.state.files,
+                        roots: &scan.entries,
+                        invalidated: &empty,
+                        targeted: false,
+                        known: Some(&scan.known),
+                    });
+                    (scan, walk_ms, discovery)
                 };
-                self.walked_dirs = scan.dirs.clone();
-                let entries = scan.entries.clone();
-                // A cold build needs the parsed schema: parse it on one core
-                // while discovery reads and parses sources on the other.
-                let (schema_check, discovery) = rayon::join(
-                    || schemas.validate_all(),
-                    || {
-                        discover::discover(&DiscoveryInput {
-                            racy_after_ns: self.state.racy_after_ns,
-                            config: &self.config,
-                            globs: &globs,
-                            analyzer: &analyzer,
-                            previous: &self.state.files,
-                            roots: &entries,
-                            invalidated: &empty,
-                            targeted: false,
-                            known: Some(&scan.known),
-                        })
-                    },
-                );
+                let (schema_check, (scan, walk_ms, mut discovery)) =
+                    rayon::join(|| schemas.validate_all(), walk_and_discover);
                 schema_check?;
-                let mut discovery = discovery;
+                timer.split("walk", walk_ms);
+                self.walked_dirs = scan.dirs;
                 discovery.counts.listed = self.walked_dirs.len() as u64;
-                (discovery, EntriesUpdate::Replace(entries), false)
+                (discovery, EntriesUpdate::Replace(scan.entries), false)
             }
             Some(stat_scan) => {
                 // With a loaded state a full build is a targeted one: the
@@ -1031,6 +1041,7 @@ impl BuilderSession {
             }
         }
         changed.retain(|f| self.state.files.contains_key(f));
+        timer.lap("index");
         // Borrowed out of the state for the rest of the commit, put back at the end.
         let files = std::mem::take(&mut self.state.files);
         let modules: &dyn graph::ModuleSource = &files;
@@ -1080,6 +1091,7 @@ impl BuilderSession {
         }
         let newly: Vec<(ResolvedDefinition, u64, u64)> = locations
             .par_iter()
+            .with_max_len(8)
             .filter_map(|(f, i)| {
                 let r = graph::resolve_definition(modules, f, *i)?;
                 let def = modules.module(f)?.definitions.get(*i)?;
@@ -1210,8 +1222,10 @@ impl BuilderSession {
             .iter()
             .filter(|id| self.state.resolved.contains_key(*id))
             .collect();
+        // One definition a leaf: documents differ in size by an order of magnitude.
         let results: Vec<(String, CompiledEntry, bool)> = work
             .par_iter()
+            .with_max_len(1)
             .filter_map(|id| {
                 let r = self.state.resolved.get(*id)?;
                 let def = def_of(id)?;
@@ -1378,6 +1392,7 @@ impl BuilderSession {
         }
         sort_diagnostics(&mut diagnostics);
         diagnostics.dedup();
+        timer.lap("diagnostics");
 
         let recomputed = RecomputedCounts {
             definitions: affected.len() as u64,

@@ -42,6 +42,7 @@ mod imp {
     use super::{Entry, EntryKind, EntryStat};
     use crate::fingerprint::StatKey;
 
+    #[derive(Debug)]
     pub struct DirHandle {
         fd: OwnedFd,
     }
@@ -107,6 +108,13 @@ mod imp {
         pub fn stat_self(&self) -> std::io::Result<StatKey> {
             Ok(entry_stat(&rustix::fs::fstat(&self.fd)?).stat)
         }
+
+        /// Opens `name` in this directory for reading.
+        pub fn open_file(&self, name: &str) -> std::io::Result<std::fs::File> {
+            let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+            let fd = rustix::fs::openat(&self.fd, name, flags, Mode::empty())?;
+            Ok(std::fs::File::from(fd))
+        }
     }
 
     /// The same numbers `std::fs::Metadata` gives (`StatKey::from_metadata`).
@@ -134,6 +142,7 @@ mod imp {
     use super::{Entry, EntryKind, EntryStat};
     use crate::fingerprint::StatKey;
 
+    #[derive(Debug)]
     pub struct DirHandle {
         path: PathBuf,
     }
@@ -190,6 +199,11 @@ mod imp {
         /// The directory's own stat.
         pub fn stat_self(&self) -> std::io::Result<StatKey> {
             Ok(StatKey::from_metadata(&std::fs::metadata(&self.path)?))
+        }
+
+        /// Opens `name` in this directory for reading.
+        pub fn open_file(&self, name: &str) -> std::io::Result<std::fs::File> {
+            std::fs::File::open(self.path.join(name))
         }
     }
 }
@@ -257,5 +271,9 @@ mod tests {
             StatKey::from_metadata(&std::fs::metadata(root.join("sub")).expect("meta"))
         );
         assert!(handle.stat("missing.ts", false).is_err());
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut handle.open_file("a.ts").expect("open"), &mut text)
+            .expect("read");
+        assert_eq!(text, "export {};");
     }
 }

@@ -1,0 +1,66 @@
+//! A clean build against the parse floor (`builder::parse_floor`), run
+//! alternately so both see the same machine: the medians of N pairs and the
+//! median of their ratios. The criterion bench times each on its own, minutes
+//! apart; on a machine whose speed drifts, only pairs give a ratio to trust.
+//!
+//! `cargo run --release -p builder --example clean_vs_floor -- <soda-gql.config.ts> [pairs]`
+
+use std::time::Instant;
+
+use builder::config::load_config;
+use builder::parse_floor::ParseFloor;
+
+/// The allocator and options `soda-builder` ships with.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[allow(non_upper_case_globals, unsafe_code)] // the one symbol jemalloc reads
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn ms(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let path = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: clean_vs_floor <soda-gql.config.ts> [pairs]"))?;
+    let pairs: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(21);
+    let config = load_config(std::path::Path::new(&path))?;
+    let floor = ParseFloor::new(&config);
+    // One of each first: the files in the page cache, the pool started.
+    builder::clean_build(&config)?;
+    floor.run();
+    let (mut clean, mut parse, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        let c = ms(|| drop(builder::clean_build(&config)));
+        let p = ms(|| {
+            floor.run();
+        });
+        clean.push(c);
+        parse.push(p);
+        ratio.push(c / p);
+    }
+    println!(
+        "{} files, {pairs} pairs: clean build median {:.1} ms, read+parse median {:.1} ms, ratio median {:.2}x (quartiles {:.2}..{:.2})",
+        floor.files(),
+        median(clean),
+        median(parse),
+        median(ratio.clone()),
+        {
+            ratio.sort_by(f64::total_cmp);
+            ratio[ratio.len() / 4]
+        },
+        ratio[3 * ratio.len() / 4],
+    );
+    Ok(())
+}
