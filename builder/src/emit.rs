@@ -47,6 +47,12 @@ pub fn operation_element(id: &str, def: &Definition, op: &CompiledOperation) -> 
     out
 }
 
+/// Whether an element is an operation's. Its keys are sorted, so `type`
+/// comes last: one look at the end, not a search through the document.
+pub fn is_operation_element(element: &str) -> bool {
+    element.ends_with(r#","type":"operation"}"#)
+}
+
 fn push_json<T: serde::Serialize + ?Sized>(out: &mut String, value: &T) {
     // Strings, string lists and parsed JSON values always serialize.
     out.push_str(&serde_json::to_string(value).unwrap_or_default());
@@ -139,6 +145,18 @@ mod tests {
                 operation_element("src/a.ts::GetUser", &def, &op),
                 oracle_operation_element("src/a.ts::GetUser", &def, &op)
             );
+            assert!(is_operation_element(&operation_element("x", &def, &op)));
+            let fragment = Definition {
+                kind: DefinitionKind::Fragment,
+                type_condition: Some("User".into()),
+                ..def
+            };
+            // A fragment whose text mentions an operation's type key is still a fragment.
+            assert!(!is_operation_element(&fragment_element(
+                "x",
+                &fragment,
+                r#"{ "type":"operation" }"#
+            )));
         }
     }
 }

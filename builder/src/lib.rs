@@ -15,6 +15,7 @@ pub mod graph;
 pub mod graph_patch;
 pub mod graphql;
 pub mod parse_floor;
+pub mod pool;
 pub mod resolve;
 pub mod session;
 pub mod walk;

@@ -85,9 +85,9 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
 
 fn main() -> ExitCode {
-    // Start the worker threads now: they are ready by the time the config
-    // and the schema are read, instead of starting inside the first walk.
-    rayon::spawn(|| {});
+    // Start the worker threads now, awake: they are ready by the time the
+    // config and the state are read, instead of waking inside the first walk.
+    builder::pool::warm_up();
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => match run(args) {
@@ -204,7 +204,7 @@ fn print_output(config: &Config, output: &BuildOutput, args: &BuildArgs) {
         .artifact
         .elements
         .values()
-        .filter(|e| e.contains("\"type\":\"operation\""))
+        .filter(|e| builder::emit::is_operation_element(e))
         .count();
     println!(
         "{} {} elements ({} operations, {} fragments) from {} files in {:.1} ms; cache hits {} misses {} skips {}; {} error(s), {} warning(s) -> {}",

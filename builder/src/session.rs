@@ -545,6 +545,7 @@ impl BuilderSession {
         let mut elements = None;
         let mut missing_chunks = Vec::new();
         let mut walked = None;
+        crate::pool::start();
         let stat_scan = head.map(|head| {
             let (unlisted, (decoded, missing)) = beside(
                 || {

@@ -233,6 +233,8 @@ pub enum WorkerError {
 /// Entry point of the hidden subcommand: parses the request, runs it,
 /// prints the report line, and returns the process exit code.
 pub fn worker_main(request_json: &str) -> i32 {
+    // As `soda-builder` starts: the pool's workers awake for the first phase.
+    builder::pool::warm_up();
     let report = match WorkerRequest::from_json(request_json) {
         Ok(request) => match run_request(&request) {
             Ok(report) => report,
