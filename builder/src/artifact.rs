@@ -280,26 +280,56 @@ pub fn write_atomic_with(
     bytes: &[u8],
     durability: Durability,
 ) -> std::io::Result<StatKey> {
+    write_via_temp(path, bytes, durability, true, |file| {
+        Ok(StatKey::from_metadata(&file.metadata()?))
+    })
+}
+
+/// [`write_atomic`] for one of many small files: not synced, not
+/// preallocated, no stat taken.
+pub fn write_atomic_small(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_via_temp(path, bytes, Durability::Unsynced, false, |_| Ok(()))
+}
+
+/// Writes a temp file beside `path` (preallocated if asked), hands it to
+/// `finish`, and renames it over `path`.
+fn write_via_temp<T>(
+    path: &Path,
+    bytes: &[u8],
+    durability: Durability,
+    preallocated: bool,
+    finish: impl FnOnce(&std::fs::File) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(".{name}.{}.tmp", PID.get_or_init(std::process::id)));
+    // The directory is made only when it is missing (one failed create),
+    // not looked up before every file.
+    let mut file = match std::fs::File::create(&tmp) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            std::fs::File::create(&tmp)?
+        }
+        created => created?,
+    };
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        preallocate(&file, bytes.len());
+        if preallocated {
+            preallocate(&file, bytes.len());
+        }
         file.write_all(bytes)?;
         if durability == Durability::Synced {
             file.sync_all()?;
         }
-        let stat = StatKey::from_metadata(&file.metadata()?);
+        let finished = finish(&file)?;
         std::fs::rename(&tmp, path)?;
-        Ok(stat)
+        Ok(finished)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -23,7 +23,7 @@ use crate::diagnostics::Diagnostic;
 use crate::fingerprint::StatKey;
 use crate::session::SessionState;
 
-pub const STATE_FORMAT_VERSION: u32 = 5;
+pub const STATE_FORMAT_VERSION: u32 = 6;
 const MAGIC: &[u8; 8] = b"SODASTAT";
 pub const STATE_FILE: &str = "state.bin";
 
@@ -58,9 +58,12 @@ pub struct StateHead<'a> {
     /// candidates, and imports the table lacks (lost to a read error).
     #[serde(borrow)]
     pub awaited: Vec<Text<'a>>,
-    /// Source files with a chunk output under `<cache_dir>/chunks/`.
+    /// Source files with a chunk output in the pack.
     #[serde(borrow)]
     pub chunk_files: Vec<Text<'a>>,
+    /// The chunk pack's length as of this state: a shorter (or missing)
+    /// pack lost records, and is written again.
+    pub pack_len: u64,
     /// Source files with definitions, sorted: an edit to one of them will
     /// likely compile, so the schema is parsed beside the body's decode.
     #[serde(borrow)]
@@ -212,6 +215,7 @@ impl StateHead<'_> {
                 .collect(),
             awaited: owned(self.awaited),
             chunk_files: owned(self.chunk_files),
+            pack_len: self.pack_len,
             defining: owned(self.defining),
             racy_after_ns: self.racy_after_ns,
             diagnostics: self.diagnostics,
@@ -305,11 +309,35 @@ pub fn encode(
     head: &StateHead<'_>,
     state: &SessionState,
 ) -> Result<Vec<u8>, postcard::Error> {
-    Ok(assemble(
-        &postcard::to_allocvec(header)?,
-        &postcard::to_allocvec(head)?,
-        &postcard::to_allocvec(state)?,
-    ))
+    // Encoded in place, in one buffer sized for the table (a state is
+    // ~700 bytes a file): no part encoded apart and copied after.
+    let out = Vec::with_capacity(64 * 1024 + 768 * state.files.len());
+    let mut out = section(out, MAGIC, 4, header)?;
+    out = section(out, &[], 8, head)?;
+    let head_checksum = xxhash_rust::xxh3::xxh3_64(&out);
+    out.extend_from_slice(&head_checksum.to_le_bytes());
+    let body_at = out.len() + 8;
+    out = section(out, &[], 8, state)?;
+    let body_checksum = xxhash_rust::xxh3::xxh3_64(&out[body_at..]);
+    out.extend_from_slice(&body_checksum.to_le_bytes());
+    Ok(out)
+}
+
+/// Appends `prefix`, a little-endian length of `len_bytes` bytes, and
+/// `value` in postcard, the length patched in once the value is written.
+fn section<T: Serialize + ?Sized>(
+    mut out: Vec<u8>,
+    prefix: &[u8],
+    len_bytes: usize,
+    value: &T,
+) -> Result<Vec<u8>, postcard::Error> {
+    out.extend_from_slice(prefix);
+    let len_at = out.len();
+    out.resize(len_at + len_bytes, 0);
+    let mut out = postcard::to_extend(value, out)?;
+    let len = (out.len() - len_at - len_bytes) as u64;
+    out[len_at..len_at + len_bytes].copy_from_slice(&len.to_le_bytes()[..len_bytes]);
+    Ok(out)
 }
 
 fn assemble(header: &[u8], head: &[u8], body: &[u8]) -> Vec<u8> {
@@ -526,15 +554,19 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
     }))
 }
 
-pub fn save_state(
+/// The state file's bytes (written by [`write_state`]; apart, so the encode
+/// can run beside the chunk writes that must land first).
+pub fn encode_state(
     config: &Config,
     schema_hash: u64,
     head: &StateHead<'_>,
     state: &SessionState,
-) -> std::io::Result<()> {
-    let bytes = encode(&expected_header(config, schema_hash), head, state)
-        .map_err(std::io::Error::other)?;
-    write_atomic_with(&state_path(config), &bytes, Durability::Unsynced).map(|_| ())
+) -> std::io::Result<Vec<u8>> {
+    encode(&expected_header(config, schema_hash), head, state).map_err(std::io::Error::other)
+}
+
+pub fn write_state(config: &Config, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(&state_path(config), bytes, Durability::Unsynced).map(|_| ())
 }
 
 /// Writes `head` in front of the body a loaded state already has, without
@@ -619,6 +651,7 @@ mod tests {
             ],
             awaited: vec!["src/c.ts".into()],
             chunk_files: vec!["src/a.ts".into()],
+            pack_len: 99,
             defining: vec!["src/a.ts".into()],
             racy_after_ns: 5,
             elements: StateHead::encode_elements(&BTreeMap::from([(

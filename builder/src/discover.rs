@@ -129,6 +129,18 @@ impl LazySummary {
     pub fn has_diagnostics(&self) -> bool {
         self.has_diagnostics
     }
+
+    /// Keeps the summary's encoding beside it, so a state write copies bytes
+    /// (the encodes of many summaries then run on every core first).
+    pub fn encode(&mut self) {
+        if self.encoded.is_none() {
+            // postcard cannot fail on plain data; an empty encoding would
+            // decode to an error summary, never to a wrong one.
+            self.encoded = Some(Arc::from(
+                postcard::to_allocvec(self.get()).unwrap_or_default(),
+            ));
+        }
+    }
 }
 
 impl std::ops::Deref for LazySummary {

@@ -24,7 +24,7 @@ use crate::artifact::{
     self, Artifact, ArtifactMeta, BuildReport, BuilderArtifactDelta, RecomputedCounts,
 };
 use crate::cache::{self, CacheLoad};
-use crate::chunks::{self, ChunkInput, ChunkManifest, ChunkManifestDiff};
+use crate::chunks::{self, ChunkInput, ChunkManifest};
 use crate::config::{Config, ConfigError};
 use crate::diagnostics::{sort_diagnostics, Diagnostic, Severity};
 use crate::discover::{
@@ -165,9 +165,11 @@ pub struct SessionState {
     pub global_broken: BTreeSet<String>,
     /// Definitions and their spread edges, patched by every build.
     pub graph: DependencyGraph,
-    /// One chunk per source file with definitions; their outputs live under
-    /// `<cache_dir>/chunks/`.
+    /// One chunk per source file with definitions; their outputs live in
+    /// `<cache_dir>/chunks.pack`.
     pub chunks: ChunkManifest,
+    /// Where each chunk's output lies in the pack.
+    pub pack: chunks::PackIndex,
     /// When the last discovery started (ns since the epoch), minus a margin for
     /// coarse file-system timestamps: newer mtimes are re-hashed next time.
     pub racy_after_ns: u128,
@@ -302,8 +304,9 @@ struct PendingChunks {
     removed: BTreeSet<String>,
     /// Files whose chunk output was missing on load.
     repair: BTreeSet<String>,
-    /// A cold build: chunk files on disk belong to no manifest; clear them.
-    clear_dir: bool,
+    /// Write a fresh pack: a cold build (no record on disk belongs to its
+    /// manifest), or a pack found damaged.
+    fresh: bool,
 }
 
 /// How a build changes the set of include-glob matches.
@@ -406,19 +409,27 @@ impl BuilderSession {
     /// (`StateHead::encode_elements`).
     fn head(&self, elements: cache::Blob<'static>) -> cache::StateHead<'_> {
         let files = &self.state.files;
-        // Probed candidates, and imports the table lacks (a read failed).
-        let mut awaited: Vec<&str> = self
-            .index
-            .probed
-            .iter()
-            .filter(|(_, importers)| !importers.is_empty())
-            .map(|(path, _)| path.as_str())
+        // Imports the table lacks (a read failed): every import, sorted, merged
+        // with the sorted table (no search per import).
+        let mut imports: Vec<&str> = files
+            .values()
+            .flat_map(|e| e.deps.iter().map(String::as_str))
+            .collect();
+        imports.sort_unstable();
+        imports.dedup();
+        let mut table = files.keys().map(String::as_str).peekable();
+        let lacking = imports.into_iter().filter(|import| {
+            while table.next_if(|path| path < import).is_some() {}
+            table.peek() != Some(import)
+        });
+        // And the probed candidates.
+        let mut awaited: Vec<&str> = lacking
             .chain(
-                files
-                    .values()
-                    .flat_map(|e| e.deps.iter())
-                    .filter(|d| !files.contains_key(*d))
-                    .map(String::as_str),
+                self.index
+                    .probed
+                    .iter()
+                    .filter(|(_, importers)| !importers.is_empty())
+                    .map(|(path, _)| path.as_str()),
             )
             .collect();
         awaited.sort_unstable();
@@ -467,6 +478,7 @@ impl BuilderSession {
                 .map(|k| k.as_str().into())
                 .collect(),
             defining: defining.into_iter().map(cache::Text::from).collect(),
+            pack_len: self.state.pack.len,
             racy_after_ns: self.state.racy_after_ns,
             diagnostics: self.last_diagnostics.clone(),
             elements,
@@ -561,9 +573,12 @@ impl BuilderSession {
                     let Some(_) = body else {
                         return (None, Vec::new());
                     };
-                    // Chunk files someone deleted are written again from the state.
-                    let missing =
-                        chunks::missing_outputs(&self.config.cache_dir, &head.chunk_files);
+                    // A chunk pack someone deleted is written again from the state.
+                    let missing = if chunks::pack_holds(&self.config.cache_dir, head.pack_len) {
+                        Vec::new()
+                    } else {
+                        head.chunk_files.iter().map(|f| f.to_string()).collect()
+                    };
                     (Some(head.decode_elements()), missing)
                 },
             );
@@ -670,6 +685,8 @@ impl BuilderSession {
         let awaited: Vec<String> = head.map_or_else(Vec::new, |h| {
             h.awaited.iter().map(|a| a.to_string()).collect()
         });
+        // A pack that lost records is written fresh, every chunk re-emitted.
+        self.pending_chunks.fresh = !missing_chunks.is_empty();
         for file in missing_chunks {
             // Out of the manifest: the re-plan sees it as added and writes it.
             self.state.chunks.chunks.remove(&file);
@@ -677,7 +694,7 @@ impl BuilderSession {
             self.dirty = true;
         }
         let cold = self.state.files.is_empty();
-        self.pending_chunks.clear_dir = cold;
+        self.pending_chunks.fresh |= cold;
         let stat_scan = stat_scan.filter(|_| !cold);
         let (discovery, entries, targeted) = match stat_scan {
             None => {
@@ -1505,21 +1522,8 @@ impl BuilderSession {
     /// manifest (diff_chunk_manifests) and queues the outputs that changed.
     /// Returns how many chunk outputs this queued.
     fn replan_chunks(&mut self, files: &BTreeSet<String>) -> u64 {
-        let elements = &self.state.elements;
-        let graph = &self.index.graph;
-        let inputs = files.iter().filter_map(|file| {
-            let entry = self.state.files.get(file)?;
-            Some(ChunkInput {
-                file,
-                content_hash: entry.fingerprint.hash,
-                imports: &entry.deps,
-                definitions: graph
-                    .ids_in_file(file)
-                    .map(|id| (id.as_str(), elements.get(id).map(String::as_str)))
-                    .collect(),
-            })
-        });
-        let (planned, mut outputs) = chunks::plan_chunks(inputs);
+        let (planned, mut outputs) =
+            chunks::plan_chunks(files.iter().filter_map(|file| self.chunk_input(file)));
         let before = ChunkManifest {
             chunks: files
                 .iter()
@@ -1547,6 +1551,29 @@ impl BuilderSession {
         queued
     }
 
+    /// What a chunk is planned from: the file's table entry and its
+    /// definitions' elements.
+    fn chunk_input<'a>(&'a self, file: &'a str) -> Option<ChunkInput<'a>> {
+        let entry = self.state.files.get(file)?;
+        Some(ChunkInput {
+            file,
+            content_hash: entry.fingerprint.hash,
+            imports: &entry.deps,
+            definitions: self
+                .index
+                .graph
+                .ids_in_file(file)
+                .map(|id| (id.as_str(), self.state.elements.get(id).map(String::as_str)))
+                .collect(),
+        })
+    }
+
+    /// Every chunk's output, for a pack written fresh.
+    fn every_chunk_output(&self) -> BTreeMap<String, Vec<u8>> {
+        let files = self.state.chunks.chunks.keys();
+        chunks::plan_chunks(files.filter_map(|file| self.chunk_input(file))).1
+    }
+
     /// Writes the artifact and (when incremental and changed) the chunk
     /// outputs and the persisted state, each atomically. An incremental
     /// session leaves an artifact file alone that its stamp shows to hold
@@ -1554,6 +1581,10 @@ impl BuilderSession {
     /// `meta.createdAt` and `report`, and a bundler watching it would
     /// rebuild for nothing.
     pub fn write_outputs(&mut self) -> Result<(), BuildError> {
+        if self.dirty && self.pending_body.is_some() {
+            // A state to write whole: its body first decoded.
+            self.ensure_state();
+        }
         let Some(artifact) = &self.last else {
             return Ok(());
         };
@@ -1577,62 +1608,75 @@ impl BuilderSession {
             .write(&stamp_path);
         }
         if self.options.incremental {
-            // Chunks before the state: a state never names a chunk output
-            // that is not on disk (a crash in between leaves new chunks
-            // under an old manifest, which the next build rewrites).
+            // The pack before the state: a state never points at a record
+            // that is not on disk (a crash in between leaves records no
+            // state points at, which the next write outgrows). The state is
+            // encoded meanwhile; only its write waits.
             let pending = std::mem::take(&mut self.pending_chunks);
-            let chunk_dir = self.config.cache_dir.join(chunks::CHUNK_DIR);
-            if pending.clear_dir {
-                match std::fs::remove_dir_all(&chunk_dir) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(BuildError::Write {
-                            path: chunk_dir,
-                            source: e,
-                        })
-                    }
-                    _ => {}
-                }
-            }
-            let diff = ChunkManifestDiff {
-                added: pending.outputs.keys().cloned().collect(),
-                removed: pending.removed,
-                ..ChunkManifestDiff::default()
-            };
-            chunks::emit_chunks(
-                &self.config.cache_dir,
-                &self.state.chunks,
-                &diff,
-                &pending.outputs,
-            )
-            .map_err(|source| BuildError::Write {
-                path: chunk_dir,
+            let pack_path = chunks::pack_path(&self.config.cache_dir);
+            let pack_error = |source| BuildError::Write {
+                path: pack_path.clone(),
                 source,
-            })?;
-        }
-        if let (false, Some(head), Some(pending)) =
-            (self.dirty, self.pending_head.take(), &self.pending_body)
-        {
+            };
+            if pending.fresh {
+                // Where states before the pack kept one file per chunk.
+                let _ =
+                    std::fs::remove_dir_all(self.config.cache_dir.join(chunks::LEGACY_CHUNK_DIR));
+            }
+            let pack = chunks::plan_pack_write(
+                &self.config.cache_dir,
+                &self.state.pack,
+                &self.state.chunks,
+                &pending.outputs,
+                &pending.removed,
+                pending.fresh,
+                || self.every_chunk_output(),
+            )
+            .map_err(pack_error)?;
+            if pack.index != self.state.pack {
+                self.state.pack = pack.index.clone();
+                self.dirty = true;
+            }
             let schema_hash = self.schemas.as_ref().map_or(0, |s| s.combined_hash());
-            cache::save_head(&self.config, schema_hash, &head, &pending.body).map_err(
-                |source| BuildError::Write {
-                    path: self.config.cache_dir.clone(),
-                    source,
+            let encode = self.dirty && self.pending_body.is_none();
+            if encode {
+                // The summaries new to the table, encoded on every core.
+                let mut entries: Vec<&mut discover::FileEntry> =
+                    self.state.files.values_mut().collect();
+                entries
+                    .par_iter_mut()
+                    .with_max_len(64)
+                    .for_each(|entry| entry.summary.encode());
+            }
+            let (written, encoded) = rayon::join(
+                || chunks::write_pack(&self.config.cache_dir, &pack),
+                || {
+                    encode.then(|| {
+                        let elements = cache::StateHead::encode_elements(&self.state.elements);
+                        cache::encode_state(
+                            &self.config,
+                            schema_hash,
+                            &self.head(elements),
+                            &self.state,
+                        )
+                    })
                 },
-            )?;
-        }
-        if self.options.incremental && self.dirty {
-            let schema_hash = self
-                .schemas
-                .as_ref()
-                .map(|s| s.combined_hash())
-                .unwrap_or(0);
-            let elements = cache::StateHead::encode_elements(&self.state.elements);
-            cache::save_state(&self.config, schema_hash, &self.head(elements), &self.state)
-                .map_err(|source| BuildError::Write {
-                    path: self.config.cache_dir.clone(),
-                    source,
-                })?;
-            self.dirty = false;
+            );
+            written.map_err(pack_error)?;
+            let write_error = |source| BuildError::Write {
+                path: self.config.cache_dir.clone(),
+                source,
+            };
+            if let Some(bytes) = encoded {
+                cache::write_state(&self.config, &bytes.map_err(write_error)?)
+                    .map_err(write_error)?;
+                self.dirty = false;
+            } else if let (false, Some(head), Some(pending)) =
+                (self.dirty, self.pending_head.take(), &self.pending_body)
+            {
+                cache::save_head(&self.config, schema_hash, &head, &pending.body)
+                    .map_err(write_error)?;
+            }
         }
         Ok(())
     }

@@ -340,6 +340,14 @@ fn assert_state_same_as_clean(project: &Project, state: &SessionState, step: &st
         clean.state().chunks,
         "chunk manifest differs after {step}"
     );
+    // Every chunk's output is in the pack, as its manifest hash (the clean
+    // build's) says.
+    let cache_dir = project.config().cache_dir;
+    for chunk in state.chunks.chunks.values() {
+        if let Err(e) = builder::chunks::read_chunk_output(&cache_dir, &state.pack, chunk) {
+            panic!("chunk output unreadable after {step}: {e}");
+        }
+    }
 }
 
 fn assert_same_as_clean(project: &Project, incremental: &builder::BuildOutput, step: &str) {
@@ -823,21 +831,25 @@ fn service_creates_the_session_lazily() {
 }
 
 /// Each chunk output file under `<cache>/chunks`, by name, with its bytes.
-fn chunk_files(config: &Config) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let dir = config.cache_dir.join(builder::chunks::CHUNK_DIR);
-    std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| {
-                    (
-                        e.file_name().to_string_lossy().into_owned(),
-                        std::fs::read(e.path()).unwrap(),
-                    )
-                })
-                .collect()
+/// Every chunk's record in the pack, read through the session's index: file
+/// → (offset in the pack, output).
+fn pack_records(
+    config: &Config,
+    state: &SessionState,
+) -> std::collections::BTreeMap<String, (u64, Vec<u8>)> {
+    state
+        .chunks
+        .chunks
+        .values()
+        .map(|chunk| {
+            let output =
+                builder::chunks::read_chunk_output(&config.cache_dir, &state.pack, chunk).unwrap();
+            (
+                chunk.file.clone(),
+                (state.pack.spans[&chunk.file].0, output),
+            )
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 #[test]
@@ -847,70 +859,109 @@ fn only_changed_chunks_are_re_emitted() {
     let mut session = BuilderSession::new(config.clone(), SessionOptions { incremental: true });
     let initial = session.build_initial().unwrap();
     session.write_outputs().unwrap();
-    let before = chunk_files(&config);
+    let before = pack_records(&config, session.state());
     // One chunk per file with definitions.
     assert_eq!(before.len(), FRAGMENTS + OPERATIONS);
     assert_eq!(
         initial.report().recomputed.chunks as usize,
         FRAGMENTS + OPERATIONS
     );
-    for chunk in session.state().chunks.chunks.values() {
-        let bytes = builder::chunks::read_chunk_output(&config.cache_dir, chunk).unwrap();
-        assert!(!bytes.is_empty(), "{}", chunk.file);
-    }
+    assert!(before.values().all(|(_, output)| !output.is_empty()));
+    let pack = builder::chunks::pack_path(&config.cache_dir);
+    let written = std::fs::read(&pack).unwrap();
 
     // frag0 changes, and so does op0's document (it inlines frag0).
     let changes = project.apply(&Edit::SetFields(0, 0b111));
     let output = session.update(&changes).unwrap();
     session.write_outputs().unwrap();
     assert_eq!(output.report().recomputed.chunks, 2);
-    let after = chunk_files(&config);
+    let after = pack_records(&config, session.state());
     let rewritten: Vec<&String> = after
         .iter()
-        .filter(|(name, bytes)| before.get(*name) != Some(*bytes))
-        .map(|(name, _)| name)
+        .filter(|(file, record)| before.get(*file) != Some(*record))
+        .map(|(file, _)| file)
         .collect();
-    let expected = [
-        builder::chunks::chunk_output_path(&config.cache_dir, "src/entities/frag0.ts"),
-        builder::chunks::chunk_output_path(&config.cache_dir, "src/pages/op0.ts"),
-    ];
-    let mut expected: Vec<String> = expected
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    expected.sort();
-    assert_eq!(rewritten, expected.iter().collect::<Vec<_>>());
+    assert_eq!(rewritten, vec!["src/entities/frag0.ts", "src/pages/op0.ts"]);
+    // Appended: what the pack held is untouched.
+    let appended = std::fs::read(&pack).unwrap();
+    assert_eq!(&appended[..written.len()], &written[..]);
+    assert!(
+        after
+            .values()
+            .filter(|(at, _)| *at >= written.len() as u64)
+            .count()
+            == 2
+    );
 
     // A comment edit changes no output: nothing is re-emitted.
     let changes = project.apply(&Edit::TouchNoise);
     let output = session.update(&changes).unwrap();
+    session.write_outputs().unwrap();
     assert_eq!(output.report().recomputed.chunks, 0);
+    assert_eq!(std::fs::read(&pack).unwrap(), appended);
 }
 
 #[test]
-fn a_lost_chunk_file_is_written_again_by_the_next_process() {
+fn a_lost_or_truncated_pack_is_written_again_by_the_next_process() {
     let project = Project::new();
     let config = project.config();
     builder::run_build(&config, builder::BuildOptions::default()).unwrap();
-    let lost = builder::chunks::chunk_output_path(&config.cache_dir, "src/entities/frag1.ts");
-    let bytes = std::fs::read(&lost).unwrap();
-    std::fs::remove_file(&lost).unwrap();
-    let next = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
-    assert_eq!(next.report().recomputed.chunks, 1);
-    assert!(next.compiled_ids.is_empty(), "nothing is recompiled for it");
-    assert_eq!(std::fs::read(&lost).unwrap(), bytes);
+    let pack = builder::chunks::pack_path(&config.cache_dir);
+    let bytes = std::fs::read(&pack).unwrap();
+    for damage in ["delete", "truncate"] {
+        match damage {
+            "delete" => std::fs::remove_file(&pack).unwrap(),
+            _ => std::fs::write(&pack, &bytes[..bytes.len() / 2]).unwrap(),
+        }
+        let next = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
+        assert_eq!(
+            next.report().recomputed.chunks as usize,
+            FRAGMENTS + OPERATIONS,
+            "{damage}: every chunk re-emitted"
+        );
+        assert!(
+            next.compiled_ids.is_empty(),
+            "{damage}: nothing is recompiled for it"
+        );
+        assert_eq!(
+            std::fs::read(&pack).unwrap(),
+            bytes,
+            "{damage}: the same pack again"
+        );
+        let mut process = BuilderSession::new(config.clone(), SessionOptions { incremental: true });
+        process.build_initial().unwrap();
+        let records = pack_records(&config, process.state());
+        assert_eq!(records.len(), FRAGMENTS + OPERATIONS);
+    }
 }
 
 #[test]
-fn a_cold_build_clears_chunks_no_manifest_names() {
+fn a_cold_build_writes_a_fresh_pack_and_drops_the_old_chunk_directory() {
     let project = Project::new();
     let config = project.config();
-    let stray = builder::chunks::chunk_output_path(&config.cache_dir, "src/gone.ts");
-    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
-    std::fs::write(&stray, b"stale").unwrap();
+    // What a state before the pack left: one file per chunk.
+    let legacy = config.cache_dir.join(builder::chunks::LEGACY_CHUNK_DIR);
+    std::fs::create_dir_all(&legacy).unwrap();
+    std::fs::write(legacy.join("0123456789abcdef.chunk"), b"stale").unwrap();
+    // And a pack of another tree.
+    std::fs::write(
+        builder::chunks::pack_path(&config.cache_dir),
+        b"SODAPACK stale",
+    )
+    .unwrap();
     builder::run_build(&config, builder::BuildOptions::default()).unwrap();
-    assert!(!stray.exists());
-    assert_eq!(chunk_files(&config).len(), FRAGMENTS + OPERATIONS);
+    assert!(!legacy.exists());
+    let mut process = BuilderSession::new(config.clone(), SessionOptions { incremental: true });
+    process.build_initial().unwrap();
+    let state = process.state();
+    assert_eq!(pack_records(&config, state).len(), FRAGMENTS + OPERATIONS);
+    assert_eq!(
+        std::fs::metadata(builder::chunks::pack_path(&config.cache_dir))
+            .unwrap()
+            .len(),
+        state.pack.len,
+        "nothing but the records"
+    );
 }
 
 #[test]
