@@ -417,6 +417,13 @@ fn fresh_pack(
     })
 }
 
+impl PackWrite {
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.append_at.is_some() && self.bytes.is_empty()
+    }
+}
+
 /// Carries out a planned pack write: one append, or one atomic write of a
 /// fresh pack. Not fsynced: a record is verified by its hash when read.
 pub fn write_pack(cache_dir: &Path, write: &PackWrite) -> std::io::Result<()> {

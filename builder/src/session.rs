@@ -1648,20 +1648,27 @@ impl BuilderSession {
                     .with_max_len(64)
                     .for_each(|entry| entry.summary.encode());
             }
-            let (written, encoded) = rayon::join(
-                || chunks::write_pack(&self.config.cache_dir, &pack),
-                || {
-                    encode.then(|| {
-                        let elements = cache::StateHead::encode_elements(&self.state.elements);
-                        cache::encode_state(
-                            &self.config,
-                            schema_hash,
-                            &self.head(elements),
-                            &self.state,
-                        )
-                    })
-                },
-            );
+            let encoded = || {
+                encode.then(|| {
+                    let elements = cache::StateHead::encode_elements(&self.state.elements);
+                    cache::encode_state(
+                        &self.config,
+                        schema_hash,
+                        &self.head(elements),
+                        &self.state,
+                    )
+                })
+            };
+            // Beside each other only when both have work: handing the pool
+            // a job wakes a parked worker, which took milliseconds here.
+            let (written, encoded) = if pack.is_empty() {
+                (Ok(()), encoded())
+            } else {
+                rayon::join(
+                    || chunks::write_pack(&self.config.cache_dir, &pack),
+                    encoded,
+                )
+            };
             written.map_err(pack_error)?;
             let write_error = |source| BuildError::Write {
                 path: self.config.cache_dir.clone(),
