@@ -627,9 +627,11 @@ impl BuilderSession {
                 });
                 self.dirty = false;
                 self.walked_dirs = head_dirs(head);
-                if let Some(scan) = walked.as_ref().filter(|scan| scan.dirs != self.walked_dirs) {
+                if let Some(scan) = &walked {
                     // Listed again because a directory moved (an editor's swap
-                    // file, a file the build does not read): record it, or
+                    // file, a file the build does not read) or was too recent
+                    // to trust (the first build made the cache directory):
+                    // record the listing and the racy window it moves to, or
                     // every later build lists them all again.
                     self.walked_dirs = scan.dirs.clone();
                     let mut moved = head.clone().into_owned();

@@ -658,6 +658,46 @@ fn a_directory_that_moved_is_listed_once() {
     assert_state_same_as_clean(&project, process.state(), "the state behind the new head");
 }
 
+/// A directory listed again only because its stat was too recent to trust
+/// (the first build makes the cache directory in the root, a moment before
+/// its own window) moves the racy window on: the build after it lists
+/// nothing.
+#[test]
+fn a_directory_listed_for_raciness_is_not_listed_again() {
+    let project = Project::new();
+    let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    date_files(project_files(&project), base);
+    date_changed_dirs(&project, base);
+    let config = project.config();
+    let options = builder::BuildOptions::default();
+    builder::run_build(&config, options).unwrap();
+    // The root changed inside the window of the next build (which trusts
+    // no stat newer than two seconds before it starts, and starts well
+    // within half a second): that build lists it and records its stat,
+    // still too recent to trust.
+    let now = std::time::SystemTime::now();
+    let changed = now - std::time::Duration::from_millis(1500);
+    std::fs::File::open(&project.root)
+        .unwrap()
+        .set_modified(changed)
+        .unwrap();
+    let moved = builder::run_build(&config, options).unwrap();
+    assert!(moved.report().files.listed > 0, "the moved root is listed");
+    // The next build starts over two seconds after the change.
+    let later = now + std::time::Duration::from_millis(600);
+    if let Ok(wait) = later.duration_since(std::time::SystemTime::now()) {
+        std::thread::sleep(wait);
+    }
+    // Same stat, but racy under the window that build recorded: listed, and
+    // the window moves past it.
+    let racy = builder::run_build(&config, options).unwrap();
+    assert!(racy.report().files.listed > 0, "a racy directory is listed");
+    assert_eq!(racy.report().files.read, 0);
+    let after = builder::run_build(&config, options).unwrap();
+    assert_eq!(after.report().files.listed, 0, "and then trusted");
+    assert_same_as_clean(&project, &after, "after a racy directory");
+}
+
 #[test]
 fn a_file_read_for_raciness_is_not_read_again() {
     let project = Project::new();
