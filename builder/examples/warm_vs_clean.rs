@@ -1,0 +1,96 @@
+//! The builder's warm-start target, strictly: `soda-builder build` with
+//! nothing changed (a new process on the persisted state) against
+//! `soda-builder build --no-incremental` (a clean build), run alternately so
+//! both see the same machine. Prints the medians of N pairs and the median of
+//! their ratios. Each run is timed from spawn to exit, as a user sees it;
+//! both pay the same spawn, which a shell's `date` around them would not
+//! keep out of the smaller figure.
+//!
+//! `cargo build --release -p builder && cargo run --release -p builder
+//! --example warm_vs_clean -- <soda-gql.config.ts>... [--pairs N]`
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn quartiles(mut xs: Vec<f64>) -> (f64, f64) {
+    xs.sort_by(f64::total_cmp);
+    (xs[xs.len() / 4], xs[3 * xs.len() / 4])
+}
+
+/// One `soda-builder build`, in ms from spawn to exit.
+fn run(bin: &Path, config: &Path, clean: bool) -> anyhow::Result<f64> {
+    let mut command = Command::new(bin);
+    command.arg("build").arg("--config").arg(config);
+    if clean {
+        command.arg("--no-incremental");
+    }
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let started = Instant::now();
+    let status = command.status()?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    anyhow::ensure!(
+        status.success(),
+        "soda-builder build {} failed ({status})",
+        config.display()
+    );
+    Ok(ms)
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut configs: Vec<PathBuf> = Vec::new();
+    let mut pairs = 21;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--pairs" {
+            pairs = args
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("--pairs needs a number"))?
+                .parse()?;
+        } else {
+            configs.push(arg.into());
+        }
+    }
+    anyhow::ensure!(
+        !configs.is_empty(),
+        "usage: warm_vs_clean <soda-gql.config.ts>... [--pairs N]"
+    );
+    // The examples live in target/<profile>/examples/, the binary one up.
+    let bin = std::env::current_exe()?
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("soda-builder"))
+        .filter(|bin| bin.is_file())
+        .ok_or_else(|| anyhow::anyhow!("build it first: cargo build --release -p builder"))?;
+    for config in &configs {
+        // A persisted state to start from, taken twice: the first build's
+        // cache directory makes the root too recent to trust for a moment.
+        run(&bin, config, false)?;
+        run(&bin, config, false)?;
+        let (mut warm, mut clean, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..pairs {
+            let w = run(&bin, config, false)?;
+            let c = run(&bin, config, true)?;
+            warm.push(w);
+            clean.push(c);
+            ratio.push(w / c);
+        }
+        let (low, high) = quartiles(ratio.clone());
+        println!(
+            "{}: warm median {:.2} ms, clean median {:.1} ms, warm = {:.1}% of clean (pair ratios: median {:.1}%, quartiles {:.1}..{:.1}%; {pairs} pairs)",
+            config.display(),
+            median(warm.clone()),
+            median(clean.clone()),
+            100.0 * median(warm) / median(clean),
+            100.0 * median(ratio),
+            100.0 * low,
+            100.0 * high,
+        );
+    }
+    Ok(())
+}
