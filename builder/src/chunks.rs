@@ -739,6 +739,22 @@ mod tests {
         write
     }
 
+    /// The first write of a pack: every chunk of `manifest`.
+    fn fresh(
+        cache: &Path,
+        manifest: &ChunkManifest,
+        outputs: &BTreeMap<String, Vec<u8>>,
+    ) -> PackWrite {
+        write(
+            cache,
+            &PackIndex::default(),
+            manifest,
+            outputs,
+            &[],
+            outputs,
+        )
+    }
+
     #[test]
     fn a_pack_round_trips_and_appends_only_what_changed() {
         let dir = tempfile::tempdir().unwrap();
@@ -749,23 +765,16 @@ mod tests {
             file("drop.ts", 1, &[("q", Some("1"))]),
         ]);
         // No pack yet: a fresh one, every chunk in it.
-        let fresh = write(
-            cache,
-            &PackIndex::default(),
-            &first,
-            &first_outputs,
-            &[],
-            &first_outputs,
-        );
-        assert!(fresh.append_at.is_none());
+        let written = fresh(cache, &first, &first_outputs);
+        assert!(written.append_at.is_none());
         for chunk in first.chunks.values() {
             assert_eq!(
-                read_chunk_output(cache, &fresh.index, chunk).unwrap(),
+                read_chunk_output(cache, &written.index, chunk).unwrap(),
                 first_outputs[&chunk.file]
             );
         }
         let before = std::fs::read(pack_path(cache)).unwrap();
-        assert_eq!(fresh.index.len, before.len() as u64);
+        assert_eq!(written.index.len, before.len() as u64);
 
         let (second, second_outputs) = plan(&[
             file("keep.ts", 1, &[("q", Some("1"))]),
@@ -778,7 +787,7 @@ mod tests {
             .collect();
         let appended = write(
             cache,
-            &fresh.index,
+            &written.index,
             &second,
             &changed,
             &["drop.ts"],
@@ -829,14 +838,7 @@ mod tests {
             file("a.ts", 1, &[("q", Some(big.as_str()))]),
             file("b.ts", 1, &[("q", Some("1"))]),
         ]);
-        let first = write(
-            cache,
-            &PackIndex::default(),
-            &manifest,
-            &outputs,
-            &[],
-            &outputs,
-        );
+        let first = fresh(cache, &manifest, &outputs);
         // Truncated (or deleted): appending after it would point past its end.
         let bytes = std::fs::read(pack_path(cache)).unwrap();
         std::fs::write(pack_path(cache), &bytes[..bytes.len() - 1]).unwrap();
@@ -904,14 +906,7 @@ mod tests {
             file("a.ts", 1, &[("q", Some(r#"{"k":"v"}"#))]),
             file("b.ts", 1, &[("q", Some("2"))]),
         ]);
-        let written = write(
-            cache,
-            &PackIndex::default(),
-            &manifest,
-            &outputs,
-            &[],
-            &outputs,
-        );
+        let written = fresh(cache, &manifest, &outputs);
         let good = std::fs::read(pack_path(cache)).unwrap();
         let chunk = &manifest.chunks["b.ts"];
         let (at, len) = written.index.spans["b.ts"];

@@ -197,7 +197,7 @@ pub const COPY_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Copies the fixture project (without `.cache` directories) to
 /// `scratch/<name>/`, replacing what was there, and returns the copy's
 /// location. Measured runs edit and cache into the copy, never the source.
-/// The copies' mtimes are set `COPY_AGE` in the past.
+/// The copies' mtimes, directories' included, are set `COPY_AGE` in the past.
 pub fn working_copy(loc: &FixtureLocation, scratch: &Path) -> io::Result<FixtureLocation> {
     let destination = scratch.join(&loc.name);
     if destination.starts_with(&loc.root) || loc.root.starts_with(&destination) {
@@ -222,12 +222,33 @@ pub fn working_copy(loc: &FixtureLocation, scratch: &Path) -> io::Result<Fixture
         .strip_prefix(&loc.root)
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| PathBuf::from(CONFIG_FILE));
+    fs::File::open(&destination)?.set_modified(edited)?;
     Ok(FixtureLocation {
         name: loc.name.clone(),
         config_path: destination.join(config_relative),
         root: destination,
         source: loc.source,
     })
+}
+
+/// Dates every directory of a working copy `COPY_AGE` in the past again,
+/// after a build made its cache directory there: the build a scenario
+/// measures next is not seconds after the first one, as in a real tree, so
+/// no directory is too recent for the builder to trust.
+pub fn age_directories(root: &Path) -> io::Result<()> {
+    let edited = std::time::SystemTime::now()
+        .checked_sub(COPY_AGE)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    fn walk(dir: &Path, edited: std::time::SystemTime) -> io::Result<()> {
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                walk(&entry.path(), edited)?;
+            }
+        }
+        fs::File::open(dir)?.set_modified(edited)
+    }
+    walk(root, edited)
 }
 
 fn copy_tree(from: &Path, to: &Path, edited: std::time::SystemTime) -> io::Result<()> {
@@ -243,6 +264,8 @@ fn copy_tree(from: &Path, to: &Path, edited: std::time::SystemTime) -> io::Resul
         // Follow symlinks: the copy must stand alone.
         if fs::metadata(&source)?.is_dir() {
             copy_tree(&source, &target, edited)?;
+            // After its entries: creating them set the directory's mtime.
+            fs::File::open(&target)?.set_modified(edited)?;
         } else {
             fs::copy(&source, &target)?;
             fs::File::options()
@@ -374,6 +397,29 @@ mod tests {
             age >= COPY_AGE - std::time::Duration::from_secs(60),
             "{age:?}"
         );
+        for dir in [copy.root.clone(), copy.root.join("src")] {
+            let age = fs::metadata(&dir)
+                .unwrap()
+                .modified()
+                .unwrap()
+                .elapsed()
+                .unwrap();
+            assert!(
+                age >= COPY_AGE - std::time::Duration::from_secs(60),
+                "{}: {age:?}",
+                dir.display()
+            );
+        }
+        // A build's cache directory, aged with the rest.
+        fs::create_dir_all(copy.root.join(".cache/soda-gql")).unwrap();
+        age_directories(&copy.root).unwrap();
+        let age = fs::metadata(&copy.root)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .elapsed()
+            .unwrap();
+        assert!(age >= COPY_AGE - std::time::Duration::from_secs(60));
         // Editing the copy leaves the fixture alone.
         fs::write(copy.root.join("src/a.ts"), "changed").unwrap();
         assert_eq!(
