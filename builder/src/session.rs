@@ -1601,13 +1601,16 @@ impl BuilderSession {
                 path: path.clone(),
                 source,
             })?;
-            // Best effort: without a stamp the next build writes the artifact again.
-            let _ = artifact::ArtifactStamp {
-                path: path.clone(),
-                stat,
-                content_hash,
+            // Best effort: without a stamp the next build writes the artifact
+            // again. A clean build keeps it true but makes no cache directory.
+            if self.options.incremental || self.config.cache_dir.is_dir() {
+                let _ = artifact::ArtifactStamp {
+                    path: path.clone(),
+                    stat,
+                    content_hash,
+                }
+                .write(&stamp_path);
             }
-            .write(&stamp_path);
         }
         if self.options.incremental {
             // The pack before the state: a state never points at a record

@@ -180,6 +180,24 @@ fn no_incremental_ignores_the_cache() {
     assert_eq!(json["report"]["stats"]["hits"], 0);
 }
 
+/// A clean build writes the artifact where it is asked to, and no cache:
+/// with the artifact elsewhere, the cache directory is not made.
+#[test]
+fn no_incremental_with_out_makes_no_cache_directory() {
+    let dir = project_copy("small-app");
+    let config = dir.path().join("soda-gql.config.ts");
+    let out = dir.path().join("out/artifact.json");
+    soda()
+        .args(["build", "--no-incremental", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(out.is_file());
+    assert!(!dir.path().join(".cache").exists());
+}
+
 #[test]
 fn write_delta_and_out() {
     let dir = project_copy("small-app");
