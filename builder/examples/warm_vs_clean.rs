@@ -6,6 +6,11 @@
 //! both pay the same spawn, which a shell's `date` around them would not
 //! keep out of the smaller figure.
 //!
+//! The third figure is the floor of any build that has to find out whether
+//! something changed: a process that lists the config directory and stats
+//! every TypeScript file in it (on every core, relative to each directory's
+//! handle), and does nothing else.
+//!
 //! `cargo build --release -p builder && cargo run --release -p builder
 //! --example warm_vs_clean -- <soda-gql.config.ts>... [--pairs N]`
 
@@ -42,7 +47,42 @@ fn run(bin: &Path, config: &Path, clean: bool) -> anyhow::Result<f64> {
     Ok(ms)
 }
 
+/// The floor process: list every directory below `root` and stat its
+/// TypeScript files; prints how many.
+fn stat_floor(root: &Path) -> anyhow::Result<()> {
+    use builder::walk::{DirHandle, EntryKind};
+    use rayon::prelude::*;
+    fn walk(dir: &DirHandle, path: &Path) -> usize {
+        let Ok(entries) = dir.entries() else {
+            return 0;
+        };
+        entries
+            .par_iter()
+            .with_max_len(64)
+            .map(|entry| match builder::walk::resolve_kind(dir, entry) {
+                EntryKind::Dir if entry.name != ".cache" && entry.name != "node_modules" => {
+                    let child = path.join(&entry.name);
+                    dir.open_child(&entry.name, &child)
+                        .map_or(0, |handle| walk(&handle, &child))
+                }
+                EntryKind::File if entry.name.ends_with(".ts") => {
+                    usize::from(dir.stat(&entry.name, false).is_ok())
+                }
+                _ => 0,
+            })
+            .sum()
+    }
+    let files = walk(&DirHandle::open(root)?, root);
+    println!("{files}");
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
+    if let (Some("--stat-floor"), Some(root)) =
+        (std::env::args().nth(1).as_deref(), std::env::args().nth(2))
+    {
+        return stat_floor(Path::new(&root));
+    }
     let mut configs: Vec<PathBuf> = Vec::new();
     let mut pairs = 21;
     let mut args = std::env::args().skip(1);
@@ -72,24 +112,38 @@ fn main() -> anyhow::Result<()> {
         // cache directory makes the root too recent to trust for a moment.
         run(&bin, config, false)?;
         run(&bin, config, false)?;
-        let (mut warm, mut clean, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        let root = config.parent().unwrap_or(Path::new("."));
+        let floor_run = || -> anyhow::Result<f64> {
+            let mut command = Command::new(std::env::current_exe()?);
+            command.arg("--stat-floor").arg(root).stdout(Stdio::null());
+            let started = Instant::now();
+            let status = command.status()?;
+            anyhow::ensure!(status.success(), "the stat floor failed ({status})");
+            Ok(started.elapsed().as_secs_f64() * 1000.0)
+        };
+        let (mut warm, mut clean, mut ratio, mut floor) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..pairs {
             let w = run(&bin, config, false)?;
             let c = run(&bin, config, true)?;
+            floor.push(floor_run()?);
             warm.push(w);
             clean.push(c);
             ratio.push(w / c);
         }
         let (low, high) = quartiles(ratio.clone());
+        let floor = median(floor);
         println!(
-            "{}: warm median {:.2} ms, clean median {:.1} ms, warm = {:.1}% of clean (pair ratios: median {:.1}%, quartiles {:.1}..{:.1}%; {pairs} pairs)",
+            "{}: warm median {:.2} ms, clean median {:.1} ms, warm = {:.1}% of clean (pair ratios: median {:.1}%, quartiles {:.1}..{:.1}%; {pairs} pairs); the stat floor {:.2} ms = {:.1}% of clean",
             config.display(),
             median(warm.clone()),
             median(clean.clone()),
-            100.0 * median(warm) / median(clean),
+            100.0 * median(warm) / median(clean.clone()),
             100.0 * median(ratio),
             100.0 * low,
             100.0 * high,
+            floor,
+            100.0 * floor / median(clean),
         );
     }
     Ok(())
