@@ -233,8 +233,11 @@ pub enum WorkerError {
 /// Entry point of the hidden subcommand: parses the request, runs it,
 /// prints the report line, and returns the process exit code.
 pub fn worker_main(request_json: &str) -> i32 {
-    // As `soda-builder` starts: the pool's workers awake for the first phase.
+    // As `soda-builder` starts: the pool's workers awake for the first phase,
+    // and up before anything is timed (their start-up allocations would
+    // otherwise fall inside a timed region or not, as the scheduler has it).
     builder::pool::warm_up();
+    builder::pool::wait_until_awake();
     let report = match WorkerRequest::from_json(request_json) {
         Ok(request) => match run_request(&request) {
             Ok(report) => report,
