@@ -163,8 +163,9 @@ pub struct WorkerReport {
     pub inner_user_ms: f64,
     #[serde(default)]
     pub inner_sys_ms: f64,
-    /// The child's peak RSS (KiB) at the end of the timed region, before any
-    /// verification; session scenarios use it instead of the whole child's.
+    /// The child's own peak RSS (KiB, `VmHWM` on Linux) at the end of the
+    /// timed region, before any verification. Used instead of `wait4`'s
+    /// `ru_maxrss`, which includes the parent's resident set at spawn.
     #[serde(default)]
     pub peak_rss_kib: u64,
     /// Builder phase name -> milliseconds.

@@ -20,7 +20,9 @@ pub struct Measurement {
     /// CPU time of the child (all its threads), from `wait4`'s rusage.
     pub user_ms: f64,
     pub sys_ms: f64,
-    /// The child's peak resident set size (`ru_maxrss`, KiB on Linux).
+    /// The child's `ru_maxrss` (KiB on Linux): no smaller than the parent's
+    /// resident set at spawn, so only a fallback for a child that reports
+    /// no peak of its own.
     pub max_rss_kib: u64,
     pub report: WorkerReport,
     /// Instructions retired, when counted under cachegrind.

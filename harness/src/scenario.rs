@@ -622,9 +622,11 @@ pub fn measurement_samples(
     } else {
         (measurement.wall_ms, measurement.user_ms, measurement.sys_ms)
     };
-    // A session verifies in the child after the update: its peak RSS is
-    // taken at the end of the update, before the verification's clean build.
-    let peak_rss_kib = if scenario.is_session() && report.peak_rss_kib > 0 {
+    // The child's own peak at the end of its timed region: a verification's
+    // clean build after it does not count, nor (unlike `wait4`'s
+    // `ru_maxrss`) the harness's resident set the child started from. A
+    // worker too old to report it falls back to `wait4`'s figure.
+    let peak_rss_kib = if report.peak_rss_kib > 0 {
         report.peak_rss_kib
     } else {
         measurement.max_rss_kib
@@ -891,9 +893,25 @@ mod tests {
         assert_eq!(session.metrics["wall_ms"].samples, vec![10.0]);
         assert_eq!(session.metrics["cpu_ms"].samples, vec![9.0]);
         assert_eq!(session.metrics["user_ms"].samples, vec![8.0]);
-        // Peak RSS: the whole child for a process, the end of the update for a session.
-        assert_eq!(cold.metrics["peak_rss_kib"].samples, vec![2048.0]);
+        // Peak RSS: what the child reports of itself, for a process as for a
+        // session — not `wait4`'s, which counts the parent's resident set.
+        assert_eq!(cold.metrics["peak_rss_kib"].samples, vec![1024.0]);
         assert_eq!(session.metrics["peak_rss_kib"].samples, vec![1024.0]);
+        // A worker that reports none (an older revision's) falls back to `wait4`.
+        let mut silent = MockRunner::with_fn(|req| {
+            let mut m = Measurement::fixed(100.0 + f64::from(req.iteration));
+            m.max_rss_kib = 2048;
+            m.report.peak_rss_kib = 0;
+            Ok(m)
+        });
+        let old = run_scenario(
+            &mut run_on(WorkerScenario::Cold, &options),
+            &options,
+            &mut silent,
+            &mut no_progress(),
+        )
+        .unwrap();
+        assert_eq!(old.metrics["peak_rss_kib"].samples, vec![2048.0]);
     }
 
     #[test]
@@ -913,7 +931,7 @@ mod tests {
         );
         let rss = &result.metrics["peak_rss_kib"];
         assert_eq!(rss.unit, "KiB");
-        assert_eq!(rss.samples, vec![2048.0, 2048.0]);
+        assert_eq!(rss.samples, vec![1024.0, 1024.0]);
         let hits = &result.metrics["cache_hits"];
         assert_eq!(
             (hits.kind, hits.direction),

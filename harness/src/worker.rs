@@ -136,8 +136,23 @@ fn process_usage() -> ProcessUsage {
         user_ms: ms(usage.ru_utime),
         sys_ms: ms(usage.ru_stime),
         // KiB on Linux.
-        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        max_rss_kib: own_peak_rss_kib()
+            .unwrap_or_else(|| u64::try_from(usage.ru_maxrss).unwrap_or(0)),
     }
+}
+
+/// This process's own peak RSS since `exec`, in KiB (`VmHWM`). `ru_maxrss`
+/// is not that: the kernel folds in the address space the process had
+/// before `exec` — the parent's, copied or borrowed by fork/vfork — so a
+/// child of a 40 MiB harness "peaks" at 40 MiB however little it uses.
+fn own_peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_vm_hwm_kib(&status)
+}
+
+fn parse_vm_hwm_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    line.trim().strip_suffix("kB")?.trim().parse().ok()
 }
 
 /// The timed region: wall clock, CPU time and heap counters between `begin`
@@ -490,6 +505,30 @@ mod tests {
         assert_eq!(after.total - before.total, 8192);
         assert_eq!(after.current, before.current);
         assert!(after.peak >= before.current + 8192);
+    }
+
+    #[test]
+    fn vm_hwm_is_read_from_proc_status() {
+        let status = "Name:\tsoda-perf\nVmPeak:\t  99999 kB\nVmHWM:\t   17324 kB\nVmRSS:\t 1 kB\n";
+        assert_eq!(parse_vm_hwm_kib(status), Some(17324));
+        assert_eq!(parse_vm_hwm_kib("VmRSS:\t 1 kB\n"), None);
+        assert_eq!(parse_vm_hwm_kib("VmHWM:\t lots\n"), None);
+    }
+
+    /// A child's own peak is its own: not the parent's resident set, which
+    /// `ru_maxrss` of a freshly spawned child reports.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn own_peak_rss_is_at_least_the_current_rss() {
+        let peak = own_peak_rss_kib().unwrap();
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let rss: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|l| l.trim().strip_suffix("kB"))
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap();
+        assert!(peak >= rss, "VmHWM {peak} below VmRSS {rss}");
     }
 
     #[test]
