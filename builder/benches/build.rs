@@ -66,40 +66,42 @@ fn bench_update_after_fragment_edit(c: &mut Criterion) {
     let config = load_config(&dir.path().join(source.file_name().expect("name"))).expect("config");
     let mut session = BuilderSession::new(config.clone(), SessionOptions { incremental: false });
     session.build_initial().expect("initial");
-    // The most-spread fragment file: the first definition file under entities.
-    let target = session
-        .state()
-        .files
-        .iter()
-        .find(|(path, entry)| {
-            path.contains("entities/")
-                && entry
-                    .summary
-                    .definitions
-                    .iter()
-                    .any(|d| d.type_condition.is_some())
-        })
-        .map(|(path, _)| config.root_dir.join(path))
-        .expect("a fragment file");
-    let original = std::fs::read_to_string(&target).expect("read");
-    let mut toggle = false;
-    c.bench_function("update_after_fragment_edit", |b| {
-        b.iter(|| {
-            toggle = !toggle;
-            // A real change to the fragment's selections, valid on any type.
-            let text = if toggle {
-                original.replacen("}`(", "  __typename\n  }`(", 1)
-            } else {
-                original.clone()
-            };
-            std::fs::write(&target, text).expect("write");
-            let changes = ChangeSet {
-                updated: vec![target.clone()],
-                ..ChangeSet::default()
-            };
-            session.update(&changes).expect("update")
-        })
-    });
+    let fragments = session.state().spread_fragment_files();
+    // "A fragment used by a few operations" (the fewest spreaders), and the
+    // most-spread fragment, whose affected set is the largest.
+    let picks = [
+        ("update_after_fragment_edit", fragments.first()),
+        ("update_after_most_spread_fragment_edit", fragments.last()),
+    ];
+    for (name, pick) in picks {
+        let (_, file) = pick.expect("a spread fragment");
+        let target = config.root_dir.join(file);
+        let original = std::fs::read_to_string(&target).expect("read");
+        let mut toggle = false;
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                toggle = !toggle;
+                // A real change to the fragment's selections, valid on any type.
+                let text = if toggle {
+                    original.replacen("}`(", "  __typename\n  }`(", 1)
+                } else {
+                    original.clone()
+                };
+                std::fs::write(&target, text).expect("write");
+                let changes = ChangeSet {
+                    updated: vec![target.clone()],
+                    ..ChangeSet::default()
+                };
+                session.update(&changes).expect("update")
+            })
+        });
+        std::fs::write(&target, &original).expect("restore");
+        let restored = ChangeSet {
+            updated: vec![target.clone()],
+            ..ChangeSet::default()
+        };
+        session.update(&restored).expect("update");
+    }
 }
 
 criterion_group! {

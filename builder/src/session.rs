@@ -175,6 +175,36 @@ pub struct SessionState {
     pub racy_after_ns: u128,
 }
 
+impl SessionState {
+    /// Files defining a fragment that something spreads, with how many
+    /// definitions spread it directly: fewest first, ties by path. What the
+    /// benchmarks edit ("a fragment used by a few operations", and the most
+    /// spread one).
+    pub fn spread_fragment_files(&self) -> Vec<(usize, String)> {
+        let mut spreaders: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in self.resolved.values() {
+            for dep in r.deps() {
+                *spreaders.entry(dep).or_default() += 1;
+            }
+        }
+        let mut files: Vec<(usize, String)> = self
+            .resolved
+            .values()
+            .filter(|r| {
+                self.files.get(&r.file).is_some_and(|f| {
+                    f.summary
+                        .definitions
+                        .get(r.index)
+                        .is_some_and(|d| d.type_condition.is_some())
+                })
+            })
+            .filter_map(|r| Some((*spreaders.get(r.id.as_str())?, r.file.clone())))
+            .collect();
+        files.sort();
+        files
+    }
+}
+
 /// File systems with coarse timestamps (2 s on FAT, 1 s on some network
 /// mounts) can hide a second edit inside one tick.
 const RACY_MARGIN_NS: u128 = 2_000_000_000;
