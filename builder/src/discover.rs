@@ -36,6 +36,13 @@ pub struct FileEntry {
 
 pub type FileTable = BTreeMap<String, FileEntry>;
 
+/// The fingerprint the discovery cache holds for `rel` (root-relative),
+/// without touching the disk: what the next discovery compares the file's
+/// stat against, and then its content hash.
+pub fn peek<'a>(files: &'a FileTable, rel: &str) -> Option<&'a Fingerprint> {
+    files.get(rel).map(|entry| &entry.fingerprint)
+}
+
 /// Deserializes a map written in key order by collecting it first: the
 /// bulk build from sorted pairs skips a search per insert.
 pub fn deserialize_sorted_map<'de, D, K, V>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>

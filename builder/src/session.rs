@@ -11,7 +11,7 @@
 //! invalidation barrier: nothing behind it is recomputed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -31,6 +31,7 @@ use crate::discover::{
     self, CacheStats, Discovery, DiscoveryInput, FileCacheStatus, FileCounts, FileTable, Globs,
 };
 use crate::emit;
+use crate::fingerprint::Fingerprint;
 use crate::graph::{self, ResolvedDefinition};
 use crate::graph_patch::{
     apply_graph_patch, diff_dependency_graphs, DependencyGraph, DependencyGraphPatch, GraphIndex,
@@ -400,6 +401,15 @@ impl BuilderSession {
     /// The artifact of the last successful build.
     pub fn snapshot(&self) -> Option<&Artifact> {
         self.last.as_deref()
+    }
+
+    /// The fingerprint this session's discovery cache holds for `path`
+    /// (absolute, or relative to the project root), with no read and no
+    /// stat: `None` for a file the last build did not discover. After
+    /// `build_initial` on a persisted state, the persisted fingerprint.
+    pub fn peek(&mut self, path: &Path) -> Option<Fingerprint> {
+        let rel = discover::relative_in_root(&self.config, path)?;
+        discover::peek(&self.state().files, &rel).copied()
     }
 
     pub fn state(&mut self) -> &SessionState {

@@ -811,6 +811,38 @@ fn second_process_is_all_hits_without_reads() {
     assert!(second.compiled_ids.is_empty());
 }
 
+/// `peek` answers from the discovery cache: the stat and content hash the
+/// last build recorded, by absolute or root-relative path, for files it
+/// discovered only.
+#[test]
+fn peek_returns_the_cached_fingerprint_without_reading() {
+    let mut project = Project::new();
+    let config = project.config();
+    let mut session = BuilderSession::new(config.clone(), SessionOptions { incremental: true });
+    session.build_initial().unwrap();
+    let rel = fragment_path(0);
+    let path = project.root.join(&rel);
+    let cached = session.peek(&path).expect("a discovered file is cached");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(cached.hash, builder::fingerprint::hash_bytes(&bytes));
+    assert_eq!(cached.stat, builder::fingerprint::stat(&path).unwrap());
+    assert_eq!(session.peek(Path::new(&rel)), Some(cached));
+    assert_eq!(session.peek(&project.root.join("schema.graphql")), None);
+    assert_eq!(session.peek(&project.root.join("src/nope.ts")), None);
+    assert_eq!(session.peek(Path::new("/elsewhere/a.ts")), None);
+    // An edit nobody was told of: peek still says what the cache holds.
+    std::fs::write(&path, "export const changed = 1;\n").unwrap();
+    assert_eq!(session.peek(&path), Some(cached));
+    // A new process's build discovers the edit; peek then holds the new one.
+    let mut fresh = BuilderSession::new(config, SessionOptions { incremental: true });
+    fresh.build_initial().unwrap();
+    let refreshed = fresh.peek(&path).unwrap();
+    assert_ne!(refreshed.hash, cached.hash, "the edit was discovered");
+    let changes = project.apply(&Edit::RemoveFragment(0));
+    fresh.update(&changes).unwrap();
+    assert_eq!(fresh.peek(&path), None, "a removed file leaves the cache");
+}
+
 #[test]
 fn a_just_written_file_is_rehashed_not_trusted() {
     let project = Project::new();
