@@ -50,31 +50,6 @@ struct Piece {
     rendered_start: Option<usize>,
 }
 
-fn parse_fragment_vars(vars: &str) -> Vec<ir::VariableDefinition> {
-    let text = format!("query V({vars}) {{ __typename }}");
-    match apollo_compiler::ast::Document::parse(text, "vars.graphql") {
-        Ok(doc) => doc
-            .definitions
-            .iter()
-            .find_map(|d| match d {
-                apollo_compiler::ast::Definition::OperationDefinition(op) => {
-                    Some(ir::variable_definitions(&op.variables))
-                }
-                _ => None,
-            })
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    }
-}
-
-fn print_var(v: &ir::VariableDefinition) -> String {
-    let mut s = format!("${}: {}", v.name, ir::print_type(&v.ty));
-    if let Some(d) = &v.default_value {
-        s.push_str(&format!(" = {}", ir::print_value(d)));
-    }
-    s
-}
-
 pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
     let own = unit.rendered;
     let mut text = String::with_capacity(own.text.len() * 2);
@@ -95,7 +70,7 @@ pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
         let declared_in_own: Vec<String> = if own.has_var_list {
             let list = &own.text[..own.var_insert_at];
             let open = list.find('(').map(|i| i + 1).unwrap_or(list.len());
-            parse_fragment_vars(&list[open..])
+            ir::parse_variable_list(&list[open..])
                 .into_iter()
                 .map(|v| v.name)
                 .collect()
@@ -105,15 +80,10 @@ pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
         let mut extra: Vec<String> = Vec::new();
         let mut names = declared_in_own;
         for (_, _, rendered) in &unit.closure {
-            for var in rendered
-                .fragment_vars
-                .as_deref()
-                .map(parse_fragment_vars)
-                .unwrap_or_default()
-            {
-                if !names.contains(&var.name) {
-                    names.push(var.name.clone());
-                    extra.push(print_var(&var));
+            for (name, printed) in &rendered.fragment_var_defs {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                    extra.push(printed.clone());
                 }
             }
         }

@@ -135,6 +135,34 @@ pub fn variable_definitions(
         .collect()
 }
 
+/// Parses a `$a: T = d, ...` list (without parens), as a fragment's
+/// arguments or an operation's variables are written. Unparsable: none.
+pub fn parse_variable_list(vars: &str) -> Vec<VariableDefinition> {
+    let text = format!("query V({vars}) {{ __typename }}");
+    match ast::Document::parse(text, "vars.graphql") {
+        Ok(doc) => doc
+            .definitions
+            .iter()
+            .find_map(|d| match d {
+                ast::Definition::OperationDefinition(op) => {
+                    Some(variable_definitions(&op.variables))
+                }
+                _ => None,
+            })
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `$name: Type = default`.
+pub fn print_variable_definition(v: &VariableDefinition) -> String {
+    let mut s = format!("${}: {}", v.name, print_type(&v.ty));
+    if let Some(d) = &v.default_value {
+        s.push_str(&format!(" = {}", print_value(d)));
+    }
+    s
+}
+
 /// Converts a selection set, inlining every fragment spread from `doc`.
 pub struct Flattener<'d> {
     pub doc: &'d ExecutableDocument,

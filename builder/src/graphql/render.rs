@@ -10,6 +10,8 @@ use std::sync::Arc;
 use crate::analyze::{Definition, DefinitionKind};
 use crate::diagnostics::{codes, Diagnostic, Location, Snippet};
 
+use super::ir;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// Copied from template part `index` of definition `owner`, starting at
@@ -45,6 +47,10 @@ pub struct Rendered {
     pub has_var_list: bool,
     /// Fragments: the `$a: T = d` list of fragment arguments, without parens.
     pub fragment_vars: Option<String>,
+    /// Fragments: those arguments parsed, as (name, `$name: T = d`): every
+    /// operation that spreads the fragment declares them, and parsing them
+    /// once here beats parsing them once per spreader.
+    pub fragment_var_defs: Vec<(String, String)>,
     /// Fragments: byte range of the selections inside the outer braces.
     pub body: Option<(usize, usize)>,
 }
@@ -342,12 +348,20 @@ pub fn render(
     } else {
         None
     };
+    let fragment_var_defs = fragment_vars
+        .as_deref()
+        .map(ir::parse_variable_list)
+        .unwrap_or_default()
+        .iter()
+        .map(|v| (v.name.clone(), ir::print_variable_definition(v)))
+        .collect();
     Ok(Rendered {
         text: b.text,
         segments: b.segments,
         var_insert_at,
         has_var_list,
         fragment_vars,
+        fragment_var_defs,
         body,
     })
 }
