@@ -10,6 +10,14 @@ use std::time::Instant;
 use builder::config::load_config;
 use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
 
+/// The allocator and options `soda-builder` (and its `--watch` session) ships with.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[allow(non_upper_case_globals, unsafe_code)] // the one symbol jemalloc reads
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
+
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     for entry in walkdir::WalkDir::new(from)
         .into_iter()
