@@ -1,6 +1,7 @@
 //! A clean build against the parse floor (`builder::parse_floor`), run
-//! alternately so both see the same machine: the medians of N pairs and the
-//! median of their ratios. The criterion bench times each on its own, minutes
+//! alternately so both see the same machine, in alternating order: the
+//! medians of N pairs and the median of their ratios, overall and by which
+//! of the two ran first. The criterion bench times each on its own, minutes
 //! apart; on a machine whose speed drifts, only pairs give a ratio to trust.
 //!
 //! `cargo run --release -p builder --example clean_vs_floor -- <soda-gql.config.ts> [pairs]`
@@ -41,17 +42,31 @@ fn main() -> anyhow::Result<()> {
     builder::clean_build(&config)?;
     floor.run();
     let (mut clean, mut parse, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..pairs {
-        let c = ms(|| drop(builder::clean_build(&config)));
-        let p = ms(|| {
-            floor.run();
-        });
+    // Each run leaves the allocator and the caches to the next: the order
+    // alternates, so neither side always follows the other.
+    let mut by_order: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..pairs {
+        let build = || ms(|| drop(builder::clean_build(&config)));
+        let read_and_parse = || {
+            ms(|| {
+                floor.run();
+            })
+        };
+        let (c, p) = if i % 2 == 0 {
+            let c = build();
+            (c, read_and_parse())
+        } else {
+            let p = read_and_parse();
+            (build(), p)
+        };
         clean.push(c);
         parse.push(p);
         ratio.push(c / p);
+        by_order[i % 2].push(c / p);
     }
+    let [clean_first, floor_first] = by_order;
     println!(
-        "{} files, {pairs} pairs: clean build median {:.1} ms, read+parse median {:.1} ms, ratio median {:.2}x (quartiles {:.2}..{:.2})",
+        "{} files, {pairs} pairs: clean build median {:.1} ms, read+parse median {:.1} ms, ratio median {:.2}x (quartiles {:.2}..{:.2}; clean run first {:.2}x, read+parse first {:.2}x)",
         floor.files(),
         median(clean),
         median(parse),
@@ -61,6 +76,8 @@ fn main() -> anyhow::Result<()> {
             ratio[ratio.len() / 4]
         },
         ratio[3 * ratio.len() / 4],
+        median(clean_first),
+        median(floor_first),
     );
     Ok(())
 }
