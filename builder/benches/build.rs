@@ -6,8 +6,13 @@ use std::path::{Path, PathBuf};
 
 use builder::config::load_config;
 use builder::parse_floor::ParseFloor;
-use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
+use builder::{clean_build, BuilderSession, SessionOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "../examples/support/mod.rs"]
+mod support;
+
+use support::FragmentEdit;
 
 /// The allocator `soda-builder` ships with, for the floor and the builds alike.
 #[global_allocator]
@@ -46,24 +51,7 @@ fn bench_parse_floor(c: &mut Criterion) {
 }
 
 fn bench_update_after_fragment_edit(c: &mut Criterion) {
-    let source = config_path();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = source.parent().expect("config dir");
-    for entry in walkdir::WalkDir::new(root)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != ".cache")
-        .filter_map(Result::ok)
-    {
-        let target = dir
-            .path()
-            .join(entry.path().strip_prefix(root).expect("prefix"));
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-    let config = load_config(&dir.path().join(source.file_name().expect("name"))).expect("config");
+    let (_copy, config) = support::copy_project(&config_path()).expect("a copy of the project");
     let mut session = BuilderSession::new(config.clone(), SessionOptions { incremental: false });
     session.build_initial().expect("initial");
     let fragments = session.state().spread_fragment_files();
@@ -75,31 +63,16 @@ fn bench_update_after_fragment_edit(c: &mut Criterion) {
     ];
     for (name, pick) in picks {
         let (_, file) = pick.expect("a spread fragment");
-        let target = config.root_dir.join(file);
-        let original = std::fs::read_to_string(&target).expect("read");
+        let edit = FragmentEdit::new(config.root_dir.join(file)).expect("read");
         let mut toggle = false;
         c.bench_function(name, |b| {
             b.iter(|| {
                 toggle = !toggle;
-                // A real change to the fragment's selections, valid on any type.
-                let text = if toggle {
-                    original.replacen("}`(", "  __typename\n  }`(", 1)
-                } else {
-                    original.clone()
-                };
-                std::fs::write(&target, text).expect("write");
-                let changes = ChangeSet {
-                    updated: vec![target.clone()],
-                    ..ChangeSet::default()
-                };
+                let changes = edit.write(toggle).expect("write");
                 session.update(&changes).expect("update")
             })
         });
-        std::fs::write(&target, &original).expect("restore");
-        let restored = ChangeSet {
-            updated: vec![target.clone()],
-            ..ChangeSet::default()
-        };
+        let restored = edit.write(false).expect("restore");
         session.update(&restored).expect("update");
     }
 }

@@ -19,10 +19,10 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[export_name = "_rjem_malloc_conf"]
 pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{median, quartiles};
 
 fn ms(f: impl FnOnce()) -> f64 {
     let t = Instant::now();
@@ -65,17 +65,15 @@ fn main() -> anyhow::Result<()> {
         by_order[i % 2].push(c / p);
     }
     let [clean_first, floor_first] = by_order;
+    let (low, high) = quartiles(ratio.clone());
     println!(
         "{} files, {pairs} pairs: clean build median {:.1} ms, read+parse median {:.1} ms, ratio median {:.2}x (quartiles {:.2}..{:.2}; clean run first {:.2}x, read+parse first {:.2}x)",
         floor.files(),
         median(clean),
         median(parse),
         median(ratio.clone()),
-        {
-            ratio.sort_by(f64::total_cmp);
-            ratio[ratio.len() / 4]
-        },
-        ratio[3 * ratio.len() / 4],
+        low,
+        high,
         median(clean_first),
         median(floor_first),
     );

@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use builder::session::SessionState;
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
+#[path = "support/mod.rs"]
+mod support;
+
+use support::median;
 
 fn main() -> anyhow::Result<()> {
     let path = std::env::args()

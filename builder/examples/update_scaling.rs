@@ -7,8 +7,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use builder::config::load_config;
-use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
+use builder::{clean_build, BuilderSession, SessionOptions};
 
 /// The allocator and options `soda-builder` (and its `--watch` session) ships with.
 #[global_allocator]
@@ -18,38 +17,14 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[export_name = "_rjem_malloc_conf"]
 pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
 
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    for entry in walkdir::WalkDir::new(from)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != ".cache")
-    {
-        let entry = entry.map_err(std::io::Error::other)?;
-        let target = to.join(
-            entry
-                .path()
-                .strip_prefix(from)
-                .map_err(std::io::Error::other)?,
-        );
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
+#[path = "support/mod.rs"]
+mod support;
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
+use support::{median, FragmentEdit};
 
 fn main() -> anyhow::Result<()> {
     for arg in std::env::args().skip(1) {
-        let source = Path::new(&arg);
-        let dir = tempfile::tempdir()?;
-        copy_tree(source.parent().unwrap_or(Path::new(".")), dir.path())?;
-        let config = load_config(&dir.path().join(source.file_name().unwrap_or_default()))?;
+        let (_copy, config) = support::copy_project(Path::new(&arg))?;
         let clean: Vec<f64> = (0..5)
             .map(|_| {
                 let t = Instant::now();
@@ -104,20 +79,11 @@ fn time_updates(
     session: &mut BuilderSession,
     target: &Path,
 ) -> anyhow::Result<(f64, builder::BuildOutput)> {
-    let original = std::fs::read_to_string(target)?;
+    let edit = FragmentEdit::new(target.to_path_buf())?;
     let mut times = Vec::new();
     let mut last = None;
     for i in 0..21 {
-        let text = if i % 2 == 0 {
-            original.replacen("}`(", "  __typename\n  }`(", 1)
-        } else {
-            original.clone()
-        };
-        std::fs::write(target, text)?;
-        let changes = ChangeSet {
-            updated: vec![target.to_path_buf()],
-            ..ChangeSet::default()
-        };
+        let changes = edit.write(i % 2 == 0)?;
         let t = Instant::now();
         let output = session.update(&changes)?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -11,10 +11,10 @@ use builder::discover::{self, Globs};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
+#[path = "support/mod.rs"]
+mod support;
+
+use support::median;
 
 fn time(f: &mut dyn FnMut()) -> f64 {
     median(

@@ -18,15 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
+#[path = "support/mod.rs"]
+mod support;
 
-fn quartiles(mut xs: Vec<f64>) -> (f64, f64) {
-    xs.sort_by(f64::total_cmp);
-    (xs[xs.len() / 4], xs[3 * xs.len() / 4])
-}
+use support::{median, quartiles};
 
 /// One `soda-builder build`, in ms from spawn to exit.
 fn run(bin: &Path, config: &Path, clean: bool) -> anyhow::Result<f64> {

@@ -95,6 +95,15 @@ pub struct HeadDir<'a> {
     pub stat: StatKey,
 }
 
+impl HeadDir<'_> {
+    pub fn into_owned(self) -> HeadDir<'static> {
+        HeadDir {
+            path: self.path.into_owned(),
+            stat: self.stat,
+        }
+    }
+}
+
 /// A string of the head: borrowed from the bytes it was decoded from,
 /// borrowed from the session when it is written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -205,14 +214,7 @@ impl StateHead<'_> {
                 })
                 .collect(),
             unread_entries: owned(self.unread_entries),
-            dirs: self
-                .dirs
-                .into_iter()
-                .map(|d| HeadDir {
-                    path: d.path.into_owned(),
-                    stat: d.stat,
-                })
-                .collect(),
+            dirs: self.dirs.into_iter().map(HeadDir::into_owned).collect(),
             awaited: owned(self.awaited),
             chunk_files: owned(self.chunk_files),
             pack_len: self.pack_len,
@@ -312,47 +314,58 @@ pub fn encode(
     // Encoded in place, in one buffer sized for the table (a state is
     // ~700 bytes a file): no part encoded apart and copied after.
     let out = Vec::with_capacity(64 * 1024 + 768 * state.files.len());
+    frame(out, encoded(header), encoded(head), encoded(state))
+}
+
+/// Appends one part of a state file to the buffer.
+type Part<'a> = Box<dyn FnOnce(Vec<u8>) -> Result<Vec<u8>, postcard::Error> + 'a>;
+
+/// A part written as `value` in postcard.
+fn encoded<T: Serialize + ?Sized>(value: &T) -> Part<'_> {
+    Box::new(move |out| postcard::to_extend(value, out))
+}
+
+/// A part already encoded (a body kept from the state read).
+fn raw(bytes: &[u8]) -> Part<'_> {
+    Box::new(move |mut out| {
+        out.extend_from_slice(bytes);
+        Ok(out)
+    })
+}
+
+/// The one writer of the layout [`encode`] describes, around its three parts.
+fn frame(
+    out: Vec<u8>,
+    header: Part<'_>,
+    head: Part<'_>,
+    body: Part<'_>,
+) -> Result<Vec<u8>, postcard::Error> {
     let mut out = section(out, MAGIC, 4, header)?;
     out = section(out, &[], 8, head)?;
     let head_checksum = xxhash_rust::xxh3::xxh3_64(&out);
     out.extend_from_slice(&head_checksum.to_le_bytes());
     let body_at = out.len() + 8;
-    out = section(out, &[], 8, state)?;
+    out = section(out, &[], 8, body)?;
     let body_checksum = xxhash_rust::xxh3::xxh3_64(&out[body_at..]);
     out.extend_from_slice(&body_checksum.to_le_bytes());
     Ok(out)
 }
 
-/// Appends `prefix`, a little-endian length of `len_bytes` bytes, and
-/// `value` in postcard, the length patched in once the value is written.
-fn section<T: Serialize + ?Sized>(
+/// Appends `prefix`, a little-endian length of `len_bytes` bytes, and the
+/// part, the length patched in once the part is written.
+fn section(
     mut out: Vec<u8>,
     prefix: &[u8],
     len_bytes: usize,
-    value: &T,
+    part: Part<'_>,
 ) -> Result<Vec<u8>, postcard::Error> {
     out.extend_from_slice(prefix);
     let len_at = out.len();
     out.resize(len_at + len_bytes, 0);
-    let mut out = postcard::to_extend(value, out)?;
+    let mut out = part(out)?;
     let len = (out.len() - len_at - len_bytes) as u64;
     out[len_at..len_at + len_bytes].copy_from_slice(&len.to_le_bytes()[..len_bytes]);
     Ok(out)
-}
-
-fn assemble(header: &[u8], head: &[u8], body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(header.len() + head.len() + body.len() + 48);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(header);
-    out.extend_from_slice(&(head.len() as u64).to_le_bytes());
-    out.extend_from_slice(head);
-    let head_checksum = xxhash_rust::xxh3::xxh3_64(&out);
-    out.extend_from_slice(&head_checksum.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(body);
-    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(body).to_le_bytes());
-    out
 }
 
 /// Splits an encoded state into header, head and body, verifying both
@@ -579,10 +592,15 @@ pub fn save_head(
     body: &StateBody,
 ) -> std::io::Result<()> {
     let bytes = body.read().map_err(std::io::Error::other)?;
-    let header = postcard::to_allocvec(&expected_header(config, schema_hash))
-        .map_err(std::io::Error::other)?;
-    let head = postcard::to_allocvec(head).map_err(std::io::Error::other)?;
-    let state = assemble(&header, &head, &bytes[..body.len]);
+    let header = expected_header(config, schema_hash);
+    let out = Vec::with_capacity(64 * 1024 + bytes.len());
+    let state = frame(
+        out,
+        encoded(&header),
+        encoded(head),
+        raw(&bytes[..body.len]),
+    )
+    .map_err(std::io::Error::other)?;
     write_atomic_with(&state_path(config), &state, Durability::Unsynced).map(|_| ())
 }
 
@@ -696,11 +714,13 @@ mod tests {
             format_version: STATE_FORMAT_VERSION - 1,
             ..expected_header(&config, 7)
         };
-        let bytes = assemble(
-            &postcard::to_allocvec(&old).unwrap(),
-            &[0xff; 7],
-            &postcard::to_allocvec(&SessionState::default()).unwrap(),
-        );
+        let bytes = frame(
+            Vec::new(),
+            encoded(&old),
+            raw(&[0xff; 7]),
+            encoded(&SessionState::default()),
+        )
+        .unwrap();
         std::fs::create_dir_all(&config.cache_dir).unwrap();
         std::fs::write(state_path(&config), bytes).unwrap();
         match load_state(&config, 7) {

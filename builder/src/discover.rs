@@ -408,10 +408,7 @@ impl KnownFiles {
     /// Opens a walked file through its directory's handle, when the walk
     /// kept it.
     pub fn open(&self, rel: &str) -> Option<std::io::Result<std::fs::File>> {
-        let (parent, name) = match rel.rfind('/') {
-            Some(at) => rel.split_at(at + 1),
-            None => ("", rel),
-        };
+        let (parent, name) = split_dir(rel);
         let at = self
             .dirs
             .binary_search_by(|(path, _)| path.as_str().cmp(parent))
@@ -446,6 +443,15 @@ impl KnownFiles {
             Some(None) => None,
             None => self.in_walked_region(rel).then_some(None),
         }
+    }
+}
+
+/// A root-relative path as its directory, as the walk names directories
+/// (`""`, `src/`, ...), and its name in it.
+fn split_dir(rel: &str) -> (&str, &str) {
+    match rel.rfind('/') {
+        Some(at) => rel.split_at(at + 1),
+        None => ("", rel),
     }
 }
 
@@ -749,10 +755,7 @@ pub fn stat_scan_unlisted(
         .with_min_len(64)
         .with_max_len(256)
         .filter_map(|(i, file)| {
-            let (parent, name) = match file.path.rfind('/') {
-                Some(at) => file.path.split_at(at + 1),
-                None => ("", &*file.path),
-            };
+            let (parent, name) = split_dir(&file.path);
             let stat = match dirs.binary_search_by(|d| (*d.path).cmp(parent)) {
                 // Followed: a symlink counts by its target, as the walk took it.
                 Ok(d) => handles[d].stat(name, true).ok().map(|s| s.stat),

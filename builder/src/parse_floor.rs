@@ -26,10 +26,7 @@ impl ParseFloor {
                 .filter(|e| e.path().extension().is_some_and(|x| x == "ts"))
                 .map(|e| e.into_path())
                 .collect(),
-            ctx: AnalyzerContext {
-                outdir_rel: config.relative(&config.outdir),
-                aliases: config.graphql_system_aliases.clone(),
-            },
+            ctx: AnalyzerContext::for_config(config),
         }
     }
 

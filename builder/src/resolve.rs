@@ -48,70 +48,51 @@ fn join_normalized(from_file: &str, specifier: &str) -> String {
     parts.join("/")
 }
 
-/// The files a relative specifier may mean, in the order they are tried.
-fn candidate_paths(base: &str) -> impl Iterator<Item = String> + '_ {
-    let exact = TS_EXTENSIONS
-        .iter()
-        .any(|e| base.ends_with(e))
-        .then(|| base.to_owned());
-    let mut from_js: Vec<String> = Vec::new();
-    for (js, ts) in [
-        (".js", [".ts", ".tsx"]),
-        (".mjs", [".mts", ".mts"]),
-        (".cjs", [".cts", ".cts"]),
-        (".jsx", [".tsx", ".tsx"]),
-    ] {
-        if let Some(stem) = base.strip_suffix(js) {
-            for t in ts {
-                let candidate = format!("{stem}{t}");
-                if Some(&candidate) != exact.as_ref() && !from_js.contains(&candidate) {
-                    from_js.push(candidate);
-                }
-            }
-        }
-    }
-    exact
-        .into_iter()
-        .chain(from_js)
-        .chain(TS_EXTENSIONS.iter().map(move |ext| format!("{base}{ext}")))
-        .chain(
-            [".ts", ".tsx"]
-                .iter()
-                .map(move |ext| format!("{base}/index{ext}")),
-        )
-}
-
-/// The first of [`candidate_paths`] that exists, built in one buffer (the
-/// lists cannot overlap: a path ends with one extension).
-fn first_existing(base: &str, exists: &impl Fn(&str) -> bool) -> Option<String> {
-    let mut buf = String::with_capacity(base.len() + 10);
-    let mut try_path = |stem: &str, suffix: &str| {
-        buf.clear();
-        buf.push_str(stem);
-        buf.push_str(suffix);
-        exists(&buf)
-    };
-    let found = (TS_EXTENSIONS.iter().any(|e| base.ends_with(e)) && try_path(base, ""))
-        || [
-            (".js", &[".ts", ".tsx"][..]),
-            (".mjs", &[".mts"][..]),
-            (".cjs", &[".cts"][..]),
-            (".jsx", &[".tsx"][..]),
-        ]
-        .iter()
-        .any(|(js, ts)| {
+/// Hands each file a relative specifier may mean, as (stem, suffix), to
+/// `try_path` in the order they are tried, until it returns true. The
+/// lists cannot overlap: a path ends with one extension.
+fn any_candidate(base: &str, mut try_path: impl FnMut(&str, &str) -> bool) -> bool {
+    const FROM_JS: [(&str, &[&str]); 4] = [
+        (".js", &[".ts", ".tsx"]),
+        (".mjs", &[".mts"]),
+        (".cjs", &[".cts"]),
+        (".jsx", &[".tsx"]),
+    ];
+    (TS_EXTENSIONS.iter().any(|e| base.ends_with(e)) && try_path(base, ""))
+        || FROM_JS.iter().any(|(js, ts)| {
             base.strip_suffix(js)
                 .is_some_and(|stem| ts.iter().any(|t| try_path(stem, t)))
         })
         || TS_EXTENSIONS.iter().any(|ext| try_path(base, ext))
         || ["/index.ts", "/index.tsx"]
             .iter()
-            .any(|index| try_path(base, index));
+            .any(|index| try_path(base, index))
+}
+
+/// The files a relative specifier may mean, in the order they are tried.
+fn candidate_paths(base: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    any_candidate(base, |stem, suffix| {
+        out.push(format!("{stem}{suffix}"));
+        false
+    });
+    out
+}
+
+/// The first of [`candidate_paths`] that exists, built in one buffer.
+fn first_existing(base: &str, exists: &impl Fn(&str) -> bool) -> Option<String> {
+    let mut buf = String::with_capacity(base.len() + 10);
+    let found = any_candidate(base, |stem, suffix| {
+        buf.clear();
+        buf.push_str(stem);
+        buf.push_str(suffix);
+        exists(&buf)
+    });
     found.then_some(buf)
 }
 
 pub fn candidates(from_file: &str, specifier: &str) -> Vec<String> {
-    candidate_paths(&join_normalized(from_file, specifier)).collect()
+    candidate_paths(&join_normalized(from_file, specifier))
 }
 
 /// Resolves a relative specifier against the project's files; candidates are
@@ -126,7 +107,7 @@ pub fn resolve(from_file: &str, specifier: &str, exists: impl Fn(&str) -> bool) 
     if let Some(found) = first_existing(&base, &exists) {
         return Resolution::File(found);
     }
-    let tried: Vec<String> = candidate_paths(&base).collect();
+    let tried = candidate_paths(&base);
     let has_asset_extension = Path::new(specifier).extension().is_some_and(|e| {
         !matches!(
             e.to_str(),

@@ -501,14 +501,7 @@ impl BuilderSession {
         cache::StateHead {
             files: head_files,
             unread_entries,
-            dirs: self
-                .walked_dirs
-                .iter()
-                .map(|(path, stat)| cache::HeadDir {
-                    path: path.as_str().into(),
-                    stat: *stat,
-                })
-                .collect(),
+            dirs: head_dir_records(&self.walked_dirs),
             awaited: awaited.into_iter().map(cache::Text::from).collect(),
             chunk_files: self
                 .state
@@ -526,10 +519,7 @@ impl BuilderSession {
     }
 
     fn analyzer_context(&self) -> AnalyzerContext {
-        AnalyzerContext {
-            outdir_rel: self.config.relative(&self.config.outdir),
-            aliases: self.config.graphql_system_aliases.clone(),
-        }
+        AnalyzerContext::for_config(&self.config)
     }
 
     fn load_schemas(&mut self) -> Result<Arc<SchemaSet>, BuildError> {
@@ -563,10 +553,7 @@ impl BuilderSession {
                 load.then(|| "no persisted state: cold build".to_owned()),
                 None,
             ),
-            CacheLoad::Discarded(reason) => (
-                Some(format!("persisted state discarded ({reason}): cold build")),
-                None,
-            ),
+            CacheLoad::Discarded(reason) => (Some(discarded_note(&reason)), None),
         };
         self.initialized = true;
         let (head_bytes, body) = match persisted {
@@ -582,7 +569,7 @@ impl BuilderSession {
                 Some(&own_head)
             }
             Some(Err(reason)) => {
-                cache_note = Some(format!("persisted state discarded ({reason}): cold build"));
+                cache_note = Some(discarded_note(&reason));
                 None
             }
             None if !self.state.files.is_empty() => {
@@ -641,7 +628,7 @@ impl BuilderSession {
         let elements = match elements {
             Some(Ok(elements)) => Some(Arc::new(elements)),
             Some(Err(reason)) => {
-                cache_note = Some(format!("persisted state discarded ({reason}): cold build"));
+                cache_note = Some(discarded_note(&reason));
                 None
             }
             None => None,
@@ -675,13 +662,9 @@ impl BuilderSession {
                     // every later build lists them all again.
                     self.walked_dirs = scan.dirs.clone();
                     let mut moved = head.clone().into_owned();
-                    moved.dirs = scan
-                        .dirs
-                        .iter()
-                        .map(|(path, stat)| cache::HeadDir {
-                            path: path.clone().into(),
-                            stat: *stat,
-                        })
+                    moved.dirs = head_dir_records(&scan.dirs)
+                        .into_iter()
+                        .map(cache::HeadDir::into_owned)
                         .collect();
                     moved.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
                     self.pending_head = Some(moved);
@@ -720,7 +703,7 @@ impl BuilderSession {
                     self.dirty = false;
                 }
                 Err(reason) => {
-                    cache_note = Some(format!("persisted state discarded ({reason}): cold build"));
+                    cache_note = Some(discarded_note(&reason));
                 }
             }
         }
@@ -1759,6 +1742,21 @@ fn wanted_new_file<A: std::ops::Deref<Target = str>>(
 ) -> bool {
     discover::is_ts_file(file)
         && (globs.is_entry(file) || awaited.binary_search_by(|a| (**a).cmp(file)).is_ok())
+}
+
+/// The note of a persisted state that could not be used.
+fn discarded_note(reason: &str) -> String {
+    format!("persisted state discarded ({reason}): cold build")
+}
+
+/// Directories as the head records them, borrowing the session's paths.
+fn head_dir_records(dirs: &[(String, crate::fingerprint::StatKey)]) -> Vec<cache::HeadDir<'_>> {
+    dirs.iter()
+        .map(|(path, stat)| cache::HeadDir {
+            path: path.as_str().into(),
+            stat: *stat,
+        })
+        .collect()
 }
 
 /// The head's directories as the session keeps them.

@@ -213,9 +213,7 @@ pub fn working_copy(loc: &FixtureLocation, scratch: &Path) -> io::Result<Fixture
     if destination.exists() {
         fs::remove_dir_all(&destination)?;
     }
-    let edited = std::time::SystemTime::now()
-        .checked_sub(COPY_AGE)
-        .unwrap_or(std::time::UNIX_EPOCH);
+    let edited = copy_date();
     copy_tree(&loc.root, &destination, edited)?;
     let config_relative = loc
         .config_path
@@ -236,9 +234,6 @@ pub fn working_copy(loc: &FixtureLocation, scratch: &Path) -> io::Result<Fixture
 /// measures next is not seconds after the first one, as in a real tree, so
 /// no directory is too recent for the builder to trust.
 pub fn age_directories(root: &Path) -> io::Result<()> {
-    let edited = std::time::SystemTime::now()
-        .checked_sub(COPY_AGE)
-        .unwrap_or(std::time::UNIX_EPOCH);
     fn walk(dir: &Path, edited: std::time::SystemTime) -> io::Result<()> {
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
@@ -248,7 +243,14 @@ pub fn age_directories(root: &Path) -> io::Result<()> {
         }
         fs::File::open(dir)?.set_modified(edited)
     }
-    walk(root, edited)
+    walk(root, copy_date())
+}
+
+/// `COPY_AGE` before now: when a working copy was "last edited".
+fn copy_date() -> std::time::SystemTime {
+    std::time::SystemTime::now()
+        .checked_sub(COPY_AGE)
+        .unwrap_or(std::time::UNIX_EPOCH)
 }
 
 fn copy_tree(from: &Path, to: &Path, edited: std::time::SystemTime) -> io::Result<()> {

@@ -113,11 +113,12 @@ fn reset_peak() {
     PEAK_ALLOCATED.store(CURRENT_ALLOCATED.load(Ordering::Relaxed), Ordering::Relaxed);
 }
 
-/// CPU time of this whole process (all threads) and its peak RSS so far.
+/// CPU time of this whole process (all threads), and `ru_maxrss`.
 #[derive(Debug, Clone, Copy, Default)]
 struct ProcessUsage {
     user_ms: f64,
     sys_ms: f64,
+    /// KiB on Linux; only a fallback for [`own_peak_rss_kib`].
     max_rss_kib: u64,
 }
 
@@ -135,9 +136,7 @@ fn process_usage() -> ProcessUsage {
     ProcessUsage {
         user_ms: ms(usage.ru_utime),
         sys_ms: ms(usage.ru_stime),
-        // KiB on Linux.
-        max_rss_kib: own_peak_rss_kib()
-            .unwrap_or_else(|| u64::try_from(usage.ru_maxrss).unwrap_or(0)),
+        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
     }
 }
 
@@ -147,11 +146,12 @@ fn process_usage() -> ProcessUsage {
 /// child of a 40 MiB harness "peaks" at 40 MiB however little it uses.
 fn own_peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    parse_vm_hwm_kib(&status)
+    status_kib(&status, "VmHWM:")
 }
 
-fn parse_vm_hwm_kib(status: &str) -> Option<u64> {
-    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+/// A `key: N kB` line of `/proc/<pid>/status`.
+fn status_kib(status: &str, key: &str) -> Option<u64> {
+    let line = status.lines().find_map(|l| l.strip_prefix(key))?;
     line.trim().strip_suffix("kB")?.trim().parse().ok()
 }
 
@@ -187,11 +187,13 @@ impl TimedRegion {
         let usage = process_usage();
         let snapshot = alloc_snapshot();
         let (jemalloc_resident_bytes, jemalloc_allocated_bytes) = jemalloc_stats();
+        // After the heap snapshot: reading the status file allocates.
+        let peak_rss_kib = own_peak_rss_kib().unwrap_or(usage.max_rss_kib);
         RegionFigures {
             wall_ms,
             user_ms: (usage.user_ms - self.usage.user_ms).max(0.0),
             sys_ms: (usage.sys_ms - self.usage.sys_ms).max(0.0),
-            peak_rss_kib: usage.max_rss_kib,
+            peak_rss_kib,
             alloc: AllocCounters {
                 total_allocated_bytes: snapshot.total.saturating_sub(self.alloc_total),
                 peak_allocated_bytes: snapshot.peak,
@@ -510,9 +512,9 @@ mod tests {
     #[test]
     fn vm_hwm_is_read_from_proc_status() {
         let status = "Name:\tsoda-perf\nVmPeak:\t  99999 kB\nVmHWM:\t   17324 kB\nVmRSS:\t 1 kB\n";
-        assert_eq!(parse_vm_hwm_kib(status), Some(17324));
-        assert_eq!(parse_vm_hwm_kib("VmRSS:\t 1 kB\n"), None);
-        assert_eq!(parse_vm_hwm_kib("VmHWM:\t lots\n"), None);
+        assert_eq!(status_kib(status, "VmHWM:"), Some(17324));
+        assert_eq!(status_kib("VmRSS:\t 1 kB\n", "VmHWM:"), None);
+        assert_eq!(status_kib("VmHWM:\t lots\n", "VmHWM:"), None);
     }
 
     /// A child's own peak is its own: not the parent's resident set, which
@@ -522,12 +524,7 @@ mod tests {
     fn own_peak_rss_is_at_least_the_current_rss() {
         let peak = own_peak_rss_kib().unwrap();
         let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let rss: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|l| l.trim().strip_suffix("kB"))
-            .and_then(|l| l.trim().parse().ok())
-            .unwrap();
+        let rss = status_kib(&status, "VmRSS:").unwrap();
         assert!(peak >= rss, "VmHWM {peak} below VmRSS {rss}");
     }
 

@@ -26,6 +26,16 @@ pub struct AnalyzerContext {
     pub aliases: Vec<String>,
 }
 
+impl AnalyzerContext {
+    /// The context of every file of a project.
+    pub fn for_config(config: &crate::config::Config) -> AnalyzerContext {
+        AnalyzerContext {
+            outdir_rel: config.relative(&config.outdir),
+            aliases: config.graphql_system_aliases.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ModuleSummary {
     /// Path relative to the config directory, `/`-separated.
