@@ -14,14 +14,8 @@ mod support;
 
 use support::FragmentEdit;
 
-/// The allocator `soda-builder` ships with, for the floor and the builds alike.
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// The same jemalloc options as `soda-builder` (`builder::JEMALLOC_CONF`).
-#[allow(non_upper_case_globals, unsafe_code)] // the one symbol jemalloc reads
-#[export_name = "_rjem_malloc_conf"]
-pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
+// The allocator and options `soda-builder` (and its `--watch` session) ships with.
+support::soda_builder_allocator!();
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

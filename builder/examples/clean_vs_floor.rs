@@ -11,18 +11,13 @@ use std::time::Instant;
 use builder::config::load_config;
 use builder::parse_floor::ParseFloor;
 
-/// The allocator and options `soda-builder` ships with.
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-#[allow(non_upper_case_globals, unsafe_code)] // the one symbol jemalloc reads
-#[export_name = "_rjem_malloc_conf"]
-pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
-
 #[path = "support/mod.rs"]
 mod support;
 
 use support::{median, quartiles};
+
+// The allocator and options `soda-builder` (and its `--watch` session) ships with.
+support::soda_builder_allocator!();
 
 fn ms(f: impl FnOnce()) -> f64 {
     let t = Instant::now();

@@ -9,18 +9,13 @@ use std::time::Instant;
 
 use builder::{clean_build, BuilderSession, SessionOptions};
 
-/// The allocator and options `soda-builder` (and its `--watch` session) ships with.
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-#[allow(non_upper_case_globals, unsafe_code)] // the one symbol jemalloc reads
-#[export_name = "_rjem_malloc_conf"]
-pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
-
 #[path = "support/mod.rs"]
 mod support;
 
 use support::{median, FragmentEdit};
+
+// The allocator and options `soda-builder` (and its `--watch` session) ships with.
+support::soda_builder_allocator!();
 
 fn main() -> anyhow::Result<()> {
     for arg in std::env::args().skip(1) {

@@ -1,7 +1,7 @@
 //! What the examples and the `build` bench share (each includes this file
 //! with `#[path]` and uses part of it): order statistics, a scratch copy of
 //! a project, and the fragment edit the update figures time.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros, unused_imports)]
 
 use std::path::{Path, PathBuf};
 
@@ -67,3 +67,17 @@ impl FragmentEdit {
         })
     }
 }
+
+/// Runs the target on the allocator and options `soda-builder` ships with
+/// (`builder::JEMALLOC_CONF`).
+macro_rules! soda_builder_allocator {
+    () => {
+        #[global_allocator]
+        static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+        #[allow(non_upper_case_globals, unsafe_code)] // the one symbol jemalloc reads
+        #[export_name = "_rjem_malloc_conf"]
+        pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
+    };
+}
+pub(crate) use soda_builder_allocator;
