@@ -84,9 +84,14 @@ pub mod codes {
     pub const READ_ERROR: &str = "SODA0102";
     pub const UNSUPPORTED_FORM: &str = "SODA0201";
     pub const INVALID_DEFINITION: &str = "SODA0202";
+    /// A metadata callback that cannot be evaluated at build time.
+    pub const METADATA: &str = "SODA0203";
     pub const GRAPHQL_PARSE: &str = "SODA0301";
     pub const GRAPHQL_VALIDATION: &str = "SODA0302";
     pub const UNKNOWN_SCHEMA: &str = "SODA0303";
+    /// Accepted as soda-gql accepts it, though a spec-compliant server or
+    /// the GraphQL spec would not (a warning; the element is written).
+    pub const LENIENT: &str = "SODA0304";
     pub const UNRESOLVED_IMPORT: &str = "SODA0401";
     pub const MISSING_EXPORT: &str = "SODA0402";
     pub const UNRESOLVED_SPREAD: &str = "SODA0403";

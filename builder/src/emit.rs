@@ -16,8 +16,8 @@ fn sha1_hex(text: &str) -> String {
 /// sorted order a `serde_json` map gives them, so the operation's document
 /// JSON (already text) is copied in, not rebuilt as a value and re-encoded.
 pub fn operation_element(id: &str, def: &Definition, op: &CompiledOperation) -> String {
-    let metadata = def
-        .metadata_json
+    let metadata = op
+        .metadata
         .as_deref()
         .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok());
     let mut out = String::with_capacity(op.document.len() + 2 * op.text.len() + 256);
@@ -90,8 +90,8 @@ mod tests {
             "document": serde_json::from_str::<serde_json::Value>(&op.document).expect("document json"),
             "documentText": op.text,
         });
-        if let Some(metadata) = def
-            .metadata_json
+        if let Some(metadata) = op
+            .metadata
             .as_deref()
             .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
         {
@@ -114,12 +114,17 @@ mod tests {
             variable_names: vec!["id".into(), "q\"uote".into()],
             document: r#"{"definitions":[],"kind":"Document"}"#.into(),
             text: "query GetUser($id: ID!) {\n  user(id: $id) { name(x: \"a\\\\b\") }\n}".into(),
+            metadata: None,
         };
         for metadata in [
             None,
             Some(r#"{"b":1,"a":[true,null,"x"]}"#),
             Some("not json"),
         ] {
+            let op = CompiledOperation {
+                metadata: metadata.map(str::to_owned),
+                ..op.clone()
+            };
             let location = Location {
                 file: "src/a \"b\".ts".into(),
                 line: 1,
@@ -135,6 +140,8 @@ mod tests {
                 parts: Vec::new(),
                 interpolations: Vec::new(),
                 metadata_json: metadata.map(str::to_owned),
+                metadata_callback: None,
+                form: Default::default(),
                 location: location.clone(),
                 label_location: location.clone(),
                 name_location: location,

@@ -1331,6 +1331,16 @@ impl BuilderSession {
                         def,
                         rendered: own,
                         closure,
+                        spread_targets: &r.spread_targets,
+                        closure_targets: closure_ids
+                            .iter()
+                            .map(|c| {
+                                self.state
+                                    .resolved
+                                    .get(c)
+                                    .map_or(&[][..], |r| r.spread_targets.as_slice())
+                            })
+                            .collect(),
                     },
                     schema,
                 );

@@ -35,6 +35,36 @@ fn large_app_artifact() {
 }
 
 #[test]
+fn definition_forms_artifact() {
+    insta::assert_snapshot!(artifact_snapshot("definition-forms"));
+}
+
+/// Options-object operations as GraphQL text, and every metadata value: the
+/// review view of what the builder made of the DSL.
+#[test]
+fn definition_forms_documents() {
+    let config = config_in(&fixture("definition-forms"));
+    let output = clean_build(&config).unwrap();
+    assert!(
+        output.diagnostics.is_empty(),
+        "{}",
+        render_diagnostics(&output.diagnostics)
+    );
+    let mut out = String::new();
+    for (id, element) in output.artifact.elements.iter() {
+        let value: serde_json::Value = serde_json::from_str(element).unwrap();
+        if let Some(text) = value["prebuild"]["documentText"].as_str() {
+            out.push_str(&format!("# {id}\n{text}\n"));
+            if let Some(m) = value["prebuild"].get("metadata") {
+                out.push_str(&format!("metadata: {m}\n"));
+            }
+            out.push('\n');
+        }
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn json_config_artifact() {
     insta::assert_snapshot!(artifact_snapshot("json-config"));
 }
@@ -157,6 +187,8 @@ invalid_fixture!(invalid_fragment_cycle, "fragment-cycle");
 invalid_fixture!(invalid_duplicate_operation, "duplicate-operation");
 invalid_fixture!(invalid_unknown_schema, "unknown-schema");
 invalid_fixture!(invalid_unsupported_form, "unsupported-form");
+invalid_fixture!(invalid_dynamic_fields, "dynamic-fields");
+invalid_fixture!(invalid_metadata_callback, "metadata-callback");
 
 #[test]
 fn invalid_missing_schema_is_a_setup_error() {

@@ -37,12 +37,18 @@ struct Model {
 struct FragmentModel {
     fields: u8,
     spreads: Vec<usize>,
+    /// 0 none, 1 a static object, 2 a callback.
+    metadata: u8,
 }
 
 #[derive(Debug, Clone)]
 struct OperationModel {
     spreads: Vec<usize>,
     renamed: bool,
+    /// Written with the options-object builder instead of a tagged template.
+    options_object: bool,
+    /// 0 none, 1 a static object, 2 a callback reading `fragmentMetadata`.
+    metadata: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +63,9 @@ enum Edit {
     RenameOperation(usize),
     ToggleSchemaField,
     TouchNoise,
+    ToggleOptionsObject(usize),
+    SetOperationMetadata(usize, u8),
+    SetFragmentMetadata(usize, u8),
 }
 
 fn edit_strategy() -> impl Strategy<Value = Edit> {
@@ -71,6 +80,9 @@ fn edit_strategy() -> impl Strategy<Value = Edit> {
         (0..OPERATIONS).prop_map(Edit::RenameOperation),
         Just(Edit::ToggleSchemaField),
         Just(Edit::TouchNoise),
+        (0..OPERATIONS).prop_map(Edit::ToggleOptionsObject),
+        (0..OPERATIONS, 0u8..3).prop_map(|(o, m)| Edit::SetOperationMetadata(o, m)),
+        (0..FRAGMENTS, 0u8..3).prop_map(|(i, m)| Edit::SetFragmentMetadata(i, m)),
     ]
 }
 
@@ -111,8 +123,16 @@ fn render_fragment(i: usize, f: &FragmentModel, broken: bool) -> String {
         .iter()
         .map(|s| format!("\n    ...${{frag{s}}}"))
         .collect();
+    let options = match f.metadata {
+        1 => format!("{{ metadata: {{ frag: \"Frag{i}\", fields: {} }} }}", f.fields),
+        2 => format!(
+            "{{ metadata: ({{ $var }}) => ({{ frag: `Frag{i}`, fields: {}, tools: typeof $var }}) }}",
+            f.fields
+        ),
+        _ => String::new(),
+    };
     let body = format!(
-        "import {{ gql }} from \"../../graphql-system\";\n{imports}\nexport const frag{i} = gql.default(({{ fragment }}) =>\n  fragment(\"Frag{i}\", \"Item\")`{{\n    {}{spreads}\n  }}`(),\n);\n",
+        "import {{ gql }} from \"../../graphql-system\";\n{imports}\nexport const frag{i} = gql.default(({{ fragment }}) =>\n  fragment(\"Frag{i}\", \"Item\")`{{\n    {}{spreads}\n  }}`({options}),\n);\n",
         fields_text(f.fields)
     );
     if broken {
@@ -140,8 +160,25 @@ fn render_operation(model: &Model, o: usize, broken: bool) -> String {
     } else {
         "../../graphql-system"
     };
+    let options = match op.metadata {
+        1 => format!("{{ metadata: {{ op: \"Op{o}\" }} }}"),
+        2 => "{ metadata: ({ $, $var, fragmentMetadata }) => ({ id: $var.getName($.id), count: fragmentMetadata?.length ?? 0, first: fragmentMetadata?.[0], all: fragmentMetadata }) }".to_owned(),
+        _ => String::new(),
+    };
+    let definition = if op.options_object {
+        let spreads: String = op
+            .spreads
+            .iter()
+            .map(|s| format!("\n        ...frag{s}.spread(),"))
+            .collect();
+        format!(
+            "query(\"Op{o}\")({{\n    variables: `($id: ID!)`,\n    fields: ({{ f, $ }}) => ({{\n      ...f(\"item\", {{ id: $.id }})(({{ f }}) => ({{\n        ...f(\"id\")(),{spreads}\n      }})),\n    }}),\n  }})({options})"
+        )
+    } else {
+        format!("query(\"Op{o}\")`($id: ID!) {{\n    item(id: $id) {{\n      id{spreads}\n    }}\n  }}`({options})")
+    };
     let body = format!(
-        "import {{ gql }} from \"{gql}\";\nimport {{ helper }} from \"{prefix}utils/helper\";\n{imports}\nexport const op{o} = gql.default(({{ query }}) =>\n  query(\"Op{o}\")`($id: ID!) {{\n    item(id: $id) {{\n      id{spreads}\n    }}\n  }}`(),\n);\nexport const value = helper(1);\n"
+        "import {{ gql }} from \"{gql}\";\nimport {{ helper }} from \"{prefix}utils/helper\";\n{imports}\nexport const op{o} = gql.default(({{ query }}) =>\n  {definition},\n);\nexport const value = helper(1);\n"
     );
     if broken {
         format!("{body}\nconst oops = (;\n")
@@ -173,6 +210,7 @@ impl Project {
                     Some(FragmentModel {
                         fields: 0b11 + (i as u8 % 3) * 4,
                         spreads: Vec::new(),
+                        metadata: (i % 3) as u8,
                     })
                 })
                 .collect(),
@@ -180,6 +218,8 @@ impl Project {
                 .map(|o| OperationModel {
                     spreads: vec![o % FRAGMENTS],
                     renamed: false,
+                    options_object: o % 2 == 1,
+                    metadata: (o % 3) as u8,
                 })
                 .collect(),
             broken: vec![false; FRAGMENTS + OPERATIONS],
@@ -275,6 +315,7 @@ impl Project {
                     self.model.fragments[i] = Some(FragmentModel {
                         fields: 0b101,
                         spreads: Vec::new(),
+                        metadata: 0,
                     });
                     changes.added.extend(self.write_fragment(i));
                 }
@@ -293,6 +334,21 @@ impl Project {
                 changes.removed.push(old);
                 self.model.operations[o].renamed = !self.model.operations[o].renamed;
                 changes.added.push(self.write_operation(o));
+            }
+            Edit::ToggleOptionsObject(o) => {
+                let op = &mut self.model.operations[o];
+                op.options_object = !op.options_object;
+                changes.updated.push(self.write_operation(o));
+            }
+            Edit::SetOperationMetadata(o, m) => {
+                self.model.operations[o].metadata = m;
+                changes.updated.push(self.write_operation(o));
+            }
+            Edit::SetFragmentMetadata(i, m) => {
+                if let Some(f) = self.model.fragments[i].as_mut() {
+                    f.metadata = m;
+                    changes.updated.extend(self.write_fragment(i));
+                }
             }
             Edit::ToggleSchemaField => {
                 self.model.schema_extra = !self.model.schema_extra;

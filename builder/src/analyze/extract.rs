@@ -8,14 +8,21 @@ use swc_ecma_ast as ast;
 use swc_ecma_parser::{Parser, StringInput, Syntax, TsSyntax};
 use swc_ecma_visit::{Visit, VisitWith};
 
+use super::lower::{self, FieldsLowering};
 use super::{
-    AnalyzerContext, Definition, DefinitionKind, ExportEntry, ImportBinding, ImportDecl,
-    ImportedName, Interpolation, ModuleSummary, TemplatePart,
+    AnalyzerContext, Definition, DefinitionForm, DefinitionKind, ExportEntry, ImportBinding,
+    ImportDecl, ImportedName, Interpolation, MetadataCallback, ModuleSummary, TemplatePart,
 };
+
+/// The two ways a definition's body is written.
+enum Form<'a> {
+    Template(&'a ast::TaggedTpl),
+    Options(&'a ast::CallExpr),
+}
 use crate::config::normalize_path;
 use crate::diagnostics::{codes, Diagnostic, LineIndex, Location};
 
-const TAGGED_TEMPLATE_HELP: &str = "use the tagged-template form, e.g. query(\"GetUser\")`($id: ID!) { user(id: $id) { id } }`() or fragment(\"UserFields\", \"User\")`{ id name }`()";
+const TAGGED_TEMPLATE_HELP: &str = "write a tagged template, e.g. query(\"GetUser\")`($id: ID!) { user(id: $id) { id } }`() or fragment(\"UserFields\", \"User\")`{ id name }`(), or the options-object builder query(\"GetUser\")({ variables: `($id: ID!)`, fields: ({ f, $ }) => ({ ...f(\"user\", { id: $.id })(({ f }) => ({ ...f(\"id\")() })) }) })()";
 
 /// Parses and analyses one file. Never fails: a syntax error becomes a
 /// diagnostic and an otherwise empty summary.
@@ -67,6 +74,7 @@ pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> Module
         scope: Vec::new(),
         counters: HashMap::new(),
         seen_paths: HashMap::new(),
+        compat: std::cell::RefCell::new(HashMap::new()),
         summary: &mut summary,
     };
     walker.collect_module_items(&module);
@@ -74,7 +82,7 @@ pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> Module
     summary
 }
 
-struct SourceText<'a> {
+pub(super) struct SourceText<'a> {
     path: &'a str,
     text: &'a str,
     /// Built only when a location is asked for out of order (most files ask
@@ -94,7 +102,7 @@ impl SourceText<'_> {
         }
     }
 
-    fn index(&self) -> &LineIndex {
+    pub(super) fn index(&self) -> &LineIndex {
         self.index.get_or_init(|| LineIndex::new(self.text))
     }
 
@@ -137,11 +145,11 @@ impl SourceText<'_> {
             .trim_end_matches('\r')
     }
 
-    fn offset(&self, pos: BytePos) -> usize {
+    pub(super) fn offset(&self, pos: BytePos) -> usize {
         (pos.0.saturating_sub(1) as usize).min(self.text.len())
     }
 
-    fn location(&self, pos: BytePos) -> Location {
+    pub(super) fn location(&self, pos: BytePos) -> Location {
         let (line, column) = self.line_col(self.offset(pos));
         Location {
             file: self.path.to_owned(),
@@ -150,13 +158,13 @@ impl SourceText<'_> {
         }
     }
 
-    fn slice(&self, span: Span) -> &str {
+    pub(super) fn slice(&self, span: Span) -> &str {
         self.text
             .get(self.offset(span.lo)..self.offset(span.hi))
             .unwrap_or("")
     }
 
-    fn diagnostic(&self, diagnostic: Diagnostic, span: Span) -> Diagnostic {
+    pub(super) fn diagnostic(&self, diagnostic: Diagnostic, span: Span) -> Diagnostic {
         let (location, snippet) = self.index().locate(
             self.path,
             self.text,
@@ -175,10 +183,22 @@ struct Walker<'a, 's> {
     scope: Vec<String>,
     counters: HashMap<&'static str, usize>,
     seen_paths: HashMap<String, usize>,
+    /// `query.compat` templates of this file by binding, for `extend(...)`.
+    compat: std::cell::RefCell<HashMap<String, CompatTemplate>>,
     summary: &'s mut ModuleSummary,
 }
 
-fn atom(s: &swc_ecma_ast::Str) -> String {
+/// A `query.compat("N")`...`` template: no element of its own, the body of
+/// an `extend(...)` operation.
+#[derive(Clone)]
+struct CompatTemplate {
+    kind: DefinitionKind,
+    name: String,
+    name_location: Location,
+    parts: Vec<TemplatePart>,
+}
+
+pub(super) fn atom(s: &swc_ecma_ast::Str) -> String {
     s.value.to_string_lossy().into_owned()
 }
 
@@ -189,7 +209,7 @@ fn export_name(name: &ast::ModuleExportName) -> String {
     }
 }
 
-fn strip_wrappers(mut expr: &ast::Expr) -> &ast::Expr {
+pub(super) fn strip_wrappers(mut expr: &ast::Expr) -> &ast::Expr {
     loop {
         expr = match expr {
             ast::Expr::Paren(p) => &p.expr,
@@ -200,6 +220,25 @@ fn strip_wrappers(mut expr: &ast::Expr) -> &ast::Expr {
             _ => return expr,
         };
     }
+}
+
+/// `gql.x(...).attach(...)` returns the element itself, with an attachment:
+/// the binding still holds the definition.
+fn strip_attach(expr: &ast::Expr) -> &ast::Expr {
+    let mut expr = strip_wrappers(expr);
+    while let ast::Expr::Call(call) = expr {
+        let ast::Callee::Expr(callee) = &call.callee else {
+            break;
+        };
+        match strip_wrappers(callee) {
+            ast::Expr::Member(m) if matches!(&m.prop, ast::MemberProp::Ident(p) if p.sym == "attach") =>
+            {
+                expr = strip_wrappers(&m.obj);
+            }
+            _ => break,
+        }
+    }
+    expr
 }
 
 /// Whether an import specifier names the graphql-system module.
@@ -436,7 +475,8 @@ impl Walker<'_, '_> {
     ) {
         let ast_path = self.current_path();
         match self.extract_definition(label, call, ast_path, binding) {
-            Ok(def) => self.summary.definitions.push(def),
+            Ok(Some(def)) => self.summary.definitions.push(def),
+            Ok(None) => {}
             Err(diagnostic) => self.summary.diagnostics.push(diagnostic),
         }
     }
@@ -452,17 +492,19 @@ impl Walker<'_, '_> {
         )
     }
 
+    /// One `gql.<label>(callback)` call. `Ok(None)`: a form that defines no
+    /// element (`query.compat`, `define`), as the TypeScript builder emits none.
     fn extract_definition(
         &self,
         (label, label_span): (String, Span),
         call: &ast::CallExpr,
         ast_path: String,
         binding: Option<String>,
-    ) -> Result<Definition, Diagnostic> {
+    ) -> Result<Option<Definition>, Diagnostic> {
         let Some(arg) = call.args.first() else {
             return Err(self.unsupported(call.span, "gql call without a builder callback"));
         };
-        // `({ query, fragment: frag }) => ...`: map local names to kinds.
+        // `({ query, fragment: frag }) => ...`: map local names to context keys.
         let (params, body): (Vec<&ast::Pat>, Option<&ast::Expr>) = match strip_wrappers(&arg.expr) {
             ast::Expr::Arrow(arrow) => (
                 arrow.params.iter().collect(),
@@ -485,66 +527,106 @@ impl Walker<'_, '_> {
                 ))
             }
         };
-        let mut kind_locals: HashMap<String, DefinitionKind> = HashMap::new();
+        let mut context: HashMap<String, String> = HashMap::new();
         if let Some(ast::Pat::Object(obj)) = params.first() {
             for prop in &obj.props {
                 match prop {
                     ast::ObjectPatProp::Assign(a) => {
-                        if let Some(kind) = DefinitionKind::from_keyword(&a.key.sym) {
-                            kind_locals.insert(a.key.sym.to_string(), kind);
-                        }
+                        context.insert(a.key.sym.to_string(), a.key.sym.to_string());
                     }
                     ast::ObjectPatProp::KeyValue(kv) => {
                         if let (ast::PropName::Ident(key), ast::Pat::Ident(local)) =
                             (&kv.key, &*kv.value)
                         {
-                            if let Some(kind) = DefinitionKind::from_keyword(&key.sym) {
-                                kind_locals.insert(local.id.sym.to_string(), kind);
-                            }
+                            context.insert(local.id.sym.to_string(), key.sym.to_string());
                         }
                     }
                     ast::ObjectPatProp::Rest(_) => {}
                 }
             }
         }
+        let kind_of = |callee: &ast::Expr| -> Option<DefinitionKind> {
+            match strip_wrappers(callee) {
+                ast::Expr::Ident(i) => match context.get(i.sym.as_str()) {
+                    Some(key) => DefinitionKind::from_keyword(key),
+                    None => DefinitionKind::from_keyword(&i.sym),
+                },
+                _ => None,
+            }
+        };
+        let context_key = |callee: &ast::Expr| -> Option<&str> {
+            match strip_wrappers(callee) {
+                ast::Expr::Ident(i) => context.get(i.sym.as_str()).map(String::as_str),
+                _ => None,
+            }
+        };
         let Some(body) = body.map(strip_wrappers) else {
             return Err(self.unsupported(
                 arg.span(),
                 "the callback must return the definition directly",
             ));
         };
-        // body = kind("Name", "Type")`...`(options?)
+        // query.compat("Name")`...`: a stored template, no element of its own.
+        if let ast::Expr::TaggedTpl(tagged) = body {
+            if let Some(kind) = self.compat_kind(&tagged.tag, &kind_of) {
+                self.check_compat(kind, tagged)?;
+                if let (Some(binding), Some(template)) =
+                    (&binding, self.compat_template(kind, tagged))
+                {
+                    self.compat.borrow_mut().insert(binding.clone(), template);
+                }
+                return Ok(None);
+            }
+        }
+        // body = kind("Name", "Type")`...`(options?) or kind("Name")({ ... })(options?)
         let ast::Expr::Call(outer) = body else {
             return Err(self.unsupported(body.span(), "expected kind(\"Name\")`...`()"));
         };
-        let tagged = match &outer.callee {
+        let (tag_call, form) = match &outer.callee {
             ast::Callee::Expr(e) => match strip_wrappers(e) {
-                ast::Expr::TaggedTpl(t) => t,
+                ast::Expr::TaggedTpl(t) => match strip_wrappers(&t.tag) {
+                    ast::Expr::Call(tag_call) => (tag_call, Form::Template(t)),
+                    _ => {
+                        return Err(self.unsupported(
+                            t.tag.span(),
+                            "the template tag must be query(\"Name\"), mutation, subscription or fragment",
+                        ))
+                    }
+                },
+                ast::Expr::Call(inner) => match &inner.callee {
+                    ast::Callee::Expr(k) => match strip_wrappers(k) {
+                        ast::Expr::Call(kind_call) => (kind_call, Form::Options(inner)),
+                        _ => {
+                            return Err(self.unsupported(
+                                inner.span,
+                                "expected kind(\"Name\")({ variables, fields })()",
+                            ))
+                        }
+                    },
+                    _ => return Err(self.unsupported(inner.span, "expected a tagged template")),
+                },
                 ast::Expr::Member(m) => {
                     let what = format!(
-                        "`{}` needs JavaScript evaluation (options-object builder)",
+                        "`{}(...)` is not a definition form of soda-gql 0.15 (write kind(\"Name\")({{ variables, fields }})() or a tagged template)",
                         self.src.slice(m.span)
                     );
                     return Err(self.unsupported(m.span, &what));
+                }
+                ast::Expr::Ident(i) if context_key(e) == Some("define") => {
+                    let _ = i;
+                    return Ok(None);
+                }
+                ast::Expr::Ident(_) if context_key(e) == Some("extend") => {
+                    return self
+                        .extend(outer, (label, label_span), call, ast_path, binding)
+                        .map(Some);
                 }
                 other => return Err(self.unsupported(other.span(), "expected a tagged template")),
             },
             _ => return Err(self.unsupported(outer.span, "expected a tagged template")),
         };
-        let ast::Expr::Call(tag_call) = strip_wrappers(&tagged.tag) else {
-            return Err(self.unsupported(
-                tagged.tag.span(),
-                "the template tag must be query(\"Name\"), mutation, subscription or fragment",
-            ));
-        };
         let kind = match &tag_call.callee {
-            ast::Callee::Expr(e) => match strip_wrappers(e) {
-                ast::Expr::Ident(i) => kind_locals
-                    .get(i.sym.as_str())
-                    .copied()
-                    .or_else(|| DefinitionKind::from_keyword(&i.sym)),
-                _ => None,
-            },
+            ast::Callee::Expr(e) => kind_of(e),
             _ => None,
         };
         let Some(kind) = kind else {
@@ -587,44 +669,58 @@ impl Walker<'_, '_> {
         } else {
             None
         };
-        let metadata_json = match outer.args.first() {
-            None => None,
+        let (metadata_json, metadata_callback) = match outer.args.first() {
+            None => (None, None),
             Some(options) => self.read_metadata(&options.expr)?,
         };
 
-        let parts = tagged
-            .tpl
-            .quasis
-            .iter()
-            .map(|q| {
-                let loc = self.src.location(q.span.lo);
-                TemplatePart {
-                    text: q.raw.to_string(),
-                    line: loc.line,
-                    column: loc.column,
+        let (parts, interpolations, form) = match form {
+            Form::Template(tagged) => (
+                tagged
+                    .tpl
+                    .quasis
+                    .iter()
+                    .map(|q| {
+                        let loc = self.src.location(q.span.lo);
+                        TemplatePart {
+                            text: q.raw.to_string(),
+                            line: loc.line,
+                            column: loc.column,
+                        }
+                    })
+                    .collect(),
+                tagged
+                    .tpl
+                    .exprs
+                    .iter()
+                    .map(|e| {
+                        let loc = self.src.location(e.span().lo);
+                        Interpolation {
+                            path: expr_path(e).unwrap_or_default(),
+                            source: self.src.slice(e.span()).to_owned(),
+                            line: loc.line,
+                            column: loc.column,
+                        }
+                    })
+                    .collect(),
+                DefinitionForm::Template,
+            ),
+            Form::Options(inner) => {
+                if kind == DefinitionKind::Fragment {
+                    return Err(self.unsupported(
+                        inner.span,
+                        "a fragment is written as a tagged template: fragment(\"Name\", \"Type\")`{ ... }`()",
+                    ));
                 }
-            })
-            .collect();
-        let interpolations = tagged
-            .tpl
-            .exprs
-            .iter()
-            .map(|e| {
-                let loc = self.src.location(e.span().lo);
-                Interpolation {
-                    path: expr_path(e).unwrap_or_default(),
-                    source: self.src.slice(e.span()).to_owned(),
-                    line: loc.line,
-                    column: loc.column,
-                }
-            })
-            .collect();
+                self.options_object(inner, &context)?
+            }
+        };
         let location = self.src.location(call.span.lo);
         let end = self.src.location(call.span.hi);
         let lines = (location.line..=end.line)
             .map(|l| self.src.index().line_text(self.src.text, l).to_owned())
             .collect();
-        Ok(Definition {
+        Ok(Some(Definition {
             ast_path,
             binding,
             schema_label: label,
@@ -634,15 +730,252 @@ impl Walker<'_, '_> {
             parts,
             interpolations,
             metadata_json,
+            metadata_callback,
+            form,
             first_line: location.line,
             location,
             label_location: self.src.location(label_span.lo),
             name_location: self.src.location(name_span.lo),
             lines,
+        }))
+    }
+
+    fn compat_template(
+        &self,
+        kind: DefinitionKind,
+        tagged: &ast::TaggedTpl,
+    ) -> Option<CompatTemplate> {
+        let ast::Expr::Call(tag_call) = strip_wrappers(&tagged.tag) else {
+            return None;
+        };
+        let (name, span) = match tag_call.args.first().map(|a| strip_wrappers(&a.expr)) {
+            Some(ast::Expr::Lit(ast::Lit::Str(s))) => (atom(s), s.span),
+            _ => return None,
+        };
+        Some(CompatTemplate {
+            kind,
+            name,
+            name_location: self.src.location(span.lo),
+            parts: tagged
+                .tpl
+                .quasis
+                .iter()
+                .map(|q| {
+                    let loc = self.src.location(q.span.lo);
+                    TemplatePart {
+                        text: q.raw.to_string(),
+                        line: loc.line,
+                        column: loc.column,
+                    }
+                })
+                .collect(),
         })
     }
 
-    fn read_metadata(&self, options: &ast::Expr) -> Result<Option<String>, Diagnostic> {
+    /// `extend(compat, { metadata })`: the operation soda-gql builds from a
+    /// compat template of this file (`extend.ts`).
+    fn extend(
+        &self,
+        outer: &ast::CallExpr,
+        (label, label_span): (String, Span),
+        call: &ast::CallExpr,
+        ast_path: String,
+        binding: Option<String>,
+    ) -> Result<Definition, Diagnostic> {
+        let Some(first) = outer.args.first() else {
+            return Err(self.unsupported(outer.span, "extend(...) needs the compat definition"));
+        };
+        let template = match strip_wrappers(&first.expr) {
+            ast::Expr::Ident(i) => self.compat.borrow().get(i.sym.as_str()).cloned(),
+            _ => None,
+        };
+        let Some(template) = template else {
+            return Err(self.unsupported(
+                first.expr.span(),
+                "extend(...) of a compat definition declared above in the same file is built; this one is imported or not a compat template",
+            ));
+        };
+        let (metadata_json, metadata_callback) = match outer.args.get(1) {
+            None => (None, None),
+            Some(options) => self.read_metadata(&options.expr)?,
+        };
+        let location = self.src.location(call.span.lo);
+        let end = self.src.location(call.span.hi);
+        let lines = (location.line..=end.line)
+            .map(|l| self.src.index().line_text(self.src.text, l).to_owned())
+            .collect();
+        Ok(Definition {
+            ast_path,
+            binding,
+            schema_label: label,
+            kind: template.kind,
+            name: template.name,
+            type_condition: None,
+            parts: template.parts,
+            interpolations: Vec::new(),
+            metadata_json,
+            metadata_callback,
+            form: DefinitionForm::Template,
+            first_line: location.line,
+            location,
+            label_location: self.src.location(label_span.lo),
+            name_location: template.name_location,
+            lines,
+        })
+    }
+
+    /// `query.compat` (or a renamed `query`'s `.compat`) as a template tag.
+    fn compat_kind(
+        &self,
+        tag: &ast::Expr,
+        kind_of: &dyn Fn(&ast::Expr) -> Option<DefinitionKind>,
+    ) -> Option<DefinitionKind> {
+        let ast::Expr::Call(tag_call) = strip_wrappers(tag) else {
+            return None;
+        };
+        let ast::Callee::Expr(callee) = &tag_call.callee else {
+            return None;
+        };
+        let ast::Expr::Member(member) = strip_wrappers(callee) else {
+            return None;
+        };
+        match &member.prop {
+            ast::MemberProp::Ident(p) if p.sym == "compat" => {
+                kind_of(&member.obj).filter(|k| k.is_operation())
+            }
+            _ => None,
+        }
+    }
+
+    /// What the TypeScript builder checks of a compat template when the
+    /// module is evaluated: no interpolation, and GraphQL that parses.
+    fn check_compat(
+        &self,
+        kind: DefinitionKind,
+        tagged: &ast::TaggedTpl,
+    ) -> Result<(), Diagnostic> {
+        if let Some(first) = tagged.tpl.exprs.first() {
+            return Err(self.src.diagnostic(
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FORM,
+                    format!(
+                        "`${{{}}}`: compat templates take no interpolation",
+                        self.src.slice(first.span())
+                    ),
+                ),
+                first.span(),
+            ));
+        }
+        let body: String = tagged
+            .tpl
+            .quasis
+            .iter()
+            .map(|q| q.raw.to_string())
+            .collect();
+        let source = format!("{} Compat {}", kind.keyword(), body.trim());
+        if let Err(errors) = apollo_compiler::ast::Document::parse(source, "compat.graphql") {
+            let message = errors
+                .errors
+                .iter()
+                .next()
+                .map(|e| e.error.to_string())
+                .unwrap_or_else(|| "invalid GraphQL".into());
+            return Err(self.src.diagnostic(
+                Diagnostic::error(codes::GRAPHQL_PARSE, format!("compat template: {message}")),
+                tagged.tpl.span,
+            ));
+        }
+        Ok(())
+    }
+
+    /// `kind("Name")({ variables: `($id: ID!)`, fields: ({ f, $ }) => ({ ... }) })`.
+    fn options_object(
+        &self,
+        inner: &ast::CallExpr,
+        context: &HashMap<String, String>,
+    ) -> Result<(Vec<TemplatePart>, Vec<Interpolation>, DefinitionForm), Diagnostic> {
+        let Some(ast::Expr::Object(obj)) = inner.args.first().map(|a| strip_wrappers(&a.expr))
+        else {
+            return Err(self.unsupported(
+                inner.span,
+                "the options-object builder takes { variables, fields }",
+            ));
+        };
+        let locals_of = |key: &str| -> HashSet<String> {
+            context
+                .iter()
+                .filter(|(_, k)| *k == key)
+                .map(|(local, _)| local.clone())
+                .collect()
+        };
+        let mut lowering = FieldsLowering::new(self.src, locals_of("$colocate"), locals_of("$dir"));
+        let mut variables: Option<TemplatePart> = None;
+        let mut fields = None;
+        for prop in &obj.props {
+            let ast::PropOrSpread::Prop(prop) = prop else {
+                return Err(self.unsupported(prop.span(), "a spread in the builder options"));
+            };
+            let ast::Prop::KeyValue(kv) = &**prop else {
+                return Err(self.unsupported(prop.span(), "builder options must be `key: value`"));
+            };
+            let key = match &kv.key {
+                ast::PropName::Ident(i) => i.sym.to_string(),
+                ast::PropName::Str(s) => atom(s),
+                other => return Err(self.unsupported(other.span(), "a computed option name")),
+            };
+            match key.as_str() {
+                "variables" => {
+                    let (text, span) = match strip_wrappers(&kv.value) {
+                        ast::Expr::Tpl(t) if t.exprs.is_empty() => (
+                            t.quasis.iter().map(|q| q.raw.to_string()).collect::<String>(),
+                            t.quasis.first().map_or(t.span, |q| q.span),
+                        ),
+                        ast::Expr::Lit(ast::Lit::Str(s)) => {
+                            (atom(s), Span::new(s.span.lo + swc_common::BytePos(1), s.span.hi))
+                        }
+                        other => {
+                            return Err(self.unsupported(
+                                other.span(),
+                                "`variables` must be a string of GraphQL variable definitions, e.g. `($id: ID!)`",
+                            ))
+                        }
+                    };
+                    let loc = self.src.location(span.lo);
+                    variables = Some(TemplatePart {
+                        text,
+                        line: loc.line,
+                        column: loc.column,
+                    });
+                }
+                "fields" => fields = Some(lowering.fields_callback(&kv.value)?),
+                _ => {
+                    return Err(self.unsupported(
+                        kv.key.span(),
+                        &format!("unknown builder option `{key}` (expected variables, fields)"),
+                    ))
+                }
+            }
+        }
+        let Some(fields) = fields else {
+            return Err(self.unsupported(inner.span, "the builder options need `fields`"));
+        };
+        let part = variables.unwrap_or_else(|| {
+            let loc = self.src.location(inner.span.lo);
+            TemplatePart {
+                text: String::new(),
+                line: loc.line,
+                column: loc.column,
+            }
+        });
+        Ok((vec![part], lowering.spreads, DefinitionForm::Fields(fields)))
+    }
+
+    /// The `metadata` option: a static object (as JSON text) or a callback.
+    #[allow(clippy::type_complexity)]
+    fn read_metadata(
+        &self,
+        options: &ast::Expr,
+    ) -> Result<(Option<String>, Option<MetadataCallback>), Diagnostic> {
         let ast::Expr::Object(obj) = strip_wrappers(options) else {
             return Err(self.unsupported(
                 options.span(),
@@ -660,26 +993,23 @@ impl Walker<'_, '_> {
             if !is_metadata {
                 continue;
             }
-            return match static_json(&kv.value) {
-                Some(value) => Ok(Some(value.to_string())),
-                None => Err(self.unsupported(
-                    kv.value.span(),
-                    "metadata that needs JavaScript evaluation (a function or a computed value); only a static object literal is kept",
-                )),
-            };
+            if let Some(value) = static_json(&kv.value) {
+                return Ok((Some(value.to_string()), None));
+            }
+            return lower::metadata_callback(self.src, &kv.value).map(|c| (None, Some(c)));
         }
-        Ok(None)
+        Ok((None, None))
     }
 }
 
-fn single_return(stmts: &[ast::Stmt]) -> Option<&ast::Expr> {
+pub(super) fn single_return(stmts: &[ast::Stmt]) -> Option<&ast::Expr> {
     stmts.iter().find_map(|s| match s {
         ast::Stmt::Return(r) => r.arg.as_deref(),
         _ => None,
     })
 }
 
-fn expr_path(expr: &ast::Expr) -> Option<Vec<String>> {
+pub(super) fn expr_path(expr: &ast::Expr) -> Option<Vec<String>> {
     match strip_wrappers(expr) {
         ast::Expr::Ident(i) => Some(vec![i.sym.to_string()]),
         ast::Expr::Member(m) => {
@@ -694,12 +1024,18 @@ fn expr_path(expr: &ast::Expr) -> Option<Vec<String>> {
     }
 }
 
-fn static_json(expr: &ast::Expr) -> Option<serde_json::Value> {
+pub(super) fn static_json(expr: &ast::Expr) -> Option<serde_json::Value> {
     use serde_json::Value;
     Some(match strip_wrappers(expr) {
         ast::Expr::Lit(ast::Lit::Str(s)) => Value::String(atom(s)),
         ast::Expr::Lit(ast::Lit::Bool(b)) => Value::Bool(b.value),
         ast::Expr::Lit(ast::Lit::Null(_)) => Value::Null,
+        // As JSON.stringify writes numbers: an integral value has no `.0`.
+        ast::Expr::Lit(ast::Lit::Num(n))
+            if n.value == n.value.trunc() && n.value.abs() < 9.007_199_254_740_992e15 =>
+        {
+            Value::Number(serde_json::Number::from(n.value as i64))
+        }
         ast::Expr::Lit(ast::Lit::Num(n)) => {
             serde_json::Number::from_f64(n.value).map(Value::Number)?
         }
@@ -776,7 +1112,7 @@ impl Visit for Walker<'_, '_> {
         let direct = decl
             .init
             .as_deref()
-            .map(strip_wrappers)
+            .map(strip_attach)
             .and_then(|init| match init {
                 ast::Expr::Call(call) => self.gql_call_label(call),
                 _ => None,
@@ -788,7 +1124,7 @@ impl Visit for Walker<'_, '_> {
     }
 
     fn visit_export_default_expr(&mut self, export: &ast::ExportDefaultExpr) {
-        if let ast::Expr::Call(call) = strip_wrappers(&export.expr) {
+        if let ast::Expr::Call(call) = strip_attach(&export.expr) {
             if let Some((label, call)) = self.gql_call_label(call) {
                 self.record_definition(label, call, Some("default".to_owned()));
                 return;
@@ -972,16 +1308,102 @@ const obj = { key: g.default(({ query }) => query("K")`{ id }`()) };
     }
 
     #[test]
-    fn options_object_builder_is_unsupported_with_help() {
+    fn a_form_older_than_0_15_is_unsupported_with_help() {
         let src = "import { gql } from \"./graphql-system\";\nexport const op = gql.default(({ query }) => query.operation({ name: \"X\" }));\n";
         let s = analyze_module("a.ts", src, &ctx());
         assert_eq!(s.definitions.len(), 0);
         assert_eq!(s.diagnostics[0].code, codes::UNSUPPORTED_FORM);
+        assert!(s.diagnostics[0].message.contains("query.operation"));
         assert!(s.diagnostics[0]
             .help
             .as_deref()
             .unwrap()
-            .contains("tagged-template"));
+            .contains("options-object builder"));
+    }
+
+    #[test]
+    fn options_object_operations_are_lowered() {
+        let src = "import { gql } from \"./graphql-system\";\nimport { frag } from \"./frag\";\nexport const op = gql.default(({ query, $dir }) => query(\"Op\")({\n  variables: `($id: ID!, $n: Int)`,\n  fields: ({ f, $ }) => ({\n    ...f(\"user\", { id: $.id, tags: [\"a\", -1.5], where: { ok: true, no: undefined } })(({ f: g }) => ({\n      ...g(\"name\", null, { alias: \"title\", directives: [$dir.skip({ if: $.n })] })(),\n      ...frag.spread({ n: $.n }),\n      __typename: true,\n    })),\n  }),\n})());\n";
+        let s = analyze_module("a.ts", src, &ctx());
+        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+        let def = &s.definitions[0];
+        assert_eq!(def.parts[0].text, "($id: ID!, $n: Int)");
+        assert_eq!(def.interpolations[0].path, vec!["frag".to_owned()]);
+        let super::super::DefinitionForm::Fields(items) = &def.form else {
+            panic!("not the options-object form: {:?}", def.form);
+        };
+        let super::super::FieldItem::Field(user) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(user.name, "user");
+        assert_eq!(
+            user.args,
+            vec![
+                ("id".into(), super::super::ArgValue::Var("id".into())),
+                (
+                    "tags".into(),
+                    super::super::ArgValue::List(vec![
+                        super::super::ArgValue::String("a".into()),
+                        super::super::ArgValue::Number("-1.5".into())
+                    ])
+                ),
+                (
+                    "where".into(),
+                    super::super::ArgValue::Object(vec![
+                        ("ok".into(), super::super::ArgValue::Bool(true)),
+                        ("no".into(), super::super::ArgValue::Undefined)
+                    ])
+                ),
+            ]
+        );
+        let Some(super::super::SubSelection::Object(nested)) = &user.selection else {
+            panic!("{:?}", user.selection)
+        };
+        assert_eq!(nested.len(), 3);
+        let super::super::FieldItem::Field(name) = &nested[0] else {
+            panic!("{nested:?}")
+        };
+        assert_eq!(name.alias.as_deref(), Some("title"));
+        assert_eq!(name.directives[0].name, "skip");
+        assert!(matches!(&nested[1], super::super::FieldItem::Spread(sp) if sp.interpolation == 0));
+    }
+
+    #[test]
+    fn what_needs_evaluation_is_named_with_its_position() {
+        let src = "import { gql } from \"./graphql-system\";\nexport const op = gql.default(({ query }) => query(\"Op\")({\n  fields: ({ f }) => ({\n    ...(flag ? f(\"a\")() : {}),\n  }),\n})());\n";
+        let s = analyze_module("a.ts", src, &ctx());
+        assert_eq!(s.definitions.len(), 0);
+        let d = &s.diagnostics[0];
+        assert_eq!(d.code, codes::UNSUPPORTED_FORM);
+        assert!(
+            d.message.contains("flag ? f(\"a\")() : {}"),
+            "{}",
+            d.message
+        );
+        let loc = d.location.as_ref().unwrap();
+        assert_eq!((loc.line, loc.column), (4, 9));
+
+        let src = "import { gql } from \"./graphql-system\";\nexport const op = gql.default(({ query }) => query(\"Op\")`{ a }`({ metadata: () => { while (true) {} } }));\n";
+        let s = analyze_module("a.ts", src, &ctx());
+        assert_eq!(s.definitions.len(), 0);
+        assert_eq!(s.diagnostics[0].code, codes::UNSUPPORTED_FORM);
+        assert!(
+            s.diagnostics[0].message.contains("statements"),
+            "{}",
+            s.diagnostics[0].message
+        );
+    }
+
+    #[test]
+    fn compat_and_define_make_no_definition_and_extend_does() {
+        let src = "import { gql } from \"./graphql-system\";\nexport const c = gql.default(({ query }) => query.compat(\"C\")`($id: ID!) { a(id: $id) }`);\nexport const d = gql.default(({ define }) => define(() => 1));\nexport const e = gql.default(({ extend }) => extend(c, { metadata: { x: 1 } }));\nexport const bad = gql.default(({ query }) => query.compat(\"B\")`{ a( }`);\n";
+        let s = analyze_module("a.ts", src, &ctx());
+        assert_eq!(s.definitions.len(), 1, "{:?}", s.definitions);
+        assert_eq!(s.definitions[0].name, "C");
+        assert_eq!(s.definitions[0].binding.as_deref(), Some("e"));
+        assert_eq!(s.definitions[0].metadata_json.as_deref(), Some("{\"x\":1}"));
+        assert_eq!(s.diagnostics.len(), 1);
+        assert_eq!(s.diagnostics[0].code, codes::GRAPHQL_PARSE);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! which is also what the discovery cache persists.
 
 mod extract;
+mod forms;
+mod lower;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,9 +15,14 @@ use crate::diagnostics::{Diagnostic, Location};
 
 /// Bumped whenever the summary's shape or the extraction rules change; part of
 /// the persisted cache header, so an old cache is discarded.
-pub const ANALYZER_VERSION: u32 = 1;
+pub const ANALYZER_VERSION: u32 = 2;
 
 pub use extract::analyze_module;
+pub use forms::{
+    ArgValue, DefinitionForm, DirectiveCall, FieldCall, FieldItem, MetaElement, MetaExpr, MetaKey,
+    MetaProp, MetadataCallback, SpreadCall, SubSelection,
+};
+pub(crate) use lower::js_number;
 
 /// What the analyzer needs besides the file itself.
 #[derive(Debug, Clone)]
@@ -165,6 +172,11 @@ pub struct Definition {
     pub interpolations: Vec<Interpolation>,
     /// A static `metadata` object, as JSON text.
     pub metadata_json: Option<String>,
+    /// A `metadata: (ctx) => ...` callback, evaluated when the definition is
+    /// compiled (it may read spread fragments' metadata).
+    pub metadata_callback: Option<MetadataCallback>,
+    /// Tagged template or options-object builder.
+    pub form: DefinitionForm,
     /// Position of the `gql` call.
     pub location: Location,
     /// Position of the schema label (`default` in `gql.default`).

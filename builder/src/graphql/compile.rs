@@ -11,16 +11,72 @@ use apollo_compiler::diagnostic::ToCliReport;
 use apollo_compiler::ExecutableDocument;
 
 use super::ir::{self, Flattener, Operation};
+use super::metadata::{self, JsValue, VarRef};
 use super::render::Rendered;
 use super::schema::LoadedSchema;
-use crate::analyze::{Definition, DefinitionKind};
-use crate::diagnostics::{codes, Diagnostic};
+use super::selection::{Builder, FragmentUsage, SpreadSource};
+use crate::analyze::{ArgValue, Definition, DefinitionForm, DefinitionKind, FieldItem};
+use crate::diagnostics::{codes, Diagnostic, Location, Snippet};
 
 pub struct CompileUnit<'a> {
     pub def: &'a Definition,
     pub rendered: &'a Rendered,
     /// Every fragment the definition spreads, directly or not: (id, definition, rendered).
     pub closure: Vec<(&'a str, &'a Definition, &'a Rendered)>,
+    /// The definition's own spread targets, by interpolation.
+    pub spread_targets: &'a [Option<String>],
+    /// Each closure fragment's spread targets, by interpolation (aligned with
+    /// `closure`): nested spreads count as fragment usages for metadata.
+    pub closure_targets: Vec<&'a [Option<String>]>,
+}
+
+impl<'a> CompileUnit<'a> {
+    fn fragment(&self, id: &str) -> Option<(usize, &'a Definition, &'a Rendered)> {
+        self.closure
+            .iter()
+            .position(|(c, _, _)| *c == id)
+            .map(|i| (i, self.closure[i].1, self.closure[i].2))
+    }
+
+    /// A fragment and every fragment it spreads, depth first in template
+    /// order: the order soda-gql records their usages in.
+    fn usage_plan(&self, id: &str, out: &mut Vec<String>, depth: usize) {
+        // Cycles are rejected before compiling; the bound only guards a bad state.
+        if depth > 64 {
+            return;
+        }
+        out.push(id.to_owned());
+        if let Some((i, _, _)) = self.fragment(id) {
+            for target in self
+                .closure_targets
+                .get(i)
+                .copied()
+                .unwrap_or(&[])
+                .iter()
+                .flatten()
+            {
+                self.usage_plan(target, out, depth + 1);
+            }
+        }
+    }
+
+    /// Every variable a fragment declares, its spreads' included (soda-gql
+    /// merges them into the fragment's own).
+    fn fragment_variables(&self, id: &str) -> Vec<String> {
+        let mut plan = Vec::new();
+        self.usage_plan(id, &mut plan, 0);
+        let mut out: Vec<String> = Vec::new();
+        for f in plan {
+            if let Some((_, _, rendered)) = self.fragment(&f) {
+                for (name, _) in &rendered.fragment_var_defs {
+                    if !out.contains(name) {
+                        out.push(name.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The final document of an operation.
@@ -32,6 +88,9 @@ pub struct CompiledOperation {
     /// graphql-js `DocumentNode` JSON text.
     pub document: String,
     pub text: String,
+    /// `prebuild.metadata` as JSON text: the static object, or what the
+    /// metadata callback returned.
+    pub metadata: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +99,8 @@ pub struct Compiled {
     pub valid: bool,
     pub operation: Option<CompiledOperation>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Fragment usages found while building an options-object operation.
+    usages: Vec<FragmentUsage>,
 }
 
 /// Which part of the rendered text a byte range of the assembled document
@@ -51,6 +112,34 @@ struct Piece {
 }
 
 pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
+    let mut compiled = match &unit.def.form {
+        DefinitionForm::Fields(items) => compile_fields(unit, schema, items),
+        DefinitionForm::Template => compile_template(unit, schema),
+    };
+    if compiled.valid {
+        if let Some(op) = compiled.operation.as_mut() {
+            if let Some(callback) = &unit.def.metadata_callback {
+                let usages = match &unit.def.form {
+                    DefinitionForm::Fields(_) => std::mem::take(&mut compiled.usages),
+                    DefinitionForm::Template => template_usages(unit),
+                };
+                match operation_metadata(unit, callback, &op.variable_names, &usages) {
+                    Ok(value) => op.metadata = value.map(|v| v.to_string()),
+                    Err(d) => {
+                        compiled.diagnostics.extend(d);
+                        compiled.valid = false;
+                        compiled.operation = None;
+                    }
+                }
+            } else {
+                op.metadata = unit.def.metadata_json.clone();
+            }
+        }
+    }
+    compiled
+}
+
+fn compile_template(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
     let own = unit.rendered;
     let mut text = String::with_capacity(own.text.len() * 2);
     let mut pieces = Vec::new();
@@ -116,6 +205,7 @@ pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
                 valid: false,
                 operation: None,
                 diagnostics: vec![Diagnostic::error(codes::GRAPHQL_VALIDATION, e.to_string())],
+                usages: Vec::new(),
             }
         }
     };
@@ -131,19 +221,24 @@ pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
                     .error
                     .unstable_compat_message()
                     .unwrap_or_else(|| diagnostic.error.to_string());
+                let lenient = is_lenient(diagnostic.error.unstable_error_name());
                 let code = if message.starts_with("syntax error") {
                     codes::GRAPHQL_PARSE
+                } else if lenient {
+                    codes::LENIENT
                 } else {
                     codes::GRAPHQL_VALIDATION
                 };
-                let mut d = Diagnostic::error(
-                    code,
-                    format!(
-                        "{message} (in {} `{}`)",
-                        unit.def.kind.keyword(),
-                        unit.def.name
-                    ),
+                let message = format!(
+                    "{message} (in {} `{}`)",
+                    unit.def.kind.keyword(),
+                    unit.def.name
                 );
+                let mut d = if lenient {
+                    Diagnostic::warning(code, message).with_help(LENIENT_HELP)
+                } else {
+                    Diagnostic::error(code, message)
+                };
                 if let Some(span) = diagnostic.error.location() {
                     let offset = span.offset();
                     if let Some(piece) = pieces
@@ -161,14 +256,16 @@ pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
                 }
                 diagnostics.push(d);
             }
-            if !diagnostics.is_empty() {
+            if diagnostics.iter().any(Diagnostic::is_error) {
                 return Compiled {
                     valid: false,
                     operation: None,
                     diagnostics,
+                    usages: Vec::new(),
                 };
             }
-            // Only "unused fragment" complaints: a fragment on its own is fine.
+            // Only "unused fragment" complaints and what soda-gql accepts
+            // (warnings): a fragment on its own is fine.
             with_errors.partial
         }
     };
@@ -194,6 +291,7 @@ pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
                     variable_names: operation.variables.iter().map(|v| v.name.clone()).collect(),
                     document: operation.document_json(),
                     text: operation.print(),
+                    metadata: None,
                 }
             }),
     };
@@ -201,5 +299,291 @@ pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
         valid: true,
         operation,
         diagnostics,
+        usages: Vec::new(),
     }
+}
+
+const LENIENT_HELP: &str = "soda-gql's builder writes this document as it is, and so does this one, but a spec-compliant server rejects it: fix it to make the document valid";
+
+/// Validation rules soda-gql's own builder does not apply: the document is
+/// written as the TypeScript builder writes it, with a warning.
+fn is_lenient(rule: Option<&str>) -> bool {
+    matches!(
+        rule,
+        Some("ConflictingFieldType" | "UnusedVariable" | "DisallowedVariableUsage")
+    )
+}
+
+/// A diagnostic at `(line, column)` of the definition's file.
+fn at_position(def: &Definition, d: Diagnostic, at: Option<(u32, u32)>) -> Diagnostic {
+    let (line, column) = at.unwrap_or((def.name_location.line, def.name_location.column));
+    let line_text = def.line_text(line).to_owned();
+    d.at(
+        Location {
+            file: def.location.file.clone(),
+            line,
+            column,
+        },
+        Some(Snippet {
+            line_text,
+            underline: 1,
+        }),
+    )
+}
+
+/// An options-object operation: the selection built as soda-gql's builder
+/// builds it, then the printed document validated against the schema.
+fn compile_fields(unit: &CompileUnit<'_>, schema: &LoadedSchema, items: &[FieldItem]) -> Compiled {
+    let def = unit.def;
+    let fail = |diagnostics: Vec<Diagnostic>| Compiled {
+        valid: false,
+        operation: None,
+        diagnostics,
+        usages: Vec::new(),
+    };
+    let schema = match schema.schema() {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(vec![Diagnostic::error(
+                codes::GRAPHQL_VALIDATION,
+                e.to_string(),
+            )])
+        }
+    };
+    let vars_part = def.parts.first();
+    let vars_text = vars_part.map_or("", |p| p.text.trim());
+    let inner = vars_text
+        .strip_prefix('(')
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(vars_text);
+    let variables = ir::parse_variable_list(inner);
+    if variables.is_empty() && !inner.trim().is_empty() {
+        let at = vars_part.map(|p| (p.line, p.column));
+        return fail(vec![at_position(
+            def,
+            Diagnostic::error(
+                codes::GRAPHQL_PARSE,
+                format!(
+                    "`variables` of {} `{}` is not a GraphQL variable list: `{vars_text}`",
+                    def.kind.keyword(),
+                    def.name
+                ),
+            )
+            .with_help("write it as `($id: ID!, $limit: Int = 10)`"),
+            at,
+        )]);
+    }
+    let declared: Vec<String> = variables.iter().map(|v| v.name.clone()).collect();
+    let spreads: Vec<Option<SpreadSource<'_>>> = unit
+        .spread_targets
+        .iter()
+        .map(|t| {
+            let id = t.as_deref()?;
+            let (_, fdef, rendered) = unit.fragment(id)?;
+            let mut plan = Vec::new();
+            unit.usage_plan(id, &mut plan, 0);
+            Some(SpreadSource {
+                id,
+                name: &fdef.name,
+                text: &rendered.text,
+                variables: unit.fragment_variables(id),
+                nested: plan
+                    .into_iter()
+                    .skip(1)
+                    .map(|n| {
+                        let vars = unit.fragment_variables(&n);
+                        (n, vars)
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    let mut builder = Builder::new(schema, &declared, &spreads);
+    let map = builder.fields(items);
+    let op_type = match def.kind {
+        DefinitionKind::Mutation => apollo_compiler::ast::OperationType::Mutation,
+        DefinitionKind::Subscription => apollo_compiler::ast::OperationType::Subscription,
+        _ => apollo_compiler::ast::OperationType::Query,
+    };
+    let Some(root) = schema.root_operation(op_type).map(|n| n.to_string()) else {
+        return fail(vec![at_position(
+            def,
+            Diagnostic::error(
+                codes::GRAPHQL_VALIDATION,
+                format!("the schema has no {} root type", def.kind.keyword()),
+            ),
+            None,
+        )]);
+    };
+    let selections = builder.to_ir(&map, &root);
+    let mut diagnostics: Vec<Diagnostic> = builder
+        .errors
+        .iter()
+        .map(|e| {
+            let message = format!("{} (in {} `{}`)", e.message, def.kind.keyword(), def.name);
+            let d = if e.warning {
+                Diagnostic::warning(codes::LENIENT, message)
+            } else {
+                Diagnostic::error(codes::GRAPHQL_VALIDATION, message)
+            };
+            at_position(def, d, e.at)
+        })
+        .collect();
+    let usages = std::mem::take(&mut builder.usages);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return fail(diagnostics);
+    }
+    let operation = Operation {
+        operation_type: def.kind.keyword(),
+        name: def.name.clone(),
+        variables,
+        directives: Vec::new(),
+        selections,
+    };
+    let text = operation.print();
+    if let Err(with_errors) =
+        ExecutableDocument::parse_and_validate(schema, text.as_str(), "definition.graphql")
+    {
+        for e in with_errors.errors.iter() {
+            let message = e
+                .error
+                .unstable_compat_message()
+                .unwrap_or_else(|| e.error.to_string());
+            let message = format!(
+                "{message} (in {} `{}`, as built)",
+                def.kind.keyword(),
+                def.name
+            );
+            let d = if is_lenient(e.error.unstable_error_name()) {
+                Diagnostic::warning(codes::LENIENT, message).with_help(LENIENT_HELP)
+            } else {
+                Diagnostic::error(codes::GRAPHQL_VALIDATION, message)
+            };
+            diagnostics.push(at_position(def, d, None));
+        }
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return fail(diagnostics);
+        }
+    }
+    Compiled {
+        valid: true,
+        operation: Some(CompiledOperation {
+            operation_type: def.kind.keyword(),
+            name: def.name.clone(),
+            variable_names: declared,
+            document: operation.document_json(),
+            text,
+            metadata: None,
+        }),
+        diagnostics,
+        usages,
+    }
+}
+
+/// A tagged template's `...${fragment}` spreads, as usages: the operation
+/// declares every fragment variable, so each is bound to its namesake.
+fn template_usages(unit: &CompileUnit<'_>) -> Vec<FragmentUsage> {
+    let mut out = Vec::new();
+    for target in unit.spread_targets.iter().flatten() {
+        let mut plan = Vec::new();
+        unit.usage_plan(target, &mut plan, 0);
+        for id in plan {
+            let assignments = unit
+                .fragment_variables(&id)
+                .into_iter()
+                .map(|v| (v.clone(), ArgValue::Var(v)))
+                .collect();
+            out.push(FragmentUsage { id, assignments });
+        }
+    }
+    out
+}
+
+fn var_ref(v: &ArgValue) -> VarRef {
+    match v {
+        ArgValue::Var(name) => VarRef::Variable(name.clone()),
+        other => VarRef::Nested(other.clone()),
+    }
+}
+
+/// Evaluates the operation's metadata callback: `$` holds its variables,
+/// `fragmentMetadata` each spread fragment's metadata in usage order (the
+/// default adapter's aggregate: `fragments.map((m) => m.metadata)`).
+fn operation_metadata(
+    unit: &CompileUnit<'_>,
+    callback: &crate::analyze::MetadataCallback,
+    variable_names: &[String],
+    usages: &[FragmentUsage],
+) -> Result<Option<serde_json::Value>, Vec<Diagnostic>> {
+    let mut fragment_metadata = Vec::with_capacity(usages.len());
+    let mut errors = Vec::new();
+    for usage in usages {
+        let Some((_, fdef, _)) = unit.fragment(&usage.id) else {
+            fragment_metadata.push(JsValue::Undefined);
+            continue;
+        };
+        let value = if let Some(json) = &fdef.metadata_json {
+            serde_json::from_str::<serde_json::Value>(json)
+                .map(|v| metadata::from_json(&v))
+                .unwrap_or(JsValue::Undefined)
+        } else if let Some(cb) = &fdef.metadata_callback {
+            let context = metadata::Context {
+                vars: usage
+                    .assignments
+                    .iter()
+                    .map(|(k, v)| (k.clone(), var_ref(v)))
+                    .collect(),
+                fragment_metadata: None,
+            };
+            match metadata::evaluate(cb, &context) {
+                Ok(v) => v.map_or(JsValue::Undefined, |j| metadata::from_json(&j)),
+                Err(e) => {
+                    errors.push(at_position(
+                        fdef,
+                        Diagnostic::error(
+                            codes::METADATA,
+                            format!(
+                                "metadata of fragment `{}` (spread by {} `{}`): {}",
+                                fdef.name,
+                                unit.def.kind.keyword(),
+                                unit.def.name,
+                                e.message
+                            ),
+                        ),
+                        e.at,
+                    ));
+                    JsValue::Undefined
+                }
+            }
+        } else {
+            JsValue::Undefined
+        };
+        fragment_metadata.push(value);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let context = metadata::Context {
+        vars: variable_names
+            .iter()
+            .map(|v| (v.clone(), VarRef::Variable(v.clone())))
+            .collect(),
+        fragment_metadata: Some(fragment_metadata),
+    };
+    metadata::evaluate(callback, &context).map_err(|e| {
+        vec![at_position(
+            unit.def,
+            Diagnostic::error(
+                codes::METADATA,
+                format!(
+                    "metadata of {} `{}`: {}",
+                    unit.def.kind.keyword(),
+                    unit.def.name,
+                    e.message
+                ),
+            )
+            .with_help("metadata callbacks are evaluated at build time; keep them to one expression of literals, $var.getName($.x), fragmentMetadata and array methods"),
+            e.at,
+        )]
+    })
 }

@@ -405,6 +405,10 @@ fn write_type(out: &mut String, t: &TypeRef) {
     out.push('}');
 }
 
+fn is_typename_shorthand(f: &Field) -> bool {
+    f.name == "__typename" && f.alias.is_none() && f.arguments.is_empty() && f.directives.is_empty()
+}
+
 fn write_selection_set(out: &mut String, selections: &[Selection]) {
     out.push_str(r#"{"kind":"SelectionSet","selections":"#);
     write_list(out, selections, write_selection);
@@ -420,13 +424,19 @@ fn write_selection(out: &mut String, s: &Selection) {
                 write_name(out, alias);
                 out.push(',');
             }
-            out.push_str(r#""arguments":"#);
-            write_arguments(out, &f.arguments);
-            if !f.directives.is_empty() {
-                out.push_str(r#","directives":"#);
-                write_directives(out, &f.directives);
+            // soda-gql turns a plain `__typename` into its shorthand, whose
+            // node has no `arguments` key.
+            if is_typename_shorthand(f) {
+                out.push_str(r#""kind":"Field","name":"#);
+            } else {
+                out.push_str(r#""arguments":"#);
+                write_arguments(out, &f.arguments);
+                if !f.directives.is_empty() {
+                    out.push_str(r#","directives":"#);
+                    write_directives(out, &f.directives);
+                }
+                out.push_str(r#","kind":"Field","name":"#);
             }
-            out.push_str(r#","kind":"Field","name":"#);
             write_name(out, &f.name);
             if !f.selections.is_empty() {
                 out.push_str(r#","selectionSet":"#);
@@ -672,7 +682,9 @@ mod tests {
                     map.insert("alias".into(), name_json(alias));
                 }
                 map.insert("name".into(), name_json(&f.name));
-                map.insert("arguments".into(), arguments_json(&f.arguments));
+                if !super::is_typename_shorthand(f) {
+                    map.insert("arguments".into(), arguments_json(&f.arguments));
+                }
                 if !f.directives.is_empty() {
                     map.insert("directives".into(), directives_json(&f.directives));
                 }

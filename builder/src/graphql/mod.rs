@@ -4,5 +4,7 @@
 
 pub mod compile;
 pub mod ir;
+pub mod metadata;
 pub mod render;
 pub mod schema;
+pub mod selection;

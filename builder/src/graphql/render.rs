@@ -181,6 +181,14 @@ impl TextBuilder {
     }
 }
 
+fn start_of(i: usize, from: usize) -> usize {
+    if i == 0 {
+        from
+    } else {
+        0
+    }
+}
+
 /// Byte range `(open, close)` of a leading `( ... )` in `text`, if any.
 fn leading_parens(text: &str) -> Option<(usize, usize)> {
     let open = text.len() - text.trim_start().len();
@@ -288,8 +296,15 @@ pub fn render(
             }
         }
     }
+    // An options-object operation's only template is its variable list; its
+    // interpolations are `.spread()` references, compiled from the fields.
+    let options_object = matches!(def.form, crate::analyze::DefinitionForm::Fields(_));
     for (i, part) in def.parts.iter().enumerate() {
         let text = part.text.as_str();
+        if options_object {
+            b.part(i, text, start_of(i, from), text.len());
+            break;
+        }
         let start = if i == 0 { from } else { 0 };
         let Some(interp) = def.interpolations.get(i) else {
             b.part(i, text, start, text.len());
