@@ -267,6 +267,7 @@ mod tests {
             fragments,
             operations,
             seed: 1,
+            options_object_percent: 0,
         }
     }
 

@@ -54,9 +54,14 @@ const PRESETS: [(&str, usize, f64, usize, usize, usize); 7] = [
     ("stress", 20_000, 0.04, 500, 800, 400),
 ];
 
-const PRESET_NAMES: [&str; 7] = [
-    "small", "medium", "large", "xlarge", "xxlarge", "xxxlarge", "stress",
+const PRESET_NAMES: [&str; 8] = [
+    "small", "medium", "large", "xlarge", "xxlarge", "xxxlarge", "stress", "mixed",
 ];
+
+/// `mixed`: the `large` project with half of its operations written with the
+/// options-object builder and a metadata callback, and a third of its
+/// fragments with metadata, so the gate watches what those forms cost.
+const MIXED: (&str, &str, u8) = ("mixed", "large", 50);
 
 /// What to generate. `files` counts the `.ts` files under `src`; `gql_ratio`
 /// is the share of them holding at least one definition (see [`layout`] for
@@ -70,10 +75,22 @@ pub struct GenerateSpec {
     pub fragments: usize,
     pub operations: usize,
     pub seed: u64,
+    /// Percent of operations written with the options-object builder and a
+    /// metadata callback (the rest are tagged templates); fragments get
+    /// metadata at a third of this rate. 0 keeps older specs' bytes.
+    #[serde(default)]
+    pub options_object_percent: u8,
 }
 
 impl GenerateSpec {
     pub fn preset(name: &str) -> Option<GenerateSpec> {
+        if name == MIXED.0 {
+            return GenerateSpec::preset(MIXED.1).map(|base| GenerateSpec {
+                name: MIXED.0.to_owned(),
+                options_object_percent: MIXED.2,
+                ..base
+            });
+        }
         PRESETS.iter().find(|preset| preset.0 == name).map(
             |&(name, files, gql_ratio, object_types, fragments, operations)| GenerateSpec {
                 name: name.to_string(),
@@ -83,6 +100,7 @@ impl GenerateSpec {
                 fragments,
                 operations,
                 seed: PRESET_SEED,
+                options_object_percent: 0,
             },
         )
     }
@@ -106,6 +124,12 @@ impl GenerateSpec {
             self.operations,
             self.seed
         );
+        // Appended only when set, so every older spec keeps its hash.
+        let canonical = if self.options_object_percent > 0 {
+            format!("{canonical}|options_object={}", self.options_object_percent)
+        } else {
+            canonical
+        };
         format!("{:016x}", xxh3_64(canonical.as_bytes()))
     }
 }

@@ -123,9 +123,15 @@ impl Imports {
 }
 
 /// Renders one `export const x = gql.default(...)` definition.
-fn definition(export: &str, builder: &str, call_args: &str, template: &str) -> String {
+fn definition(
+    export: &str,
+    builder: &str,
+    call_args: &str,
+    template: &str,
+    options: &str,
+) -> String {
     format!(
-        "\nexport const {export} = gql.default(({{ {builder} }}) =>\n  {builder}({call_args})`{template}`(),\n);\n"
+        "\nexport const {export} = gql.default(({{ {builder} }}) =>\n  {builder}({call_args})`{template}`({options}),\n);\n"
     )
 }
 
@@ -277,6 +283,7 @@ pub(crate) fn definition_files(
                 "fragment",
                 &call_args,
                 &fragment_template(fragment, &local_of),
+                &fragment_metadata(spec, fragment.index).unwrap_or_default(),
             ));
         }
         files.push(ProjectFile::new(
@@ -312,7 +319,7 @@ pub(crate) fn definition_files(
         contents.push_str(&imports.render("../../graphql-system"));
         let local_of = |target: usize| fragments[target].export_name();
         for operation in members {
-            contents.push_str(&render_operation(operation, &local_of));
+            contents.push_str(&render_operation(spec, operation, &local_of));
         }
         files.push(ProjectFile::new(
             format!("src/entities/{}.ts", plan.entity_query_file_stems[file]),
@@ -356,7 +363,7 @@ pub(crate) fn definition_files(
                 .unwrap_or_else(|| fragments[target].export_name())
         };
         for operation in members {
-            contents.push_str(&render_operation(operation, &local_of));
+            contents.push_str(&render_operation(spec, operation, &local_of));
         }
         files.push(ProjectFile::new(
             format!("src/pages/{}.ts", plan.page_file_stems[file]),
@@ -373,12 +380,108 @@ pub(crate) fn definition_files(
     files
 }
 
-fn render_operation(operation: &OperationPlan, local_of: &dyn Fn(usize) -> String) -> String {
+fn render_operation(
+    spec: &GenerateSpec,
+    operation: &OperationPlan,
+    local_of: &dyn Fn(usize) -> String,
+) -> String {
+    if uses_options_object(spec, operation.index) {
+        return options_object_operation(operation, local_of);
+    }
     definition(
         &operation.export_name(),
         operation.builder(),
         &format!("\"{}\"", operation.graphql_name()),
         &operation_template(operation, local_of),
+        "",
+    )
+}
+
+/// Whether operation `index` is written with the options-object builder:
+/// spread evenly over the project, the same for the same spec.
+fn uses_options_object(spec: &GenerateSpec, index: usize) -> bool {
+    spec.options_object_percent > 0 && (index * 37 % 100) < usize::from(spec.options_object_percent)
+}
+
+/// Whether fragment `index` carries metadata (a third of the operations' rate).
+fn fragment_metadata(spec: &GenerateSpec, index: usize) -> Option<String> {
+    let percent = usize::from(spec.options_object_percent) / 3;
+    if percent == 0 || (index * 53 % 100) >= percent {
+        return None;
+    }
+    Some(if index % 2 == 0 {
+        format!(
+            "{{ metadata: {{ entity: \"Model{index}\", cacheTTL: {} }} }}",
+            60 + index % 5 * 60
+        )
+    } else {
+        format!("{{ metadata: ({{ $ }}) => ({{ entity: `Model{index}`, variables: Object.keys($).length }}) }}")
+    })
+}
+
+/// The same selection as [`operation_template`], with the options-object
+/// builder: `f(...)` calls, `.spread()` (fragment variables left unbound:
+/// no auto-merge, as soda-gql does) and a metadata callback.
+fn options_object_operation(
+    operation: &OperationPlan,
+    local_of: &dyn Fn(usize) -> String,
+) -> String {
+    let variables: Vec<String> = operation
+        .variables
+        .iter()
+        .map(|v| format!("${}: {}", v.name, v.graphql_type))
+        .collect();
+    let mut fields = String::new();
+    for root in &operation.roots {
+        let arguments: Vec<String> = root
+            .arguments
+            .iter()
+            .map(|a| format!("{a}: $.{a}"))
+            .collect();
+        push_line(
+            &mut fields,
+            3,
+            &format!(
+                "...f(\"{}\", {{ {} }})(({{ f }}) => ({{",
+                root.field,
+                arguments.join(", ")
+            ),
+        );
+        for field in &root.plain_fields {
+            push_line(&mut fields, 4, &format!("...f(\"{field}\")(),"));
+        }
+        for fragment in &root.spreads {
+            push_line(
+                &mut fields,
+                4,
+                &format!("...{}.spread(),", local_of(*fragment)),
+            );
+        }
+        if !root.related_spreads.is_empty() {
+            push_line(&mut fields, 4, "...f(\"related\")(() => ({");
+            for fragment in &root.related_spreads {
+                push_line(
+                    &mut fields,
+                    5,
+                    &format!("...{}.spread(),", local_of(*fragment)),
+                );
+            }
+            push_line(&mut fields, 4, "})),");
+        }
+        push_line(&mut fields, 3, "})),");
+    }
+    let names: Vec<String> = operation
+        .variables
+        .iter()
+        .map(|v| format!("$var.getName($.{})", v.name))
+        .collect();
+    let builder = operation.builder();
+    format!(
+        "\nexport const {export} = gql.default(({{ {builder} }}) =>\n  {builder}(\"{name}\")({{\n    variables: `({vars})`,\n    fields: ({{ f, $ }}) => ({{\n{fields}    }}),\n  }})({{\n    metadata: ({{ $, $var, fragmentMetadata }}) => ({{\n      operation: \"{name}\",\n      variables: [{names}],\n      fragments: fragmentMetadata?.length ?? 0,\n      maxCacheTTL: Math.max(0, ...(fragmentMetadata ?? []).map((m) => (m as {{ cacheTTL?: number }})?.cacheTTL ?? 0)),\n    }}),\n  }}),\n);\n",
+        export = operation.export_name(),
+        name = operation.graphql_name(),
+        vars = variables.join(", "),
+        names = names.join(", "),
     )
 }
 

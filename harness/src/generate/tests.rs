@@ -130,7 +130,7 @@ fn manifest_hash_covers_every_field_and_the_version() {
 
 #[test]
 fn presets_are_listed_and_unknown_names_are_none() {
-    assert_eq!(GenerateSpec::presets().len(), 7);
+    assert_eq!(GenerateSpec::presets().len(), 8);
     for name in GenerateSpec::presets() {
         assert_eq!(GenerateSpec::preset(name).unwrap().name, *name);
     }
@@ -238,6 +238,7 @@ fn a_spec_with_few_definitions_adds_entity_queries() {
         fragments: 4,
         operations: 6,
         seed: 5,
+        options_object_percent: 0,
     };
     let project = render_project(&spec).unwrap();
     assert_eq!(project.definition_files, 30);
@@ -255,6 +256,7 @@ fn an_impossible_spec_is_an_invalid_spec_error() {
         fragments: 2,
         operations: 2,
         seed: 1,
+        options_object_percent: 0,
     };
     let dir = tempfile::tempdir().unwrap();
     let err = generate(&spec, &dir.path().join("t")).unwrap_err();
@@ -761,7 +763,7 @@ proptest::proptest! {
         operations in 1usize..40,
         seed: u64,
     ) {
-        let spec = GenerateSpec { name: "prop".into(), files, gql_ratio: ratio, object_types, fragments, operations, seed };
+        let spec = GenerateSpec { name: "prop".into(), files, gql_ratio: ratio, object_types, fragments, operations, seed, options_object_percent: 0 };
         if let Ok(project) = render_project(&spec) {
             proptest::prop_assert_eq!(src_ts_files(&project).len(), files);
             let graph = index_of(&project).spread_graph();
@@ -769,4 +771,48 @@ proptest::proptest! {
             assert_valid_graphql(&project);
         }
     }
+}
+
+/// `mixed` writes options-object operations with metadata callbacks and
+/// fragments with metadata, and the builder builds all of it.
+#[test]
+fn the_mixed_preset_builds_every_definition_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = GenerateSpec::preset("mixed").unwrap();
+    let project = generate(&spec, &dir.path().join("mixed")).unwrap();
+    let config = builder::config::load_config(&project.root.join("soda-gql.config.ts")).unwrap();
+    let output = builder::build::clean_build(&config).unwrap();
+    let errors: Vec<String> = output
+        .diagnostics
+        .iter()
+        .map(|d| d.render_human())
+        .collect();
+    assert!(output.diagnostics.is_empty(), "{}", errors.join("\n"));
+    assert_eq!(
+        output.artifact.elements.len(),
+        spec.fragments + spec.operations
+    );
+    let rendered = render_project(&spec).unwrap();
+    let sources: String = src_ts_files(&rendered)
+        .iter()
+        .map(|f| f.contents.as_str())
+        .collect();
+    let options_object = sources.matches("variables: `").count();
+    assert!(
+        options_object * 4 >= spec.operations && options_object * 4 <= spec.operations * 3,
+        "{options_object} of {} operations use the options-object builder",
+        spec.operations
+    );
+    let with_metadata = output
+        .artifact
+        .elements
+        .values()
+        .filter(|e| e.contains(r#""metadata":{"fragments":"#) || e.contains(r#""maxCacheTTL""#))
+        .count();
+    assert_eq!(with_metadata, options_object);
+    // The same spec without the share is byte-for-byte `large`.
+    assert_ne!(
+        spec.manifest_hash(),
+        GenerateSpec::preset("large").unwrap().manifest_hash()
+    );
 }
