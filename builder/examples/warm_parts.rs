@@ -119,10 +119,7 @@ fn main() -> anyhow::Result<()> {
     // The parse floor as the criterion bench measures it, then with each
     // file's own path (the analyzer resolves `gql` imports against it), then
     // with import resolution on top.
-    let ctx = builder::analyze::AnalyzerContext {
-        outdir_rel: config.relative(&config.outdir),
-        aliases: config.graphql_system_aliases.clone(),
-    };
+    let ctx = builder::analyze::AnalyzerContext::for_config(&config);
     let files: Vec<String> = discover::scan(&config, &globs, false)
         .entries
         .into_iter()

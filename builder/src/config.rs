@@ -29,6 +29,10 @@ pub struct Config {
     /// The generated graphql-system module whose `gql` export marks definitions.
     pub outdir: PathBuf,
     pub include: Vec<String>,
+    /// Where each include glob is written in the config file (1-based line
+    /// and column), for the warning about a glob that matches nothing.
+    #[serde(skip)]
+    pub include_positions: Vec<Option<(u32, u32)>>,
     pub exclude: Vec<String>,
     pub schemas: BTreeMap<String, SchemaConfig>,
     pub artifact_path: PathBuf,
@@ -135,7 +139,7 @@ pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
     } else {
         parse_ts_config(&absolute, &text)?
     };
-    config_from_value(&absolute, &value)
+    config_from_value(&absolute, &value, &text)
 }
 
 fn parse_json_config(path: &Path, text: &str) -> Result<ConfigValue, ConfigError> {
@@ -383,7 +387,7 @@ impl FieldReader<'_> {
     }
 }
 
-fn config_from_value(path: &Path, value: &ConfigValue) -> Result<Config, ConfigError> {
+fn config_from_value(path: &Path, value: &ConfigValue, text: &str) -> Result<Config, ConfigError> {
     let reader = FieldReader { path };
     let root_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let resolve = |p: &str| normalize_path(&root_dir.join(p));
@@ -404,10 +408,19 @@ fn config_from_value(path: &Path, value: &ConfigValue) -> Result<Config, ConfigE
         Some(v) => reader.strings("include", v)?,
         None => vec!["./src/**/*.{ts,tsx}".to_owned()],
     };
-    let exclude = match value.get("exclude") {
+    let mut exclude = match value.get("exclude") {
         Some(v) => reader.strings("exclude", v)?,
         None => Vec::new(),
     };
+    // `!glob` among the includes excludes, as soda-gql's glob library reads it.
+    let (negated, include): (Vec<String>, Vec<String>) =
+        include.into_iter().partition(|g| g.starts_with('!'));
+    exclude.extend(
+        negated
+            .iter()
+            .filter_map(|g| g.strip_prefix('!'))
+            .map(str::to_owned),
+    );
     let mut schemas = BTreeMap::new();
     match value
         .get("schemas")
@@ -459,12 +472,16 @@ fn config_from_value(path: &Path, value: &ConfigValue) -> Result<Config, ConfigE
         Some(v) => reader.strings("graphqlSystemAliases", v)?,
         None => DEFAULT_ALIASES.iter().map(|s| (*s).to_owned()).collect(),
     };
+    let include_positions = include.iter().map(|g| written_at(text, g)).collect();
+    let include = include.iter().map(|g| project_glob(&root_dir, g)).collect();
+    let exclude = exclude.iter().map(|g| project_glob(&root_dir, g)).collect();
     Ok(Config {
         config_path: path.to_path_buf(),
         root_dir,
         outdir,
-        include: include.iter().map(|g| strip_dot_slash(g)).collect(),
-        exclude: exclude.iter().map(|g| strip_dot_slash(g)).collect(),
+        include,
+        include_positions,
+        exclude,
         schemas,
         artifact_path,
         cache_dir,
@@ -472,8 +489,77 @@ fn config_from_value(path: &Path, value: &ConfigValue) -> Result<Config, ConfigE
     })
 }
 
-fn strip_dot_slash(glob: &str) -> String {
-    glob.trim_start_matches("./").to_owned()
+/// A config glob as the walk matches it: relative to the config directory,
+/// `/`-separated, no leading `./`. A glob that reaches out of the directory
+/// (`../shared/**/*.ts`, or an absolute path, as monorepos write them) keeps
+/// the fewest `../` that name its literal base, so it matches the ids of the
+/// files it finds (`../shared/a.ts`), as soda-gql writes them.
+fn project_glob(root_dir: &Path, glob: &str) -> String {
+    let glob = glob.replace('\\', "/");
+    let trimmed = glob.trim_start_matches("./");
+    if !(trimmed.starts_with("../") || trimmed.starts_with('/')) {
+        return trimmed.to_owned();
+    }
+    let (base, pattern) = split_glob_base(trimmed);
+    let base = normalize_path(&root_dir.join(base));
+    let rel = relative_to(&normalize_path(root_dir), &base);
+    match (rel.is_empty(), pattern.is_empty()) {
+        (true, _) => pattern.to_owned(),
+        (false, true) => rel,
+        (false, false) => format!("{rel}/{pattern}"),
+    }
+}
+
+/// The 1-based line and column (in characters) of `literal`'s first quoted
+/// occurrence in the config text.
+fn written_at(text: &str, literal: &str) -> Option<(u32, u32)> {
+    let at = ['"', '\'', '`']
+        .iter()
+        .find_map(|q| text.find(&format!("{q}{literal}{q}")))?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() as u32 + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..at].chars().count() as u32 + 1;
+    Some((line, column))
+}
+
+/// A glob's literal leading directories and the rest:
+/// `../shared/**/*.ts` → (`../shared`, `**/*.ts`).
+pub fn split_glob_base(glob: &str) -> (&str, &str) {
+    let is_pattern = |c: &str| c.contains(['*', '?', '[', '{']);
+    let mut end = 0;
+    let mut rest = glob;
+    while let Some(at) = rest.find('/') {
+        let component = &rest[..at];
+        if is_pattern(component) {
+            break;
+        }
+        end += at + 1;
+        rest = &rest[at + 1..];
+    }
+    if end == 0 {
+        // `/…` (absolute) keeps its root as the base.
+        return match glob.strip_prefix('/') {
+            Some(rest) => ("/", rest),
+            None => ("", glob),
+        };
+    }
+    (glob[..end].trim_end_matches('/'), &glob[end..])
+}
+
+/// `path` relative to `from` (both normalised, absolute or both relative),
+/// `/`-separated, with `../` where it lies outside `from`.
+fn relative_to(from: &Path, path: &Path) -> String {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = path.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
 }
 
 /// Lexically normalises `.` and `..` components (no file system access).
@@ -506,10 +592,42 @@ impl Config {
         xxhash_rust::xxh3::xxh3_64(json.as_bytes())
     }
 
-    /// Path relative to the config directory with `/` separators.
+    /// Path relative to the config directory with `/` separators (`../…`
+    /// outside it).
     pub fn relative(&self, path: &Path) -> String {
-        let rel = path.strip_prefix(&self.root_dir).unwrap_or(path);
-        rel.to_string_lossy().replace('\\', "/")
+        match path.strip_prefix(&self.root_dir) {
+            Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+            Err(_) if path.is_absolute() == self.root_dir.is_absolute() => {
+                relative_to(&normalize_path(&self.root_dir), &normalize_path(path))
+            }
+            Err(_) => path.to_string_lossy().replace('\\', "/"),
+        }
+    }
+
+    /// The directories outside the config directory that include globs
+    /// reach into (`../shared` for `../shared/**/*.ts`), relative and
+    /// absolute, outermost only: the walk lists them besides the config
+    /// directory, the watcher watches them.
+    pub fn outside_roots(&self) -> Vec<(String, PathBuf)> {
+        let mut bases: Vec<&str> = self
+            .include
+            .iter()
+            .filter(|g| g.starts_with("../"))
+            .map(|g| split_glob_base(g).0)
+            .collect();
+        bases.sort_unstable();
+        bases.dedup();
+        let mut roots: Vec<(String, PathBuf)> = Vec::new();
+        for base in bases {
+            let nested = roots.iter().any(|(outer, _)| {
+                base.strip_prefix(outer.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+            });
+            if !nested {
+                roots.push((base.to_owned(), normalize_path(&self.root_dir.join(base))));
+            }
+        }
+        roots
     }
 }
 
@@ -604,5 +722,59 @@ export default defineConfig({
             find_config(empty.path()),
             Err(ConfigError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn globs_outside_the_config_directory_keep_the_fewest_dot_dots() {
+        let root = Path::new("/repo/packages/app");
+        assert_eq!(project_glob(root, "./src/**/*.ts"), "src/**/*.ts");
+        assert_eq!(project_glob(root, "../shared/**/*.ts"), "../shared/**/*.ts");
+        assert_eq!(
+            project_glob(root, "./../shared/x/../y/*.ts"),
+            "../shared/y/*.ts"
+        );
+        assert_eq!(
+            project_glob(root, "/repo/packages/shared/**/*.ts"),
+            "../shared/**/*.ts"
+        );
+        assert_eq!(
+            project_glob(root, "/repo/packages/app/src/*.ts"),
+            "src/*.ts"
+        );
+        assert_eq!(project_glob(root, "../app/src/**"), "src/**");
+        assert_eq!(
+            project_glob(root, "/elsewhere/*.ts"),
+            "../../../elsewhere/*.ts"
+        );
+        assert_eq!(split_glob_base("../a/b/**/c/*.ts"), ("../a/b", "**/c/*.ts"));
+        assert_eq!(split_glob_base("**/*.ts"), ("", "**/*.ts"));
+        assert_eq!(split_glob_base("src/{a,b}/*.ts"), ("src", "{a,b}/*.ts"));
+    }
+
+    #[test]
+    fn negated_includes_exclude_and_outside_roots_are_outermost() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = r#"export default {
+  outdir: "./gs",
+  include: ["./src/**/*.ts", "../shared/**/*.ts", "../shared/deep/*.ts", "../other/*.ts", "!./src/**/*.spec.ts"],
+  schemas: { default: { schema: "./schema.graphql" } },
+};"#;
+        let path = write(dir.path(), "soda-gql.config.ts", text);
+        let config = load_config(&path).unwrap();
+        assert_eq!(
+            config.include,
+            vec![
+                "src/**/*.ts",
+                "../shared/**/*.ts",
+                "../shared/deep/*.ts",
+                "../other/*.ts"
+            ]
+        );
+        assert_eq!(config.exclude, vec!["src/**/*.spec.ts"]);
+        assert_eq!(config.include_positions[1], Some((3, 30)));
+        let roots: Vec<String> = config.outside_roots().into_iter().map(|(r, _)| r).collect();
+        assert_eq!(roots, vec!["../other", "../shared"]);
+        let outside = dir.path().parent().unwrap().join("shared/a.ts");
+        assert_eq!(config.relative(&outside), "../shared/a.ts");
     }
 }

@@ -100,6 +100,8 @@ pub mod codes {
     pub const DUPLICATE_FRAGMENT: &str = "SODA0406";
     pub const SPREAD_TYPE_MISMATCH: &str = "SODA0407";
     pub const CACHE: &str = "SODA0501";
+    /// An include glob of the config that matches no TypeScript source.
+    pub const INCLUDE_MATCHES_NOTHING: &str = "SODA0601";
 }
 
 impl Diagnostic {

@@ -336,6 +336,50 @@ impl Globs {
     }
 }
 
+/// A warning for each include glob that matches none of `entries` (the
+/// sources the build started from), located at the glob in the config file.
+/// A glob that matches is found at its first match: the entries under its
+/// literal base are tried, in order, until one matches.
+pub fn unmatched_includes(config: &Config, entries: &BTreeSet<String>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, glob) in config.include.iter().enumerate() {
+        let Ok(matcher) = globset::GlobBuilder::new(glob)
+            .literal_separator(true)
+            .build()
+            .map(|g| g.compile_matcher())
+        else {
+            continue;
+        };
+        let base = crate::config::split_glob_base(glob).0;
+        let matched = entries
+            .range::<str, _>((std::ops::Bound::Included(base), std::ops::Bound::Unbounded))
+            .take_while(|e| e.starts_with(base))
+            .any(|e| matcher.is_match(e.as_str()));
+        if matched {
+            continue;
+        }
+        let mut warning = Diagnostic::warning(
+            codes::INCLUDE_MATCHES_NOTHING,
+            format!("include glob `{glob}` matches no TypeScript source file"),
+        )
+        .with_help(
+            "check the glob against the config directory; paths outside it start with `../`",
+        );
+        if let Some(Some((line, column))) = config.include_positions.get(i) {
+            warning = warning.at(
+                Location {
+                    file: config.relative(&config.config_path),
+                    line: *line,
+                    column: *column,
+                },
+                None,
+            );
+        }
+        out.push(warning);
+    }
+    out
+}
+
 pub fn is_ts_file(rel: &str) -> bool {
     TS_EXTENSIONS.iter().any(|e| rel.ends_with(e)) && !rel.ends_with(".d.ts")
 }
@@ -488,10 +532,16 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
         with_stats,
         handles_left: AtomicUsize::new(KEPT_DIR_HANDLES),
     };
-    let walked = match DirHandle::open(&config.root_dir) {
+    let mut walked = match DirHandle::open(&config.root_dir) {
         Ok(root) => walk.dir(root, &config.root_dir, ""),
         Err(_) => Vec::new(),
     };
+    let outside = config.outside_roots();
+    for (rel, path) in &outside {
+        if let Ok(dir) = DirHandle::open(path) {
+            walked.extend(walk.dir(dir, path, &format!("{rel}/")));
+        }
+    }
     out.known.files.reserve(walked.len());
     let mut entries: Vec<String> = Vec::new();
     for found in walked {
@@ -509,6 +559,13 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
                 out.dirs.push((rel, stat));
             }
         }
+    }
+    if !outside.is_empty() {
+        // Each walk is in path order; `../` paths sort among the others.
+        out.known.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out.known.dirs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out.dirs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_unstable();
     }
     debug_assert!(out.known.files.is_sorted_by(|a, b| a.0 < b.0));
     // Sorted input: the set is bulk-built.
@@ -584,7 +641,11 @@ impl Walk<'_> {
                 let name = &key[..key.len() - 1];
                 let path = dir_path.join(name);
                 let below = match dir.open_child(name, &path) {
-                    Ok(child) if path != self.config.outdir => self.dir(child, &path, &rel),
+                    // The config directory itself, met from a walk of a
+                    // directory above it (`../**`), was walked already.
+                    Ok(child) if path != self.config.outdir && path != self.config.root_dir => {
+                        self.dir(child, &path, &rel)
+                    }
                     _ => Vec::new(),
                 };
                 Either::Right(below.into_iter())
@@ -941,7 +1002,7 @@ pub fn resolve_deps(
     // hundreds, so the check is by hash, confirmed only on a hit.
     let mut seen: HashSet<u64> = HashSet::new();
     for spec in summary.dependency_specifiers() {
-        match resolve::resolve(rel, spec, exists) {
+        match resolve::resolve_in(&config.root_dir, rel, spec, exists) {
             Resolution::File(p) => {
                 if seen.insert(fingerprint::hash_bytes(p.as_bytes())) || !deps.contains(&p) {
                     deps.push(p);

@@ -98,6 +98,7 @@ enum ResolveError {
 
 struct Resolver<'a> {
     modules: &'a dyn ModuleSource,
+    root_dir: &'a std::path::Path,
     trail: BTreeSet<String>,
 }
 
@@ -109,7 +110,8 @@ impl<'a> Resolver<'a> {
 
     fn resolve_specifier(&mut self, from: &str, specifier: &str) -> Resolution {
         let modules = self.modules;
-        let resolution = resolve::resolve(from, specifier, |p| modules.contains(p));
+        let resolution =
+            resolve::resolve_in(self.root_dir, from, specifier, |p| modules.contains(p));
         match &resolution {
             Resolution::File(p) => {
                 self.trail.insert(p.clone());
@@ -281,12 +283,14 @@ fn at(
 /// Resolves every spread of one definition.
 pub fn resolve_definition(
     modules: &dyn ModuleSource,
+    root_dir: &std::path::Path,
     file: &str,
     index: usize,
 ) -> Option<ResolvedDefinition> {
     let def = modules.module(file)?.definitions.get(index)?;
     let mut resolver = Resolver {
         modules,
+        root_dir,
         trail: BTreeSet::new(),
     };
     resolver.trail.insert(file.to_owned());

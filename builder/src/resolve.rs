@@ -91,6 +91,40 @@ fn first_existing(base: &str, exists: &impl Fn(&str) -> bool) -> Option<String> 
     found.then_some(buf)
 }
 
+/// `path` (relative to `root_dir`, normalised) without a detour out of the
+/// root and back in: with `root_dir` `/w/app`, `../app/src/a.ts` is
+/// `src/a.ts` and `../../w/lib/x.ts` is `../lib/x.ts`. Free for a path that
+/// does not start with `../` (the components are only looked at then).
+pub fn fold_detour<'a>(root_dir: &Path, path: &'a str) -> std::borrow::Cow<'a, str> {
+    if !path.starts_with("../") {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let names: Vec<&str> = root_dir
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(n) => n.to_str(),
+            _ => None,
+        })
+        .collect();
+    let parts: Vec<&str> = path.split('/').collect();
+    let ups = parts.iter().take_while(|p| **p == "..").count();
+    if ups > names.len() {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let tail = &names[names.len() - ups..];
+    let back_in = tail
+        .iter()
+        .zip(&parts[ups..])
+        .take_while(|(a, b)| a == b)
+        .count();
+    if back_in == 0 {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let mut out: Vec<&str> = vec![".."; ups - back_in];
+    out.extend(&parts[ups + back_in..]);
+    std::borrow::Cow::Owned(out.join("/"))
+}
+
 pub fn candidates(from_file: &str, specifier: &str) -> Vec<String> {
     candidate_paths(&join_normalized(from_file, specifier))
 }
@@ -100,10 +134,23 @@ pub fn candidates(from_file: &str, specifier: &str) -> Vec<String> {
 /// (resolution runs for every import of every file: only the winner, or the
 /// list of misses, is allocated).
 pub fn resolve(from_file: &str, specifier: &str, exists: impl Fn(&str) -> bool) -> Resolution {
+    resolve_in(Path::new(""), from_file, specifier, exists)
+}
+
+/// [`resolve`] in a project whose config directory is `root_dir`: a path
+/// that leaves it and comes back (`../app/src/a.ts` from a file outside
+/// `app/`) is named as from inside (`src/a.ts`), as every other path is.
+pub fn resolve_in(
+    root_dir: &Path,
+    from_file: &str,
+    specifier: &str,
+    exists: impl Fn(&str) -> bool,
+) -> Resolution {
     if !is_relative(specifier) {
         return Resolution::External;
     }
-    let base = join_normalized(from_file, specifier);
+    let joined = join_normalized(from_file, specifier);
+    let base = fold_detour(root_dir, &joined).into_owned();
     if let Some(found) = first_existing(&base, &exists) {
         return Resolution::File(found);
     }
@@ -125,6 +172,23 @@ pub fn resolve(from_file: &str, specifier: &str, exists: impl Fn(&str) -> bool) 
 mod tests {
     use super::*;
     use crate::config::normalize_path;
+
+    #[test]
+    fn a_detour_out_of_the_root_and_back_is_folded() {
+        let root = Path::new("/w/app");
+        assert_eq!(fold_detour(root, "../app/src/a.ts"), "src/a.ts");
+        assert_eq!(fold_detour(root, "../../w/lib/x.ts"), "../lib/x.ts");
+        assert_eq!(fold_detour(root, "../../w/app/x.ts"), "x.ts");
+        assert_eq!(fold_detour(root, "../shared/x.ts"), "../shared/x.ts");
+        assert_eq!(fold_detour(root, "src/a.ts"), "src/a.ts");
+        assert_eq!(fold_detour(root, "../../../../x.ts"), "../../../../x.ts");
+        let files = ["src/a.ts"];
+        assert_eq!(
+            resolve_in(root, "../shared/b.ts", "../app/src/a", |p| files
+                .contains(&p)),
+            Resolution::File("src/a.ts".into())
+        );
+    }
 
     #[test]
     fn resolves_in_order() {

@@ -1136,7 +1136,7 @@ impl BuilderSession {
             .par_iter()
             .with_max_len(8)
             .filter_map(|(f, i)| {
-                let r = graph::resolve_definition(modules, f, *i)?;
+                let r = graph::resolve_definition(modules, &self.config.root_dir, f, *i)?;
                 let def = modules.module(f)?.definitions.get(*i)?;
                 let content = definition_hash(def, &r);
                 Some((r, content, name_hash(def)))
@@ -1443,6 +1443,10 @@ impl BuilderSession {
         for c in self.state.compiled.values() {
             diagnostics.extend(c.diagnostics.iter().cloned());
         }
+        diagnostics.extend(discover::unmatched_includes(
+            &self.config,
+            &self.state.entries,
+        ));
         sort_diagnostics(&mut diagnostics);
         diagnostics.dedup();
         timer.lap("diagnostics");

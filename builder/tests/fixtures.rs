@@ -100,6 +100,7 @@ fn large_app_analyzer_summaries() {
     let root = fixture("large-app");
     let ctx = AnalyzerContext {
         outdir_rel: "graphql-system".into(),
+        root_dir: root.to_path_buf(),
         aliases: vec!["@/graphql-system".into()],
     };
     let mut files: Vec<_> = walkdir::WalkDir::new(root.join("src"))

@@ -261,7 +261,7 @@ fn is_graphql_system(specifier: &str, file: &str, ctx: &AnalyzerContext) -> bool
         }
     }
     let target = target.strip_suffix("/index").unwrap_or(&target);
-    target == ctx.outdir_rel.trim_end_matches('/')
+    crate::resolve::fold_detour(&ctx.root_dir, target) == ctx.outdir_rel.trim_end_matches('/')
 }
 
 impl Walker<'_, '_> {
@@ -1228,6 +1228,7 @@ mod tests {
     fn ctx() -> AnalyzerContext {
         AnalyzerContext {
             outdir_rel: "graphql-system".into(),
+            root_dir: std::path::PathBuf::new(),
             aliases: vec!["@/graphql-system".into()],
         }
     }

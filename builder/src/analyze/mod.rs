@@ -29,6 +29,9 @@ pub(crate) use lower::js_number;
 pub struct AnalyzerContext {
     /// The graphql-system directory, relative to the config dir (`graphql-system`).
     pub outdir_rel: String,
+    /// The config directory: an import that leaves it and comes back in
+    /// (`../app/graphql-system` from outside `app/`) still names the outdir.
+    pub root_dir: std::path::PathBuf,
     /// Non-relative specifiers that also mean the graphql-system module.
     pub aliases: Vec<String>,
 }
@@ -38,6 +41,7 @@ impl AnalyzerContext {
     pub fn for_config(config: &crate::config::Config) -> AnalyzerContext {
         AnalyzerContext {
             outdir_rel: config.relative(&config.outdir),
+            root_dir: config.root_dir.clone(),
             aliases: config.graphql_system_aliases.clone(),
         }
     }

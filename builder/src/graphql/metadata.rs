@@ -1184,6 +1184,7 @@ mod tests {
         );
         let ctx = AnalyzerContext {
             outdir_rel: "graphql-system".into(),
+            root_dir: std::path::PathBuf::new(),
             aliases: Vec::new(),
         };
         let summary = analyze_module("a.ts", &text, &ctx);
