@@ -86,6 +86,10 @@ pub mod codes {
     pub const INVALID_DEFINITION: &str = "SODA0202";
     /// A metadata callback that cannot be evaluated at build time.
     pub const METADATA: &str = "SODA0203";
+    /// A use of `gql` soda-gql's analyzer does not recognize as a definition
+    /// (a renamed, default or namespace import, `gql[...]`, a class
+    /// property, extra arguments): a warning, and no element, as there.
+    pub const UNRECOGNIZED_FORM: &str = "SODA0204";
     pub const GRAPHQL_PARSE: &str = "SODA0301";
     pub const GRAPHQL_VALIDATION: &str = "SODA0302";
     pub const UNKNOWN_SCHEMA: &str = "SODA0303";

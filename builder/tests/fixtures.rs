@@ -190,6 +190,7 @@ invalid_fixture!(invalid_unknown_schema, "unknown-schema");
 invalid_fixture!(invalid_unsupported_form, "unsupported-form");
 invalid_fixture!(invalid_dynamic_fields, "dynamic-fields");
 invalid_fixture!(invalid_metadata_callback, "metadata-callback");
+invalid_fixture!(invalid_unrecognized_forms, "unrecognized-forms");
 
 #[test]
 fn invalid_missing_schema_is_a_setup_error() {

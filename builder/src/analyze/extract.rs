@@ -75,6 +75,7 @@ pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> Module
         counters: HashMap::new(),
         seen_paths: HashMap::new(),
         compat: std::cell::RefCell::new(HashMap::new()),
+        in_class_property: 0,
         summary: &mut summary,
     };
     walker.collect_module_items(&module);
@@ -185,6 +186,9 @@ struct Walker<'a, 's> {
     seen_paths: HashMap<String, usize>,
     /// `query.compat` templates of this file by binding, for `extend(...)`.
     compat: std::cell::RefCell<HashMap<String, CompatTemplate>>,
+    /// Inside a class property's value: soda-gql's analyzer makes no
+    /// definition there (its scope tracking differs between its adapters).
+    in_class_property: usize,
     summary: &'s mut ModuleSummary,
 }
 
@@ -395,8 +399,8 @@ impl Walker<'_, '_> {
                     (ImportedName::Namespace, ns.local.sym.to_string(), ns.span)
                 }
             };
-            if is_gql && imported == ImportedName::Named("gql".to_owned()) {
-                self.gql_locals.insert(local.clone());
+            if is_gql {
+                self.check_graphql_system_import(spec, &imported, &local);
             }
             let loc = self.src.location(span.lo);
             bindings.push(ImportBinding {
@@ -423,6 +427,94 @@ impl Walker<'_, '_> {
         });
     }
 
+    /// A `gql` import soda-gql's analyzer recognizes (`import { gql }`) binds
+    /// a local; the others (`gql as g`, a default or namespace import) make
+    /// no definition there, and say so, as soda-gql's analyzer does.
+    fn check_graphql_system_import(
+        &mut self,
+        spec: &ast::ImportSpecifier,
+        imported: &ImportedName,
+        local: &str,
+    ) {
+        let renamed = matches!(spec, ast::ImportSpecifier::Named(n) if n.imported.is_some());
+        let what = match imported {
+            ImportedName::Named(name) if name == "gql" && !renamed => {
+                self.gql_locals.insert(local.to_owned());
+                return;
+            }
+            ImportedName::Named(name) if name == "gql" => {
+                format!("`gql` imported as `{local}`: use `import {{ gql }} from ...`")
+            }
+            ImportedName::Default => {
+                "a default import of the graphql-system module: use `import { gql } from ...`"
+                    .to_owned()
+            }
+            ImportedName::Namespace => format!(
+                "a namespace import (`* as {local}`) of the graphql-system module: use `import {{ gql }} from ...`"
+            ),
+            ImportedName::Named(_) => return,
+        };
+        let warning = self.unrecognized(spec.span(), &what);
+        self.summary.diagnostics.push(warning);
+    }
+
+    /// An error: a call of `gql` that cannot define anything.
+    fn misused(&self, span: Span, what: &str) -> Diagnostic {
+        self.src.diagnostic(
+            Diagnostic::error(
+                codes::UNSUPPORTED_FORM,
+                format!("unsupported gql form: {what}"),
+            )
+            .with_help(GQL_CALL_HELP),
+            span,
+        )
+    }
+
+    /// A warning: soda-gql's analyzer does not recognize this form, so no
+    /// element is written for it.
+    fn unrecognized(&self, span: Span, what: &str) -> Diagnostic {
+        self.src.diagnostic(
+            Diagnostic::warning(
+                codes::UNRECOGNIZED_FORM,
+                format!("not a gql definition for soda-gql: {what}"),
+            )
+            .with_help(GQL_CALL_HELP),
+            span,
+        )
+    }
+
+    /// A call that uses `gql` in a way soda-gql's analyzer reports (as its
+    /// `checkCallExpression` does): an error for what cannot work, a warning
+    /// for what it does not recognize. `None` for every other call.
+    fn gql_misuse(&self, call: &ast::CallExpr) -> Option<Diagnostic> {
+        let ast::Callee::Expr(callee) = &call.callee else {
+            return None;
+        };
+        let is_gql = |e: &ast::Expr| matches!(e, ast::Expr::Ident(i) if self.gql_locals.contains(i.sym.as_str()));
+        match &**callee {
+            ast::Expr::Ident(_) if is_gql(callee) => Some(self.misused(
+                call.span,
+                "`gql(...)` called directly: call `gql.<schema>(...)`",
+            )),
+            ast::Expr::Member(m) => {
+                if is_gql(&m.obj) {
+                    return matches!(m.prop, ast::MemberProp::Computed(_)).then(|| {
+                        self.unrecognized(call.span, "a computed schema name (`gql[...]`)")
+                    });
+                }
+                let mut finder = IdentFinder {
+                    names: &self.gql_locals,
+                    found: false,
+                };
+                m.obj.visit_with(&mut finder);
+                finder.found.then(|| {
+                    self.unrecognized(call.span, "`gql` inside a dynamic callee expression")
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// `gql.<label>(...)` with `gql` imported from the graphql-system module.
     fn gql_call_label<'c>(
         &self,
@@ -442,11 +534,8 @@ impl Walker<'_, '_> {
         }
         match &member.prop {
             ast::MemberProp::Ident(label) => Some(((label.sym.to_string(), label.span), call)),
-            ast::MemberProp::Computed(c) => match strip_wrappers(&c.expr) {
-                ast::Expr::Lit(ast::Lit::Str(s)) => Some(((atom(s), s.span), call)),
-                _ => None,
-            },
-            ast::MemberProp::PrivateName(_) => None,
+            // `gql["default"]`: soda-gql's analyzer makes no definition of it.
+            ast::MemberProp::Computed(_) | ast::MemberProp::PrivateName(_) => None,
         }
     }
 
@@ -473,6 +562,22 @@ impl Walker<'_, '_> {
         call: &ast::CallExpr,
         binding: Option<String>,
     ) {
+        if self.in_class_property > 0 {
+            // Said once, by `visit_class_prop`.
+            return;
+        }
+        if call.args.len() > 1 {
+            let extra = call.args.len() - 1;
+            let warning = self.src.diagnostic(
+                Diagnostic::warning(
+                    codes::UNRECOGNIZED_FORM,
+                    format!("gql.<schema>(...) takes one argument: {extra} more ignored"),
+                )
+                .with_help("soda-gql's analyzer ignores them too; remove them"),
+                call.span,
+            );
+            self.summary.diagnostics.push(warning);
+        }
         let ast_path = self.current_path();
         match self.extract_definition(label, call, ast_path, binding) {
             Ok(Some(def)) => self.summary.definitions.push(def),
@@ -1073,6 +1178,36 @@ pub(super) fn static_json(expr: &ast::Expr) -> Option<serde_json::Value> {
     })
 }
 
+const GQL_CALL_HELP: &str = "soda-gql recognizes `gql.<schema>(({ query, fragment }) => ...)` with `gql` imported by name (`import { gql } from \"<graphql-system>\"`); no element is written for this";
+
+/// Whether an expression mentions one of `names`.
+struct IdentFinder<'n> {
+    names: &'n HashSet<String>,
+    found: bool,
+}
+
+impl Visit for IdentFinder<'_> {
+    fn visit_ident(&mut self, ident: &ast::Ident) {
+        self.found |= self.names.contains(ident.sym.as_str());
+    }
+}
+
+/// Whether a subtree holds a `gql.<label>(...)` definition call.
+struct GqlCallFinder<'w, 'a, 's> {
+    walker: &'w Walker<'a, 's>,
+    found: bool,
+}
+
+impl Visit for GqlCallFinder<'_, '_, '_> {
+    fn visit_call_expr(&mut self, call: &ast::CallExpr) {
+        if self.walker.gql_call_label(call).is_some() {
+            self.found = true;
+            return;
+        }
+        call.visit_children_with(self);
+    }
+}
+
 fn declared_names(decl: &ast::Decl) -> Vec<String> {
     match decl {
         ast::Decl::Var(var) => var
@@ -1138,7 +1273,35 @@ impl Visit for Walker<'_, '_> {
             self.record_definition(label, call, None);
             return;
         }
+        if let Some(misuse) = self.gql_misuse(call) {
+            self.summary.diagnostics.push(misuse);
+        }
         call.visit_children_with(self);
+    }
+
+    fn visit_opt_chain_expr(&mut self, chain: &ast::OptChainExpr) {
+        // `gql?.default(...)`: the call is a link of the optional chain.
+        if let ast::OptChainBase::Call(call) = &*chain.base {
+            let member = match strip_wrappers(&call.callee) {
+                ast::Expr::OptChain(inner) => match &*inner.base {
+                    ast::OptChainBase::Member(m) => Some(m),
+                    ast::OptChainBase::Call(_) => None,
+                },
+                ast::Expr::Member(m) => Some(m),
+                _ => None,
+            };
+            let on_gql = member.is_some_and(|m| {
+                matches!(strip_wrappers(&m.obj), ast::Expr::Ident(i) if self.gql_locals.contains(i.sym.as_str()))
+            });
+            if on_gql {
+                let error = self.misused(
+                    call.span,
+                    "optional chaining on `gql`: call `gql.<schema>(...)` directly",
+                );
+                self.summary.diagnostics.push(error);
+            }
+        }
+        chain.visit_children_with(self);
     }
 
     fn visit_fn_decl(&mut self, f: &ast::FnDecl) {
@@ -1178,10 +1341,18 @@ impl Visit for Walker<'_, '_> {
     }
 
     fn visit_class_prop(&mut self, p: &ast::ClassProp) {
-        match prop_key(&p.key) {
-            Some(name) => self.with_scope(name, |this| p.value.visit_with(this)),
-            None => p.value.visit_with(self),
+        let mut finder = GqlCallFinder {
+            walker: self,
+            found: false,
+        };
+        p.value.visit_with(&mut finder);
+        if finder.found {
+            let warning = self.unrecognized(p.span, "a gql definition in a class property");
+            self.summary.diagnostics.push(warning);
         }
+        self.in_class_property += 1;
+        p.value.visit_with(self);
+        self.in_class_property -= 1;
     }
 
     fn visit_method_prop(&mut self, m: &ast::MethodProp) {
@@ -1263,13 +1434,13 @@ export const op = gql.default(({ query }) =>
 
     #[test]
     fn scope_paths_follow_the_canonical_rules() {
-        let src = r#"import { gql as g } from "@/graphql-system";
-const arr = [g.default(({ fragment }) => fragment("A", "T")`{ id }`()), g.default(({ fragment }) => fragment("B", "T")`{ id }`())];
-function make() { const inner = g.default(({ query }) => query("Q")`{ id }`()); return inner; }
-const f = () => g.default(({ query }) => query("R")`{ id }`());
-register(g.default(({ query }) => query("S")`{ id }`()));
-export default g.default(({ query }) => query("D")`{ id }`());
-const obj = { key: g.default(({ query }) => query("K")`{ id }`()) };
+        let src = r#"import { gql } from "@/graphql-system";
+const arr = [gql.default(({ fragment }) => fragment("A", "T")`{ id }`()), gql.default(({ fragment }) => fragment("B", "T")`{ id }`())];
+function make() { const inner = gql.default(({ query }) => query("Q")`{ id }`()); return inner; }
+const f = () => gql.default(({ query }) => query("R")`{ id }`());
+register(gql.default(({ query }) => query("S")`{ id }`()));
+export default gql.default(({ query }) => query("D")`{ id }`());
+const obj = { key: gql.default(({ query }) => query("K")`{ id }`()) };
 "#;
         let s = analyze_module("a.ts", src, &ctx());
         let paths: Vec<_> = s.definitions.iter().map(|d| d.ast_path.as_str()).collect();

@@ -15,7 +15,7 @@ use crate::diagnostics::{Diagnostic, Location};
 
 /// Bumped whenever the summary's shape or the extraction rules change; part of
 /// the persisted cache header, so an old cache is discarded.
-pub const ANALYZER_VERSION: u32 = 2;
+pub const ANALYZER_VERSION: u32 = 3;
 
 pub use extract::analyze_module;
 pub use forms::{

@@ -306,7 +306,10 @@ fn compile_template(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
 const LENIENT_HELP: &str = "soda-gql's builder writes this document as it is, and so does this one, but a spec-compliant server rejects it: fix it to make the document valid";
 
 /// Validation rules soda-gql's own builder does not apply: the document is
-/// written as the TypeScript builder writes it, with a warning.
+/// written as the TypeScript builder writes it, with a warning. An unknown
+/// argument soda-gql also writes as written, but it stays an error here
+/// (`fixtures/invalid/unknown-argument` is the contract): a typo in an
+/// argument name is the mistake a build should stop.
 fn is_lenient(rule: Option<&str>) -> bool {
     matches!(
         rule,
