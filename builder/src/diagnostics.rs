@@ -82,6 +82,11 @@ impl Serialize for Diagnostic {
 pub mod codes {
     pub const SYNTAX_ERROR: &str = "SODA0101";
     pub const READ_ERROR: &str = "SODA0102";
+    /// More diagnostics of one definition or file than are printed: the
+    /// first ones, then this count of the rest.
+    pub const TRUNCATED: &str = "SODA0103";
+    /// An expression nested deeper than the builder analyzes.
+    pub const TOO_DEEP: &str = "SODA0104";
     pub const UNSUPPORTED_FORM: &str = "SODA0201";
     pub const INVALID_DEFINITION: &str = "SODA0202";
     /// A metadata callback that cannot be evaluated at build time.
