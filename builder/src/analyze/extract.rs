@@ -73,6 +73,13 @@ fn analyze_on_this_stack(path: &str, source: &str, ctx: &AnalyzerContext) -> Mod
                 errors.push(fatal);
             }
             for error in errors {
+                if summary.diagnostics.len() > crate::diagnostics::MAX_PER_FILE {
+                    // Counted below; locating it would cost a line scan.
+                    summary
+                        .diagnostics
+                        .push(Diagnostic::error(codes::SYNTAX_ERROR, ""));
+                    continue;
+                }
                 let message = error.kind().msg().into_owned();
                 summary.diagnostics.push(
                     files.diagnostic(
@@ -84,6 +91,11 @@ fn analyze_on_this_stack(path: &str, source: &str, ctx: &AnalyzerContext) -> Mod
                     ),
                 );
             }
+            crate::diagnostics::truncate_with_count(
+                &mut summary.diagnostics,
+                crate::diagnostics::MAX_PER_FILE,
+                "this file",
+            );
             return summary;
         }
     };
