@@ -23,7 +23,7 @@ use crate::diagnostics::Diagnostic;
 use crate::fingerprint::StatKey;
 use crate::session::SessionState;
 
-pub const STATE_FORMAT_VERSION: u32 = 6;
+pub const STATE_FORMAT_VERSION: u32 = 7;
 const MAGIC: &[u8; 8] = b"SODASTAT";
 pub const STATE_FILE: &str = "state.bin";
 

@@ -27,9 +27,44 @@ pub struct Location {
 /// cached diagnostic can be rendered without reading the file again.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Snippet {
+    /// The line, or an excerpt of at most [`Snippet::EXCERPT`] characters
+    /// around the column when the line is longer.
     pub line_text: String,
     /// Number of characters to underline (at least 1).
     pub underline: u32,
+    /// Characters of the line left out before `line_text` (0: it starts the line).
+    pub skipped: u32,
+}
+
+impl Snippet {
+    /// Longest excerpt kept: a diagnostic never copies a whole long line
+    /// (one 10,000-character line with 10,000 errors printed 151 MB).
+    pub const EXCERPT: usize = 120;
+
+    /// The snippet of `line` for a diagnostic at 1-based `column`,
+    /// underlining `underline` characters, bounded to an excerpt.
+    pub fn new(line: &str, column: u32, underline: u32) -> Snippet {
+        let chars = line.chars().count();
+        let col0 = (column.max(1) - 1) as usize;
+        if chars <= Self::EXCERPT {
+            let remaining = chars.saturating_sub(col0).max(1) as u32;
+            return Snippet {
+                line_text: line.to_owned(),
+                underline: underline.clamp(1, remaining),
+                skipped: 0,
+            };
+        }
+        let start = col0
+            .saturating_sub(Self::EXCERPT / 3)
+            .min(chars - Self::EXCERPT);
+        let line_text: String = line.chars().skip(start).take(Self::EXCERPT).collect();
+        let remaining = Self::EXCERPT.saturating_sub(col0 - start.min(col0)).max(1) as u32;
+        Snippet {
+            line_text,
+            underline: underline.clamp(1, remaining),
+            skipped: start as u32,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
@@ -82,6 +117,11 @@ impl Serialize for Diagnostic {
 pub mod codes {
     pub const SYNTAX_ERROR: &str = "SODA0101";
     pub const READ_ERROR: &str = "SODA0102";
+    /// More diagnostics of one definition or file than are printed: the
+    /// first ones, then this count of the rest.
+    pub const TRUNCATED: &str = "SODA0103";
+    /// An expression nested deeper than the builder analyzes.
+    pub const TOO_DEEP: &str = "SODA0104";
     pub const UNSUPPORTED_FORM: &str = "SODA0201";
     pub const INVALID_DEFINITION: &str = "SODA0202";
     /// A metadata callback that cannot be evaluated at build time.
@@ -156,9 +196,15 @@ impl Diagnostic {
                 let gutter = loc.line.to_string().len();
                 let pad = " ".repeat(gutter);
                 let line_text = snippet.line_text.replace('\t', " ");
+                let (ellipsis, shift) = if snippet.skipped > 0 {
+                    ("…", 1)
+                } else {
+                    ("", 0)
+                };
                 let _ = writeln!(out, "{pad} |");
-                let _ = writeln!(out, "{} | {}", loc.line, line_text);
-                let col = loc.column.saturating_sub(1) as usize;
+                let _ = writeln!(out, "{} | {ellipsis}{}", loc.line, line_text);
+                let col =
+                    loc.column.saturating_sub(1).saturating_sub(snippet.skipped) as usize + shift;
                 let _ = writeln!(
                     out,
                     "{pad} | {}{}",
@@ -172,6 +218,60 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// Diagnostics kept for one definition; the rest are counted.
+pub const MAX_PER_DEFINITION: usize = 10;
+/// Diagnostics printed for one file; the rest are counted.
+pub const MAX_PER_FILE: usize = 50;
+
+/// Keeps the first `limit` diagnostics and replaces the rest with one
+/// `SODA0103` that counts them, located where the first left out was:
+/// one malformed template gave 10,003 diagnostics (151 MB printed, a
+/// 202 MB state) where the first few say everything.
+pub fn truncate_with_count(diagnostics: &mut Vec<Diagnostic>, limit: usize, scope: &str) {
+    if diagnostics.len() <= limit {
+        return;
+    }
+    let rest = diagnostics.split_off(limit);
+    let errors = rest.iter().filter(|d| d.is_error()).count();
+    let message = format!(
+        "{} more diagnostic(s) in {scope} not shown ({errors} error(s)); the first {limit} are",
+        rest.len()
+    );
+    let mut summary = if errors > 0 {
+        Diagnostic::error(codes::TRUNCATED, message)
+    } else {
+        Diagnostic::warning(codes::TRUNCATED, message)
+    };
+    summary.location = rest.iter().find_map(|d| d.location.clone());
+    diagnostics
+        .push(summary.with_help("fix the ones shown first: the rest often follow from them"));
+}
+
+/// [`truncate_with_count`] for each file of sorted diagnostics.
+pub fn truncate_per_file(diagnostics: Vec<Diagnostic>, limit: usize) -> Vec<Diagnostic> {
+    let file_of = |d: &Diagnostic| d.location.as_ref().map(|l| l.file.clone());
+    let mut out = Vec::with_capacity(diagnostics.len().min(limit * 4));
+    let mut group: Vec<Diagnostic> = Vec::new();
+    for d in diagnostics {
+        if group.first().is_some_and(|g| file_of(g) != file_of(&d)) {
+            flush_group(&mut out, &mut group, limit);
+        }
+        group.push(d);
+    }
+    flush_group(&mut out, &mut group, limit);
+    out
+}
+
+fn flush_group(out: &mut Vec<Diagnostic>, group: &mut Vec<Diagnostic>, limit: usize) {
+    if let Some(Some(file)) = group
+        .first()
+        .map(|d| d.location.as_ref().map(|l| l.file.clone()))
+    {
+        truncate_with_count(group, limit, &file);
+    }
+    out.append(group);
 }
 
 /// Sorts diagnostics by file, position, then code so that output is deterministic
@@ -230,20 +330,14 @@ impl LineIndex {
     /// A location plus the snippet of the line it points at.
     pub fn locate(&self, file: &str, text: &str, offset: usize, len: usize) -> (Location, Snippet) {
         let (line, column) = self.line_col(text, offset);
-        let line_text = self.line_text(text, line).to_owned();
-        let remaining =
-            line_text.chars().count() as u32 + 1 - column.min(line_text.chars().count() as u32 + 1);
-        let underline = (len as u32).clamp(1, remaining.max(1));
+        let snippet = Snippet::new(self.line_text(text, line), column, len as u32);
         (
             Location {
                 file: file.to_owned(),
                 line,
                 column,
             },
-            Snippet {
-                line_text,
-                underline,
-            },
+            snippet,
         )
     }
 }
@@ -309,5 +403,52 @@ mod tests {
         assert!(rendered.contains("--> a.ts:2:11"));
         assert!(rendered.contains("2 | const y = ;"));
         assert!(rendered.contains("  |           ^"));
+    }
+
+    #[test]
+    fn a_long_line_is_an_excerpt_with_the_caret_in_place() {
+        let line = format!("{}X{}", "a".repeat(5_000), "b".repeat(5_000));
+        let snippet = Snippet::new(&line, 5_001, 3);
+        assert!(snippet.line_text.chars().count() <= Snippet::EXCERPT);
+        let d = Diagnostic::error(codes::SYNTAX_ERROR, "here").at(
+            Location {
+                file: "a.ts".into(),
+                line: 1,
+                column: 5_001,
+            },
+            Some(snippet),
+        );
+        let rendered = d.render_human();
+        let lines: Vec<&str> = rendered.lines().collect();
+        let text_at = lines[3].find('X').expect("X shown");
+        let caret_at = lines[4].find('^').expect("caret");
+        assert_eq!(
+            lines[3][..text_at].chars().count(),
+            lines[4][..caret_at].chars().count()
+        );
+        assert!(rendered.len() < 600, "{}", rendered.len());
+    }
+
+    #[test]
+    fn diagnostics_past_the_limit_are_one_count_per_file() {
+        let at = |file: &str, line| Location {
+            file: file.into(),
+            line,
+            column: 1,
+        };
+        let mut all: Vec<Diagnostic> = (0..30)
+            .map(|i| Diagnostic::error(codes::GRAPHQL_PARSE, "x").at(at("a.ts", i + 1), None))
+            .collect();
+        all.push(Diagnostic::error(codes::GRAPHQL_PARSE, "y").at(at("b.ts", 1), None));
+        let out = truncate_per_file(all, 10);
+        assert_eq!(out.len(), 12);
+        assert_eq!(out[10].code, codes::TRUNCATED);
+        assert!(
+            out[10].message.starts_with("20 more"),
+            "{}",
+            out[10].message
+        );
+        assert_eq!(out[10].location, Some(at("a.ts", 11)));
+        assert_eq!(out[11].location, Some(at("b.ts", 1)));
     }
 }

@@ -273,10 +273,7 @@ fn at(
             line,
             column,
         },
-        Some(Snippet {
-            line_text: line_text.to_owned(),
-            underline: len.max(1) as u32,
-        }),
+        Some(Snippet::new(line_text, column, len as u32)),
     )
 }
 

@@ -18,7 +18,14 @@ const AWAKE_AT_MOST: Duration = Duration::from_millis(30);
 
 /// Starts the pool and keeps each worker awake, yielding its core to any
 /// thread that has work, until [`start`] or [`AWAKE_AT_MOST`].
+///
+/// The workers get stacks of [`crate::analyze::STACK_SIZE`] (reserved, used
+/// as touched): an analysis recurses once per level of nesting, and a
+/// worker with less would grow a new stack for every file it analyzes.
 pub fn warm_up() {
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(crate::analyze::STACK_SIZE)
+        .build_global();
     for _ in 0..rayon::current_num_threads() {
         rayon::spawn(|| {
             AWAKE.fetch_add(1, Ordering::Release);

@@ -26,7 +26,7 @@ use crate::artifact::{
 use crate::cache::{self, CacheLoad};
 use crate::chunks::{self, ChunkInput, ChunkManifest};
 use crate::config::{Config, ConfigError};
-use crate::diagnostics::{sort_diagnostics, Diagnostic, Severity};
+use crate::diagnostics::{sort_diagnostics, truncate_per_file, Diagnostic, Severity, MAX_PER_FILE};
 use crate::discover::{
     self, CacheStats, Discovery, DiscoveryInput, FileCacheStatus, FileCounts, FileTable, Globs,
 };
@@ -1449,6 +1449,7 @@ impl BuilderSession {
         ));
         sort_diagnostics(&mut diagnostics);
         diagnostics.dedup();
+        let diagnostics = truncate_per_file(diagnostics, MAX_PER_FILE);
         timer.lap("diagnostics");
 
         let recomputed = RecomputedCounts {

@@ -26,7 +26,15 @@ const TAGGED_TEMPLATE_HELP: &str = "write a tagged template, e.g. query(\"GetUse
 
 /// Parses and analyses one file. Never fails: a syntax error becomes a
 /// diagnostic and an otherwise empty summary.
+///
+/// swc and the walk recurse once per level of nesting: the work runs with a
+/// stack sized for [`super::nesting::MAX_NESTING`] levels, and a file nested
+/// deeper is a located diagnostic, never parsed.
 pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> ModuleSummary {
+    super::nesting::on_deep_stack(|| analyze_on_this_stack(path, source, ctx))
+}
+
+fn analyze_on_this_stack(path: &str, source: &str, ctx: &AnalyzerContext) -> ModuleSummary {
     let files = SourceText::new(path, source);
     let mut summary = ModuleSummary {
         path: path.to_owned(),
@@ -35,6 +43,19 @@ pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> Module
         definitions: Vec::new(),
         diagnostics: Vec::new(),
     };
+    let limit = super::nesting::MAX_NESTING;
+    if let Some(offset) = super::nesting::too_deep(source, limit) {
+        let at = BytePos(1 + offset as u32);
+        summary.diagnostics.push(files.diagnostic(
+            Diagnostic::error(
+                codes::TOO_DEEP,
+                format!("this expression nests more than {limit} levels deep: the file is not analyzed"),
+            )
+            .with_help("split the expression into named parts; the other files are still built"),
+            Span::new(at, at),
+        ));
+        return summary;
+    }
     let syntax = Syntax::Typescript(TsSyntax {
         tsx: path.ends_with(".tsx"),
         decorators: true,
@@ -52,6 +73,13 @@ pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> Module
                 errors.push(fatal);
             }
             for error in errors {
+                if summary.diagnostics.len() > crate::diagnostics::MAX_PER_FILE {
+                    // Counted below; locating it would cost a line scan.
+                    summary
+                        .diagnostics
+                        .push(Diagnostic::error(codes::SYNTAX_ERROR, ""));
+                    continue;
+                }
                 let message = error.kind().msg().into_owned();
                 summary.diagnostics.push(
                     files.diagnostic(
@@ -63,6 +91,11 @@ pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> Module
                     ),
                 );
             }
+            crate::diagnostics::truncate_with_count(
+                &mut summary.diagnostics,
+                crate::diagnostics::MAX_PER_FILE,
+                "this file",
+            );
             return summary;
         }
     };

@@ -8,6 +8,7 @@
 mod extract;
 mod forms;
 mod lower;
+mod nesting;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,7 @@ pub use forms::{
     MetaProp, MetadataCallback, SpreadCall, SubSelection,
 };
 pub(crate) use lower::js_number;
+pub use nesting::{on_deep_stack, STACK_SIZE};
 
 /// What the analyzer needs besides the file itself.
 #[derive(Debug, Clone)]

@@ -16,7 +16,9 @@ use super::render::Rendered;
 use super::schema::LoadedSchema;
 use super::selection::{Builder, FragmentUsage, SpreadSource};
 use crate::analyze::{ArgValue, Definition, DefinitionForm, DefinitionKind, FieldItem};
-use crate::diagnostics::{codes, Diagnostic, Location, Snippet};
+use crate::diagnostics::{
+    codes, truncate_with_count, Diagnostic, Location, Snippet, MAX_PER_DEFINITION,
+};
 
 pub struct CompileUnit<'a> {
     pub def: &'a Definition,
@@ -239,7 +241,10 @@ fn compile_template(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
                 } else {
                     Diagnostic::error(code, message)
                 };
-                if let Some(span) = diagnostic.error.location() {
+                // Past the cap only the first left out needs a location
+                // (the count points there): locating is linear in the line.
+                let locate = diagnostics.len() <= MAX_PER_DEFINITION;
+                if let Some(span) = diagnostic.error.location().filter(|_| locate) {
                     let offset = span.offset();
                     if let Some(piece) = pieces
                         .iter()
@@ -256,6 +261,8 @@ fn compile_template(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
                 }
                 diagnostics.push(d);
             }
+            let scope = format!("{} `{}`", unit.def.kind.keyword(), unit.def.name);
+            truncate_with_count(&mut diagnostics, MAX_PER_DEFINITION, &scope);
             if diagnostics.iter().any(Diagnostic::is_error) {
                 return Compiled {
                     valid: false,
@@ -320,17 +327,13 @@ fn is_lenient(rule: Option<&str>) -> bool {
 /// A diagnostic at `(line, column)` of the definition's file.
 fn at_position(def: &Definition, d: Diagnostic, at: Option<(u32, u32)>) -> Diagnostic {
     let (line, column) = at.unwrap_or((def.name_location.line, def.name_location.column));
-    let line_text = def.line_text(line).to_owned();
     d.at(
         Location {
             file: def.location.file.clone(),
             line,
             column,
         },
-        Some(Snippet {
-            line_text,
-            underline: 1,
-        }),
+        Some(Snippet::new(def.line_text(line), column, 1)),
     )
 }
 

@@ -97,20 +97,13 @@ impl Rendered {
             }) => (lookup(owner).unwrap_or(fallback), *line, *column),
             None => (fallback, fallback.location.line, fallback.location.column),
         };
-        let line_text = def.line_text(line).to_owned();
-        let remaining = (line_text.chars().count() as u32 + 1)
-            .saturating_sub(column)
-            .max(1);
         (
             Location {
                 file: def.location.file.clone(),
                 line,
                 column,
             },
-            Snippet {
-                line_text,
-                underline: (len as u32).clamp(1, remaining),
-            },
+            Snippet::new(def.line_text(line), column, len as u32),
         )
     }
 }
@@ -241,10 +234,7 @@ fn located(def: &Definition, line: u32, column: u32, len: usize) -> (Location, O
             line,
             column,
         },
-        Some(Snippet {
-            line_text: def.line_text(line).to_owned(),
-            underline: len.max(1) as u32,
-        }),
+        Some(Snippet::new(def.line_text(line), column, len as u32)),
     )
 }
 
