@@ -409,7 +409,7 @@ fn fragment_metadata(spec: &GenerateSpec, index: usize) -> Option<String> {
     if percent == 0 || (index * 53 % 100) >= percent {
         return None;
     }
-    Some(if index % 2 == 0 {
+    Some(if index.is_multiple_of(2) {
         format!(
             "{{ metadata: {{ entity: \"Model{index}\", cacheTTL: {} }} }}",
             60 + index % 5 * 60
