@@ -193,6 +193,12 @@ pub fn save_baseline(
         return Err(BaselineError::Empty { name: name.into() });
     }
     let dir = baseline_dir(root, &record.machine.key, name);
+    // One writer per baseline at a time: two saves never mix their files.
+    let _lock = fsutil::FileLock::acquire(&dir).map_err(|source| BaselineError::Io {
+        action: "lock",
+        path: dir.clone(),
+        source,
+    })?;
     let saved_at = format_rfc3339_utc(SystemTime::now());
     let mut written = Vec::new();
     for fixture in &record.fixtures {

@@ -159,12 +159,16 @@ pub struct GenerateArgs {
     /// Share of files that hold at least one gql definition (0..1).
     #[arg(long)]
     pub gql_ratio: Option<f64>,
+    /// Number of object types in the generated schema.
     #[arg(long)]
     pub object_types: Option<usize>,
+    /// Number of fragment definitions spread over the files.
     #[arg(long)]
     pub fragments: Option<usize>,
+    /// Number of operation definitions (queries, mutations, subscriptions).
     #[arg(long)]
     pub operations: Option<usize>,
+    /// Seed of the generator's PRNG: the same seed and sizes give the same project.
     #[arg(long)]
     pub seed: Option<u64>,
     #[command(flatten)]
@@ -181,6 +185,7 @@ pub enum BaselineCommand {
 
 #[derive(Debug, Args)]
 pub struct BaselineSaveArgs {
+    /// Name of the baseline (a file-name-safe word); `check --baseline NAME` reads it.
     #[arg(long, default_value = "main")]
     pub name: String,
     /// Save the results in this metrics.json instead of running the suite.
@@ -204,7 +209,7 @@ pub struct CheckArgs {
     #[arg(long, default_value = "main")]
     pub baseline: String,
     /// Timing changes below this many percent are never regressions.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true)]
     pub threshold: f64,
     /// Compare against a baseline recorded on another machine.
     #[arg(long)]
@@ -232,7 +237,7 @@ pub struct CompareArgs {
     #[arg(long)]
     pub head: Option<String>,
     /// Timing changes below this many percent are never regressions.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true)]
     pub threshold: f64,
     /// Keep the git worktrees under .cache/perf/worktrees after the comparison.
     #[arg(long)]
@@ -451,11 +456,43 @@ fn unique_run_dir(root: &Path, started_at: &str) -> Result<PathBuf> {
 }
 
 fn write_record(path: &Path, record: &RunRecord) -> Result<()> {
-    let mut json =
-        serde_json::to_string_pretty(record).context("cannot serialize the run record")?;
+    let mut json = serde_json::to_string_pretty(&with_summaries(record)?)
+        .context("cannot serialize the run record")?;
     json.push('\n');
     crate::fsutil::write_atomic(path, json.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The record as JSON with each metric's summary (n, median, MAD, CV and
+/// the median's 95% interval) beside its raw samples, as the terminal table
+/// shows them. Readers ignore the summaries: the samples are the data.
+fn with_summaries(record: &RunRecord) -> Result<serde_json::Value> {
+    let mut value = serde_json::to_value(record).context("cannot serialize the run record")?;
+    let bootstrap = BootstrapConfig::default();
+    for (fixture_index, fixture) in record.fixtures.iter().enumerate() {
+        for (scenario_index, scenario) in fixture.scenarios.iter().enumerate() {
+            for (name, metric) in &scenario.metrics {
+                let Ok(summary) = crate::stats::summarize_metric(metric, &bootstrap) else {
+                    continue;
+                };
+                let slot = &mut value["fixtures"][fixture_index]["scenarios"][scenario_index]
+                    ["metrics"][name.as_str()];
+                if let Some(object) = slot.as_object_mut() {
+                    object.insert(
+                        "summary".to_string(),
+                        serde_json::json!({
+                            "n": summary.n,
+                            "median": summary.median,
+                            "mad": summary.mad,
+                            "cv": summary.cv.is_finite().then_some(summary.cv),
+                            "ci95_median": summary.ci95_median,
+                        }),
+                    );
+                }
+            }
+        }
+    }
+    Ok(value)
 }
 
 fn read_record(path: &Path) -> Result<RunRecord> {
@@ -993,6 +1030,76 @@ mod tests {
         assert_eq!(args.suite.iterations, 10);
         assert_eq!(args.suite.warmup, 1);
         assert!(!args.suite.instructions);
+    }
+
+    #[test]
+    fn a_negative_threshold_parses_and_is_refused_by_validation() {
+        let cli = Cli::try_parse_from(["soda-perf", "check", "--threshold", "-5"]).unwrap();
+        let Command::Check(args) = cli.command else {
+            panic!("check")
+        };
+        assert_eq!(args.threshold, -5.0);
+        let err = gate_config(args.threshold).unwrap_err();
+        assert!(format!("{err:#}").contains("non-negative"), "{err:#}");
+    }
+
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" || command.is_hide_set() {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some() || arg.get_long_help().is_some(),
+                    "{path} --{id} has no help"
+                );
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&Cli::command(), "soda-perf");
+    }
+
+    #[test]
+    fn metrics_json_carries_summaries_beside_the_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.json");
+        let mut record = new_record("2025-01-02T03:04:05Z", detect_machine(), dir.path());
+        record.fixtures.push(crate::model::FixtureResult {
+            fixture: "f".into(),
+            files: 1,
+            scenarios: vec![crate::model::ScenarioResult {
+                scenario: "cold".into(),
+                iterations: 3,
+                warmup: 0,
+                metrics: [(
+                    "wall_ms".to_string(),
+                    crate::model::MetricSamples {
+                        unit: "ms".into(),
+                        kind: crate::model::MetricKind::Timing,
+                        direction: crate::model::Direction::SmallerIsBetter,
+                        samples: vec![1.0, 2.0, 4.0],
+                    },
+                )]
+                .into(),
+                verified: None,
+                notes: vec![],
+            }],
+        });
+        write_record(&path, &record).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let metric = &json["fixtures"][0]["scenarios"][0]["metrics"]["wall_ms"];
+        assert_eq!(metric["samples"].as_array().unwrap().len(), 3);
+        assert_eq!(metric["summary"]["n"], 3);
+        assert_eq!(metric["summary"]["median"], 2.0);
+        assert_eq!(metric["summary"]["mad"], 1.0);
+        assert!(metric["summary"]["cv"].as_f64().unwrap() > 0.0);
+        assert!(metric["summary"]["ci95_median"]["lower"].as_f64().unwrap() <= 2.0);
+        assert_eq!(read_record(&path).unwrap(), record);
     }
 
     #[test]

@@ -43,6 +43,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(&dir)
 }
 
+/// An exclusive advisory lock on `<path>.lock`, held until dropped: two
+/// `soda-perf` processes appending to one history file or writing one
+/// baseline take turns instead of interleaving. The lock file stays (empty);
+/// the lock itself dies with the process, so a killed writer never leaves
+/// a stale lock behind.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    /// Blocks until the lock on `<path>.lock` is ours (parents created).
+    pub fn acquire(path: &Path) -> io::Result<FileLock> {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        let lock_path = PathBuf::from(name);
+        fs::create_dir_all(parent_dir(&lock_path))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        file.lock()?;
+        Ok(FileLock { _file: file })
+    }
+}
+
 /// Appends `line` plus a newline to `path` (created with its parent
 /// directories if missing) in a single write, then fsyncs the file.
 ///
@@ -121,6 +148,20 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_lock_excludes_a_second_holder_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        let first = FileLock::acquire(&path).unwrap();
+        let second = OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("history.jsonl.lock"))
+            .unwrap();
+        assert!(second.try_lock().is_err(), "the lock is held");
+        drop(first);
+        assert!(second.try_lock().is_ok(), "released on drop");
+    }
 
     #[test]
     fn write_atomic_creates_parents_and_replaces_content() {

@@ -79,6 +79,12 @@ pub fn append_run(root: &Path, record: &RunRecord) -> Result<PathBuf, HistoryErr
     let line =
         serde_json::to_string(record).map_err(|source| HistoryError::Serialize { source })?;
     let path = history_path(root, key);
+    // Two runs finishing together must not interleave their lines.
+    let _lock = fsutil::FileLock::acquire(&path).map_err(|source| HistoryError::Io {
+        action: "lock",
+        path: path.clone(),
+        source,
+    })?;
     fsutil::append_line_durable(&path, &line).map_err(|source| HistoryError::Io {
         action: "append to",
         path: path.clone(),
