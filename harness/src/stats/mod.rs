@@ -7,6 +7,7 @@
 //! so the same samples always give the same intervals.
 
 pub mod bootstrap;
+pub mod change_points;
 pub mod descriptive;
 pub mod mann_whitney;
 pub mod noise;
