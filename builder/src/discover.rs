@@ -4,7 +4,7 @@
 //! the content hash).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -353,6 +353,9 @@ pub struct Scan {
     pub known: KnownFiles,
     /// Every directory listed (`""`, `src/`, ...), with its stat, in path order.
     pub dirs: Vec<(String, StatKey)>,
+    /// A directory the walk could not list (permissions): the build stops
+    /// there rather than build without the files in it, silently.
+    pub unreadable: Option<(PathBuf, std::io::Error)>,
 }
 
 /// The TypeScript files of the walked part of the tree, with the stat the
@@ -487,11 +490,19 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
         globs,
         with_stats,
         handles_left: AtomicUsize::new(KEPT_DIR_HANDLES),
+        unreadable: std::sync::Mutex::new(None),
     };
     let walked = match DirHandle::open(&config.root_dir) {
         Ok(root) => walk.dir(root, &config.root_dir, ""),
-        Err(_) => Vec::new(),
+        Err(e) => {
+            walk.unreadable(&config.root_dir, e);
+            Vec::new()
+        }
     };
+    out.unreadable = walk
+        .unreadable
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     out.known.files.reserve(walked.len());
     let mut entries: Vec<String> = Vec::new();
     for found in walked {
@@ -538,9 +549,22 @@ struct Walk<'a> {
     globs: &'a Globs,
     with_stats: bool,
     handles_left: AtomicUsize,
+    unreadable: std::sync::Mutex<Option<(PathBuf, std::io::Error)>>,
 }
 
 impl Walk<'_> {
+    /// Records a directory that could not be listed (one that vanished
+    /// meanwhile is simply gone).
+    fn unreadable(&self, path: &Path, e: std::io::Error) {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            return;
+        }
+        let mut first = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+        if first.as_ref().is_none_or(|(p, _)| path < p.as_path()) {
+            *first = Some((path.to_path_buf(), e));
+        }
+    }
+
     /// Walks `dir`, returning its TypeScript files in the order of their
     /// relative paths, so the walk needs no sort of its own: siblings are
     /// sorted by name, a directory's name with the `/` that all paths below
@@ -549,8 +573,12 @@ impl Walk<'_> {
     fn dir(&self, dir: DirHandle, dir_path: &Path, dir_rel: &str) -> Vec<Walked> {
         // Taken before the listing: an entry added meanwhile moves it past
         // this stat, never the other way round.
-        let (Ok(dir_stat), Ok(listed)) = (dir.stat_self(), dir.entries()) else {
-            return Vec::new();
+        let (dir_stat, listed) = match (dir.stat_self(), dir.entries()) {
+            (Ok(stat), Ok(listed)) => (stat, listed),
+            (Err(e), _) | (_, Err(e)) => {
+                self.unreadable(dir_path, e);
+                return Vec::new();
+            }
         };
         let mut children: Vec<(String, EntryKind)> = listed
             .into_iter()
@@ -585,7 +613,11 @@ impl Walk<'_> {
                 let path = dir_path.join(name);
                 let below = match dir.open_child(name, &path) {
                     Ok(child) if path != self.config.outdir => self.dir(child, &path, &rel),
-                    _ => Vec::new(),
+                    Ok(_) => Vec::new(),
+                    Err(e) => {
+                        self.unreadable(&path, e);
+                        Vec::new()
+                    }
                 };
                 Either::Right(below.into_iter())
             })

@@ -33,6 +33,34 @@ fn build(dir: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// [`build`] without the capabilities that let root read any file (tests
+/// run as root in CI containers, where `chmod 000` would change nothing).
+fn build_unprivileged(dir: &Path, extra: &[&str]) -> Output {
+    let mut cmd = std::process::Command::new("setpriv");
+    if is_root() {
+        cmd.arg("--bounding-set=-dac_override,-dac_read_search");
+    } else {
+        cmd.arg("--");
+    }
+    cmd.arg(assert_cmd::cargo::cargo_bin("soda-builder"))
+        .args(["build", "--config"])
+        .arg(config_path(dir))
+        .args(extra);
+    cmd.output().unwrap()
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 fn code(output: &Output) -> i32 {
     output.status.code().unwrap_or(-1)
 }
@@ -161,4 +189,46 @@ fn malformed_graphql_does_not_flood() {
             .join("\n")
     };
     assert_eq!(without_info(&stderr(&again)), without_info(&err));
+}
+
+/// Item 5: empty templates and a template starting with the keyword were
+/// dropped silently (exit 0, no element, no diagnostic).
+#[test]
+fn definitions_the_builder_cannot_emit_are_diagnostics() {
+    for (name, body) in [
+        ("empty", "query(\"Empty\")``()"),
+        ("blank", "query(\"Blank\")`   `()"),
+        ("keyword", "query(\"Kw\")`query { products { id } }`()"),
+        ("empty-string", "query(\"\")`{ products { id } }`()"),
+    ] {
+        let dir = project_copy("small-app");
+        write_source(
+            dir.path(),
+            "src/pages/odd.ts",
+            &format!("{GQL_IMPORT}export const odd = gql.default(({{ query }}) =>\n  {body});\n"),
+        );
+        let out = build(dir.path(), &["--no-incremental"]);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{name}: {err}");
+        assert!(err.contains("src/pages/odd.ts:3:"), "{name}: {err}");
+    }
+}
+
+/// Item 5: a directory the builder cannot list was skipped silently (9 of
+/// 15 operations missing, exit 0).
+#[test]
+fn an_unreadable_directory_is_an_error_naming_it() {
+    let dir = project_copy("small-app");
+    build(dir.path(), &[]);
+    let pages = dir.path().join("src/pages");
+    set_mode(&pages, 0o000);
+    let cold = build_unprivileged(dir.path(), &["--no-incremental"]);
+    let warm = build_unprivileged(dir.path(), &[]);
+    set_mode(&pages, 0o755);
+    for (what, out) in [("clean", cold), ("incremental", warm)] {
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{what}: {err}");
+        assert!(err.contains("src/pages"), "{what}: {err}");
+        assert!(err.contains("chmod"), "{what}: says what to do: {err}");
+    }
 }
