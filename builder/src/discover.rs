@@ -4,7 +4,7 @@
 //! the content hash).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -397,6 +397,9 @@ pub struct Scan {
     pub known: KnownFiles,
     /// Every directory listed (`""`, `src/`, ...), with its stat, in path order.
     pub dirs: Vec<(String, StatKey)>,
+    /// A directory the walk could not list (permissions): the build stops
+    /// there rather than build without the files in it, silently.
+    pub unreadable: Option<(PathBuf, std::io::Error)>,
 }
 
 /// The TypeScript files of the walked part of the tree, with the stat the
@@ -531,17 +534,26 @@ pub fn scan(config: &Config, globs: &Globs, with_stats: bool) -> Scan {
         globs,
         with_stats,
         handles_left: AtomicUsize::new(KEPT_DIR_HANDLES),
+        unreadable: std::sync::Mutex::new(None),
     };
     let mut walked = match DirHandle::open(&config.root_dir) {
         Ok(root) => walk.dir(root, &config.root_dir, ""),
-        Err(_) => Vec::new(),
+        Err(e) => {
+            walk.unreadable(&config.root_dir, e);
+            Vec::new()
+        }
     };
     let outside = config.outside_roots();
     for (rel, path) in &outside {
-        if let Ok(dir) = DirHandle::open(path) {
-            walked.extend(walk.dir(dir, path, &format!("{rel}/")));
+        match DirHandle::open(path) {
+            Ok(dir) => walked.extend(walk.dir(dir, path, &format!("{rel}/"))),
+            Err(e) => walk.unreadable(path, e),
         }
     }
+    out.unreadable = walk
+        .unreadable
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     out.known.files.reserve(walked.len());
     let mut entries: Vec<String> = Vec::new();
     for found in walked {
@@ -595,9 +607,22 @@ struct Walk<'a> {
     globs: &'a Globs,
     with_stats: bool,
     handles_left: AtomicUsize,
+    unreadable: std::sync::Mutex<Option<(PathBuf, std::io::Error)>>,
 }
 
 impl Walk<'_> {
+    /// Records a directory that could not be listed (one that vanished
+    /// meanwhile is simply gone).
+    fn unreadable(&self, path: &Path, e: std::io::Error) {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            return;
+        }
+        let mut first = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+        if first.as_ref().is_none_or(|(p, _)| path < p.as_path()) {
+            *first = Some((path.to_path_buf(), e));
+        }
+    }
+
     /// Walks `dir`, returning its TypeScript files in the order of their
     /// relative paths, so the walk needs no sort of its own: siblings are
     /// sorted by name, a directory's name with the `/` that all paths below
@@ -606,8 +631,12 @@ impl Walk<'_> {
     fn dir(&self, dir: DirHandle, dir_path: &Path, dir_rel: &str) -> Vec<Walked> {
         // Taken before the listing: an entry added meanwhile moves it past
         // this stat, never the other way round.
-        let (Ok(dir_stat), Ok(listed)) = (dir.stat_self(), dir.entries()) else {
-            return Vec::new();
+        let (dir_stat, listed) = match (dir.stat_self(), dir.entries()) {
+            (Ok(stat), Ok(listed)) => (stat, listed),
+            (Err(e), _) | (_, Err(e)) => {
+                self.unreadable(dir_path, e);
+                return Vec::new();
+            }
         };
         let mut children: Vec<(String, EntryKind)> = listed
             .into_iter()
@@ -646,7 +675,11 @@ impl Walk<'_> {
                     Ok(child) if path != self.config.outdir && path != self.config.root_dir => {
                         self.dir(child, &path, &rel)
                     }
-                    _ => Vec::new(),
+                    Ok(_) => Vec::new(),
+                    Err(e) => {
+                        self.unreadable(&path, e);
+                        Vec::new()
+                    }
                 };
                 Either::Right(below.into_iter())
             })
@@ -1129,17 +1162,24 @@ pub fn reachable(files: &FileTable, entries: &BTreeSet<String>) -> BTreeSet<Stri
     seen
 }
 
-/// Whether `path` is inside the config directory (change sets from a watcher
-/// carry absolute paths).
+/// `path` as the build names it, when it is inside the config directory or
+/// one of the directories outside it that an include reaches (change sets
+/// from a watcher carry absolute paths).
 pub fn relative_in_root(config: &Config, path: &Path) -> Option<String> {
     let abs = if path.is_absolute() {
         path.to_path_buf()
     } else {
         config.root_dir.join(path)
     };
-    abs.strip_prefix(&config.root_dir)
-        .ok()
-        .map(|p| p.to_string_lossy().replace('\\', "/"))
+    if let Ok(rel) = abs.strip_prefix(&config.root_dir) {
+        return Some(rel.to_string_lossy().replace('\\', "/"));
+    }
+    let abs = crate::config::normalize_path(&abs);
+    config
+        .outside_roots()
+        .iter()
+        .any(|(_, dir)| abs.starts_with(dir))
+        .then(|| config.relative(&abs))
 }
 
 #[cfg(test)]

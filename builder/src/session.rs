@@ -48,6 +48,11 @@ pub enum BuildError {
     Schema(#[from] SchemaError),
     #[error("invalid glob in include/exclude: {0}")]
     Glob(#[from] globset::Error),
+    #[error("cannot read the directory {path}: {source}; its files would be missing from the artifact: fix its permissions (chmod u+rx) or move it out of the config directory")]
+    UnreadableDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}")]
     Write {
         path: PathBuf,
@@ -584,6 +589,7 @@ impl BuilderSession {
         let mut elements = None;
         let mut missing_chunks = Vec::new();
         let mut walked = None;
+        let mut unreadable = None;
         crate::pool::start();
         let stat_scan = head.map(|head| {
             let (unlisted, (decoded, missing)) = beside(
@@ -612,7 +618,8 @@ impl BuilderSession {
             elements = decoded;
             missing_chunks = missing;
             unlisted.unwrap_or_else(|| {
-                let scan = discover::scan(&self.config, &globs, true);
+                let mut scan = discover::scan(&self.config, &globs, true);
+                unreadable = scan.unreadable.take();
                 let stat_scan = discover::stat_scan(
                     &self.config,
                     &globs,
@@ -625,6 +632,9 @@ impl BuilderSession {
                 stat_scan
             })
         });
+        if let Some((path, source)) = unreadable {
+            return Err(BuildError::UnreadableDir { path, source });
+        }
         let elements = match elements {
             Some(Ok(elements)) => Some(Arc::new(elements)),
             Some(Err(reason)) => {
@@ -757,9 +767,12 @@ impl BuilderSession {
                     });
                     (scan, walk_ms, discovery)
                 };
-                let (schema_check, (scan, walk_ms, mut discovery)) =
+                let (schema_check, (mut scan, walk_ms, mut discovery)) =
                     rayon::join(|| schemas.validate_all(), walk_and_discover);
                 schema_check?;
+                if let Some((path, source)) = scan.unreadable.take() {
+                    return Err(BuildError::UnreadableDir { path, source });
+                }
                 timer.split("walk", walk_ms);
                 self.walked_dirs = scan.dirs;
                 discovery.counts.listed = self.walked_dirs.len() as u64;

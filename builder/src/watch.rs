@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use notify::RecursiveMode;
+use notify::event::ModifyKind;
+use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
 use crate::config::Config;
@@ -40,7 +41,7 @@ pub fn is_relevant(config: &Config, path: &Path) -> bool {
     {
         return false;
     }
-    let rel = path.strip_prefix(&config.root_dir).unwrap_or(path);
+    let rel = PathBuf::from(config.relative(path));
     if rel.components().any(|c| {
         matches!(
             c.as_os_str().to_str(),
@@ -56,19 +57,35 @@ pub fn is_relevant(config: &Config, path: &Path) -> bool {
     schema || is_ts_file(&rel.to_string_lossy())
 }
 
+/// Whether an event can change what a build reads: content written, a path
+/// created, removed or renamed. Reads (`Access`: opening, closing — the
+/// builder's own reads among them) and metadata changes are not: taking them
+/// made the watcher rebuild after every rebuild and never go idle.
+pub fn is_content_event(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(_) => true,
+        EventKind::Access(_) | EventKind::Any | EventKind::Other => false,
+    }
+}
+
 /// Folds debounced events into one change set by looking at the file system
 /// now: a path that exists is added or updated, one that does not is removed.
-/// This survives atomic saves (temp file + rename) and deleted directories.
+/// A directory that exists is walked (moved in, or created with files
+/// already in it); one that is gone removes every known file under it
+/// (`rm -rf`, a rename away), whatever events its files got. `known` holds
+/// the session's files, relative to the config directory.
 pub fn change_set_from_paths(
     config: &Config,
-    known: &dyn Fn(&Path) -> bool,
+    known: &BTreeSet<String>,
     paths: &BTreeSet<PathBuf>,
 ) -> ChangeSet {
+    let rel_of = |p: &Path| crate::discover::relative_in_root(config, p);
     let mut changes = ChangeSet::default();
     let mut expanded: BTreeSet<PathBuf> = BTreeSet::new();
     for path in paths {
         if path.is_dir() {
-            // A new directory (moved in, or created with files already in it).
             for entry in walkdir::WalkDir::new(path)
                 .into_iter()
                 .filter_map(Result::ok)
@@ -77,8 +94,19 @@ pub fn change_set_from_paths(
                     expanded.insert(entry.into_path());
                 }
             }
-        } else {
-            expanded.insert(path.clone());
+            continue;
+        }
+        expanded.insert(path.clone());
+        if !path.exists() {
+            if let Some(rel) = rel_of(path) {
+                let prefix = format!("{rel}/");
+                for file in known.range(prefix.clone()..) {
+                    if !file.starts_with(&prefix) {
+                        break;
+                    }
+                    expanded.insert(config.root_dir.join(file));
+                }
+            }
         }
     }
     for path in expanded {
@@ -86,7 +114,7 @@ pub fn change_set_from_paths(
             continue;
         }
         if path.is_file() {
-            if known(&path) {
+            if rel_of(&path).is_some_and(|r| known.contains(&r)) {
                 changes.updated.push(path);
             } else {
                 changes.added.push(path);
@@ -96,6 +124,17 @@ pub fn change_set_from_paths(
         }
     }
     changes
+}
+
+/// The cache directory and the artifact: written by every build, never a
+/// reason for one.
+fn is_own_output(config: &Config, path: &Path) -> bool {
+    path.starts_with(&config.cache_dir) || path == config.artifact_path
+}
+
+/// A rebuild that read no changed content and changed no element.
+fn is_no_op(output: &BuildOutput) -> bool {
+    output.report().stats.misses == 0 && output.delta.is_empty()
 }
 
 /// One line per rebuild: what changed, what was recomputed, time, cache.
@@ -141,6 +180,12 @@ pub fn watch(
             path: root.clone(),
             source,
         })?;
+    // Includes may reach out of the config directory (`../shared/**`).
+    for (_, dir) in session.config().outside_roots() {
+        if let Err(e) = debouncer.watch(&dir, RecursiveMode::Recursive) {
+            eprintln!("watch: cannot watch {}: {e}", dir.display());
+        }
+    }
     // Schema files may live outside the config directory.
     let schema_paths: Vec<PathBuf> = session
         .config()
@@ -164,22 +209,27 @@ pub fn watch(
                 continue;
             }
         };
+        let config = session.config().clone();
         let paths: BTreeSet<PathBuf> = events
             .iter()
+            .filter(|e| is_content_event(&e.kind))
             .flat_map(|e| e.paths.iter().cloned())
+            .filter(|p| !is_own_output(&config, p))
             .collect();
-        let config = session.config().clone();
-        let known_files: BTreeSet<String> = session.state().files.keys().cloned().collect();
-        let known = |p: &Path| {
-            p.strip_prefix(&config.root_dir)
-                .map(|r| known_files.contains(&r.to_string_lossy().replace('\\', "/")))
-                .unwrap_or(false)
-        };
+        if paths.is_empty() {
+            continue;
+        }
+        let known: BTreeSet<String> = session.state().files.keys().cloned().collect();
         let changes = change_set_from_paths(&config, &known, &paths);
         if changes.is_empty() {
             continue;
         }
         let result = session.update(&changes);
+        // A file saved with the same content rebuilds nothing: no line.
+        let same_files = changes.added.is_empty() && changes.removed.is_empty();
+        if same_files && matches!(&result, Ok(output) if is_no_op(output)) {
+            continue;
+        }
         on_build(&changes, &result, session);
     }
     drop(debouncer);

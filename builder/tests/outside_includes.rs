@@ -169,3 +169,47 @@ fn an_include_that_matches_nothing_is_a_located_warning() {
     assert_eq!(first.diagnostics, again.diagnostics);
     assert_eq!(first.diagnostics, output.diagnostics);
 }
+
+/// What the watcher makes of events outside the config directory: a change
+/// set the session folds in, equal to a clean build afterwards.
+#[test]
+fn watcher_events_outside_the_config_directory_update_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = monorepo(dir.path(), r#""../shared/**/*.ts""#);
+    let mut config = load_config(&config_path).unwrap();
+    scratch(&mut config, dir.path());
+    let mut session = BuilderSession::new(config.clone(), SessionOptions { incremental: false });
+    session.build_initial().unwrap();
+    let known: std::collections::BTreeSet<String> = session.state().files.keys().cloned().collect();
+    assert!(known.contains("../shared/pages/reviews.ts"), "{known:?}");
+
+    // A new file, and `rm -rf` of the directory holding the fragment.
+    let more = dir.path().join("shared/pages/more.ts");
+    fs::write(
+        &more,
+        r#"import { gql } from "../../app/graphql-system";
+
+export const moreProducts = gql.default(({ query }) =>
+  query("MoreProducts")`{ products { id price } }`(),
+);
+"#,
+    )
+    .unwrap();
+    let entities = dir.path().join("shared/entities");
+    fs::remove_dir_all(&entities).unwrap();
+    let paths = [more.clone(), entities].into_iter().collect();
+    let changes = builder::watch::change_set_from_paths(&config, &known, &paths);
+    assert_eq!(changes.added, vec![more]);
+    assert_eq!(changes.removed.len(), 1, "{changes:?}");
+    let updated = session.update(&changes).unwrap();
+    let clean = clean_build(&config).unwrap();
+    assert_eq!(updated.artifact.elements, clean.artifact.elements);
+    assert!(clean
+        .artifact
+        .elements
+        .contains_key("../shared/pages/more.ts::moreProducts"));
+    assert!(!clean
+        .artifact
+        .elements
+        .contains_key("../shared/entities/review.ts::productName"));
+}

@@ -8,6 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command as AssertCommand;
 
@@ -31,6 +32,34 @@ fn build(dir: &Path, extra: &[&str]) -> Output {
         .timeout(std::time::Duration::from_secs(120))
         .output()
         .unwrap()
+}
+
+/// [`build`] without the capabilities that let root read any file (tests
+/// run as root in CI containers, where `chmod 000` would change nothing).
+fn build_unprivileged(dir: &Path, extra: &[&str]) -> Output {
+    let mut cmd = std::process::Command::new("setpriv");
+    if is_root() {
+        cmd.arg("--bounding-set=-dac_override,-dac_read_search");
+    } else {
+        cmd.arg("--");
+    }
+    cmd.arg(assert_cmd::cargo::cargo_bin("soda-builder"))
+        .args(["build", "--config"])
+        .arg(config_path(dir))
+        .args(extra);
+    cmd.output().unwrap()
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 fn code(output: &Output) -> i32 {
@@ -161,4 +190,112 @@ fn malformed_graphql_does_not_flood() {
             .join("\n")
     };
     assert_eq!(without_info(&stderr(&again)), without_info(&err));
+}
+
+/// Item 5: empty templates and a template starting with the keyword were
+/// dropped silently (exit 0, no element, no diagnostic).
+#[test]
+fn definitions_the_builder_cannot_emit_are_diagnostics() {
+    for (name, body) in [
+        ("empty", "query(\"Empty\")``()"),
+        ("blank", "query(\"Blank\")`   `()"),
+        ("keyword", "query(\"Kw\")`query { products { id } }`()"),
+        ("empty-string", "query(\"\")`{ products { id } }`()"),
+    ] {
+        let dir = project_copy("small-app");
+        write_source(
+            dir.path(),
+            "src/pages/odd.ts",
+            &format!("{GQL_IMPORT}export const odd = gql.default(({{ query }}) =>\n  {body});\n"),
+        );
+        let out = build(dir.path(), &["--no-incremental"]);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{name}: {err}");
+        assert!(err.contains("src/pages/odd.ts:3:"), "{name}: {err}");
+    }
+}
+
+/// Item 5: a directory the builder cannot list was skipped silently (9 of
+/// 15 operations missing, exit 0).
+#[test]
+fn an_unreadable_directory_is_an_error_naming_it() {
+    let dir = project_copy("small-app");
+    build(dir.path(), &[]);
+    let pages = dir.path().join("src/pages");
+    set_mode(&pages, 0o000);
+    let cold = build_unprivileged(dir.path(), &["--no-incremental"]);
+    let warm = build_unprivileged(dir.path(), &[]);
+    set_mode(&pages, 0o755);
+    for (what, out) in [("clean", cold), ("incremental", warm)] {
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{what}: {err}");
+        assert!(err.contains("src/pages"), "{what}: {err}");
+        assert!(err.contains("chmod"), "{what}: says what to do: {err}");
+    }
+}
+
+/// Item 3: the watcher rebuilt on its own reads (access events) and on the
+/// cache it writes: 9 `rebuilt` lines in 3 idle seconds; `cat` of a source
+/// rebuilt too.
+#[test]
+fn watch_goes_idle_and_ignores_reads() {
+    let dir = project_copy("small-app");
+    let mut watcher = common::Watcher::start(&config_path(dir.path()), 100);
+    let idle = watcher.lines_until_quiet(Duration::from_secs(2), Duration::from_secs(10));
+    assert!(idle.is_empty(), "idle: {idle:?}");
+    std::fs::read_to_string(dir.path().join("src/entities/product.ts")).unwrap();
+    let after_read = watcher.lines_until_quiet(Duration::from_secs(1), Duration::from_secs(10));
+    assert!(after_read.is_empty(), "after a read: {after_read:?}");
+    let file = dir.path().join("src/entities/product.ts");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("    price\n", "    price\n    inStock\n"),
+    )
+    .unwrap();
+    watcher.wait_for("rebuilt:", Duration::from_secs(30));
+    let after_edit = watcher.lines_until_quiet(Duration::from_secs(2), Duration::from_secs(20));
+    assert!(after_edit.is_empty(), "after one edit: {after_edit:?}");
+}
+
+/// Item 4: `rm -rf` of a directory left its elements in the watcher's
+/// artifact (a clean build had none).
+#[test]
+fn watch_forgets_a_removed_directory() {
+    let dir = project_copy("small-app");
+    let artifact = dir.path().join(".cache/soda-gql/builder/artifact.json");
+    let mut watcher = common::Watcher::start(&config_path(dir.path()), 100);
+    let sub = dir.path().join("src/sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(
+        sub.join("b.ts"),
+        "import { gql } from \"../../graphql-system\";\nexport const b = gql.default(({ query }) => query(\"SubB\")`{ products { id } }`());\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&artifact)
+        .unwrap_or_default()
+        .contains("SubB")
+    {
+        assert!(Instant::now() < deadline, "the new file was never built");
+        watcher.lines_until_quiet(Duration::from_millis(300), Duration::from_secs(5));
+    }
+    std::fs::remove_dir_all(&sub).unwrap();
+    watcher.wait_for("rebuilt:", Duration::from_secs(30));
+    watcher.lines_until_quiet(Duration::from_secs(1), Duration::from_secs(10));
+    let watched = std::fs::read_to_string(&artifact).unwrap();
+    assert!(
+        !watched.contains("SubB"),
+        "the removed directory's element stayed"
+    );
+    // A rename of a directory: its files move with it.
+    std::fs::rename(dir.path().join("src/pages"), dir.path().join("src/moved")).unwrap();
+    watcher.wait_for("rebuilt:", Duration::from_secs(30));
+    watcher.lines_until_quiet(Duration::from_secs(1), Duration::from_secs(10));
+    let watched = std::fs::read_to_string(&artifact).unwrap();
+    assert_eq!(
+        common::elements(&watched),
+        common::elements(&common::clean_artifact(dir.path()))
+    );
+    assert!(watched.contains("src/moved/"), "the moved files are built");
 }

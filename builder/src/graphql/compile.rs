@@ -302,12 +302,60 @@ fn compile_template(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
                 }
             }),
     };
+    if unit.def.kind.is_operation() && operation.is_none() {
+        // A valid document without the named operation: nothing to emit,
+        // which must never be a silence (it was: exit 0, no element).
+        diagnostics.push(not_emitted(unit.def));
+        return Compiled {
+            valid: false,
+            operation: None,
+            diagnostics,
+            usages: Vec::new(),
+        };
+    }
     Compiled {
         valid: true,
         operation,
         diagnostics,
         usages: Vec::new(),
     }
+}
+
+/// Why a definition whose document is valid yields no operation to emit.
+fn not_emitted(def: &Definition) -> Diagnostic {
+    let keyword = def.kind.keyword();
+    let body = def.parts.first().map_or("", |p| p.text.trim_start());
+    let starts_with_keyword = ["query", "mutation", "subscription", "fragment"]
+        .iter()
+        .any(|k| {
+            body.strip_prefix(k)
+                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        });
+    let (message, help) = if def.name.trim().is_empty() {
+        (
+            format!("this {keyword} has an empty name: nothing is emitted"),
+            format!("name it: {keyword}(\"GetUser\")`...`()"),
+        )
+    } else if starts_with_keyword {
+        (
+            format!("the template of {keyword} `{}` starts with a keyword: it defines a second operation, and `{}` has no body", def.name, def.name),
+            format!("write only the variables and the selection set: {keyword}(\"{}\")`($id: ID!) {{ ... }}`(); the builder adds `{keyword} {}`", def.name, def.name),
+        )
+    } else {
+        (
+            format!(
+                "{keyword} `{}` defines no operation of that name: nothing is emitted",
+                def.name
+            ),
+            "write the variables and the selection set of this one operation".to_owned(),
+        )
+    };
+    at_position(
+        def,
+        Diagnostic::error(codes::INVALID_DEFINITION, message),
+        None,
+    )
+    .with_help(help)
 }
 
 const LENIENT_HELP: &str = "soda-gql's builder writes this document as it is, and so does this one, but a spec-compliant server rejects it: fix it to make the document valid";
