@@ -735,6 +735,11 @@ pub fn scenario_result(
         metrics.insert("instructions".to_string(), metric("instructions", values));
     }
     let mut notes = collected.notes;
+    if metrics.contains_key("instructions") {
+        // Instruction counts depend on the code paths the CPU's features
+        // select (SIMD in hashing and memchr): they compare only on equal features.
+        notes.push(crate::machine::cpu_features_note());
+    }
     let error_diagnostics = collected
         .measured
         .iter()

@@ -587,11 +587,27 @@ pub fn compare_fixtures(
                 missing.push(format!("{label}: not in the base"));
                 continue;
             };
+            let features = |scenario: &crate::model::ScenarioResult| {
+                scenario
+                    .notes
+                    .iter()
+                    .find(|n| n.starts_with(crate::machine::CPU_FEATURES_NOTE))
+                    .cloned()
+            };
+            let (base_features, head_features) = (features(base_scenario), features(head_scenario));
             for (name, head_metric) in &head_scenario.metrics {
                 let Some(base_metric) = base_scenario.metrics.get(name) else {
                     missing.push(format!("{label}/{name}: not in the base"));
                     continue;
                 };
+                if name == "instructions" && base_features != head_features {
+                    missing.push(format!(
+                        "{label}/{name}: the CPU features differ ({} → {}); instruction counts compare only on equal features, re-save the baseline on this runner",
+                        base_features.as_deref().unwrap_or("cpu-features unrecorded"),
+                        head_features.as_deref().unwrap_or("cpu-features unrecorded")
+                    ));
+                    continue;
+                }
                 match compare_metric(name, base_metric, head_metric, config) {
                     Ok(metric) => rows.push(GateRow {
                         fixture: head_fixture.fixture.clone(),
@@ -1089,6 +1105,46 @@ mod tests {
         assert_eq!(clean.exit_code(), 0);
         assert!(clean.missing.is_empty());
         assert_eq!(clean.counts().unchanged, clean.rows.len());
+    }
+
+    #[test]
+    fn instructions_of_other_cpu_features_are_not_compared() {
+        let scenario = |count: f64, note: &str| ScenarioResult {
+            scenario: "cold".into(),
+            iterations: 1,
+            warmup: 0,
+            metrics: [(
+                "instructions".to_string(),
+                counts(vec![count], Direction::SmallerIsBetter),
+            )]
+            .into(),
+            verified: None,
+            notes: vec![note.to_string()],
+        };
+        let fixture = |count: f64, note: &str| FixtureResult {
+            fixture: "f".into(),
+            files: 1,
+            scenarios: vec![scenario(count, note)],
+        };
+        let config = quick_config();
+        let same = compare_fixtures(
+            &[fixture(100.0, "cpu-features aa")],
+            &[fixture(150.0, "cpu-features aa")],
+            &config,
+        );
+        assert_eq!(same.rows[0].metric.verdict, Verdict::Regressed);
+        let other = compare_fixtures(
+            &[fixture(100.0, "cpu-features aa")],
+            &[fixture(150.0, "cpu-features bb")],
+            &config,
+        );
+        assert!(other.rows.is_empty());
+        assert!(
+            other.missing[0].contains("CPU features differ"),
+            "{:?}",
+            other.missing
+        );
+        assert_eq!(other.exit_code(), 0);
     }
 
     #[test]
