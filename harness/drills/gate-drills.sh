@@ -11,7 +11,9 @@
 # ROOT: a checkout of the baseline commit holding reports/baselines/*/drill.
 set -u
 A_BIN=$1 SLOW_BIN=$2 ROOT=$3 OUT=$4 ROUNDS=${5:-10}
-SUITE=(--fixture large-app,xxxlarge --scenario cold,warm,targeted --no-calibrate)
+# --no-calibrate --no-verify: the control run and the clean-build check of
+# targeted runs are not part of the verdict; they only double the time.
+SUITE=(--fixture large-app,xxxlarge --scenario cold,warm,targeted --no-calibrate --no-verify)
 mkdir -p "$OUT"
 
 check() { # label binary extra-args…
