@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::baseline::{self, BaselineError, MachineCheck};
+use crate::baseline::{self, BaselineError};
 use crate::compare::{self, Revision, Side};
 use crate::export::{self, ExportFormat, ExportInput};
 use crate::fixtures::{self, FixtureLocation};
@@ -51,8 +51,11 @@ pub enum Command {
     /// Save or list named baselines.
     #[command(subcommand)]
     Baseline(BaselineCommand),
-    /// Gate: compare a run against a baseline; exit 1 on a regression.
+    /// Gate: screen a run against a baseline, decide suspects by an
+    /// interleaved A/B run against the baseline commit's binary; exit 1 on a regression.
     Check(CheckArgs),
+    /// Measure the gate's own false-alarm and detection rates on this machine.
+    Selftest(SelftestArgs),
     /// Compare two revisions, running their workers alternately.
     Compare(CompareArgs),
     /// Render the HTML trend report from the run history.
@@ -92,6 +95,59 @@ pub struct SuiteArgs {
     /// cannot correct for machine drift).
     #[arg(long)]
     pub no_calibrate: bool,
+    /// Drills only: spin this many percent longer in every measured region.
+    #[arg(long, hide = true, default_value_t = 0.0)]
+    pub inject_slowdown_pct: f64,
+    /// Drills only: allocate this many percent more bytes in every measured region.
+    #[arg(long, hide = true, default_value_t = 0.0)]
+    pub inject_alloc_pct: f64,
+}
+
+/// How many interleaved pairs decide a row.
+#[derive(Debug, Clone, Args)]
+pub struct PairedArgs {
+    /// Interleaved pairs before the first look.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(3..))]
+    pub pairs: u32,
+    /// Pairs added per further look while a row is unresolved.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub pair_batch: u32,
+    /// At most this many pairs per row.
+    #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(3..))]
+    pub max_pairs: u32,
+}
+
+impl PairedArgs {
+    fn config(&self) -> crate::gate::PairedConfig {
+        crate::gate::PairedConfig {
+            initial_pairs: self.pairs as usize,
+            batch: self.pair_batch as usize,
+            max_pairs: (self.max_pairs as usize).max(self.pairs as usize),
+            ..crate::gate::PairedConfig::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SelftestArgs {
+    /// A/A checks and slowed checks to run, each.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// The synthetic slowdown the slowed checks inject, in percent.
+    #[arg(long, default_value_t = 10.0)]
+    pub slowdown_pct: f64,
+    /// Synthetic A/A checks resampled from the measured A/A pairs.
+    #[arg(long, default_value_t = 2000)]
+    pub resamples: u32,
+    /// Timing changes below this many percent are never regressions.
+    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true)]
+    pub threshold: f64,
+    #[command(flatten)]
+    pub paired: PairedArgs,
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Options every subcommand shares.
@@ -211,15 +267,16 @@ pub struct CheckArgs {
     /// Timing changes below this many percent are never regressions.
     #[arg(long, default_value_t = 5.0, allow_negative_numbers = true)]
     pub threshold: f64,
-    /// Compare against a baseline recorded on another machine.
-    #[arg(long)]
+    /// Accepted for old scripts: a baseline of another machine is always
+    /// usable now (every timing row is then interleaved).
+    #[arg(long, hide = true)]
     pub allow_other_machine: bool,
-    /// Check the results in this metrics.json instead of running the suite.
+    /// Screen the results in this metrics.json against the baseline (no
+    /// interleaving: its timing rows can be inconclusive, never regressed).
     #[arg(long, value_name = "METRICS_JSON")]
     pub from: Option<PathBuf>,
-    /// Report timing regressions without confirming them by a re-run.
-    #[arg(long)]
-    pub no_confirm: bool,
+    #[command(flatten)]
+    pub paired: PairedArgs,
     #[command(flatten)]
     pub suite: SuiteArgs,
     #[command(flatten)]
@@ -239,8 +296,9 @@ pub struct CompareArgs {
     /// Timing changes below this many percent are never regressions.
     #[arg(long, default_value_t = 5.0, allow_negative_numbers = true)]
     pub threshold: f64,
-    /// Keep the git worktrees under .cache/perf/worktrees after the comparison.
-    #[arg(long)]
+    /// Accepted for old scripts: worktrees are removed once a commit's
+    /// binary is kept under .cache/perf/builds.
+    #[arg(long, hide = true)]
     pub keep_worktrees: bool,
     /// Write a Markdown summary of the comparison.
     #[arg(long, value_name = "PATH")]
@@ -288,6 +346,7 @@ pub fn run() -> ExitCode {
         Command::Baseline(BaselineCommand::Save(args)) => cmd_baseline_save(&args),
         Command::Baseline(BaselineCommand::List(args)) => cmd_baseline_list(&args),
         Command::Check(args) => cmd_check(&args),
+        Command::Selftest(args) => cmd_selftest(&args),
         Command::Compare(args) => cmd_compare(&args),
         Command::Report(args) => cmd_report(&args),
         Command::Worker(args) => return cmd_worker(&args),
@@ -365,6 +424,10 @@ fn plan_suite(root: &Path, suite: &SuiteArgs) -> Result<SuitePlan> {
             instructions: suite.instructions,
             verify_targeted: !suite.no_verify,
             calibrate: !suite.no_calibrate,
+            inject: crate::protocol::Injection::from_pcts(
+                suite.inject_slowdown_pct,
+                suite.inject_alloc_pct,
+            ),
         },
     })
 }
@@ -383,6 +446,7 @@ fn run_suite(root: &Path, suite: &SuiteArgs, common: &CommonArgs) -> Result<RunR
     let scratch = run_dir.join("work");
     let mut runner = ProcessRunner::current_exe(&scratch)?;
     warn_about_instructions(&plan.options, &runner, common);
+    settle_generated(&plan.fixtures, &scratch, &mut runner)?;
 
     let progress = progress_bar(common, total_steps(&plan));
     for fixture in &plan.fixtures {
@@ -424,6 +488,33 @@ fn run_suite(root: &Path, suite: &SuiteArgs, common: &CommonArgs) -> Result<RunR
         inform(common, &format!("history: appended to {}", path.display()));
     }
     Ok(record)
+}
+
+/// Settles generated presets before anything is measured: a preset may
+/// have been written seconds ago, by this very process. One untimed clean
+/// build of a working copy reads every file once (the page cache holds the
+/// tree as it will for every later run) and runs every phase, so the first
+/// measured run of a fresh preset starts from the same state as every run
+/// of an old one. Committed fixtures are settled by the checkout.
+fn settle_generated(
+    fixtures: &[FixtureLocation],
+    scratch: &Path,
+    runner: &mut dyn Runner,
+) -> Result<()> {
+    for fixture in fixtures
+        .iter()
+        .filter(|f| f.source == fixtures::FixtureSource::Generated)
+    {
+        let copy = fixtures::working_copy(fixture, &scratch.join("settle"))
+            .with_context(|| format!("cannot copy `{}` to settle it", fixture.name))?;
+        let request =
+            crate::protocol::WorkerRequest::new(&copy.config_path, WorkerScenario::Clean, 0, false);
+        runner
+            .run(&request)
+            .with_context(|| format!("settling `{}`: its clean build failed", fixture.name))?;
+        let _ = std::fs::remove_dir_all(scratch.join("settle"));
+    }
+    Ok(())
 }
 
 fn new_record(started_at: &str, machine: MachineInfo, root: &Path) -> RunRecord {
@@ -712,30 +803,25 @@ fn gate_config(threshold: f64) -> Result<GateConfig> {
     Ok(config)
 }
 
-/// Finds the baseline for `machine`; with `allow_other`, falls back to the
-/// most recent baseline of that name from any machine.
+/// The baseline `name` of `machine`, else the most recently saved one of
+/// that name from any machine; `true` when it is another machine's.
 fn load_baseline_for(
     reports: &Path,
     name: &str,
     machine: &MachineInfo,
-    allow_other: bool,
-) -> Result<baseline::Baseline> {
+) -> Result<(baseline::Baseline, bool)> {
     match baseline::load_baseline(reports, &machine.key, name) {
-        Ok(found) => Ok(found),
+        Ok(found) => Ok((found, false)),
         Err(not_found @ BaselineError::NotFound { .. }) => {
             let elsewhere = baseline::list_baselines(reports)?
                 .into_iter()
                 .filter(|summary| summary.name == name && summary.scenarios > 0)
                 .max_by(|a, b| a.latest_saved_at.cmp(&b.latest_saved_at));
             match elsewhere {
-                Some(other) if allow_other => {
-                    Ok(baseline::load_baseline(reports, &other.machine_key, name)?)
-                }
-                Some(other) => Err(BaselineError::MachineMismatch {
-                    baseline_key: other.machine_key,
-                    current_key: machine.key.clone(),
-                }
-                .into()),
+                Some(other) => Ok((
+                    baseline::load_baseline(reports, &other.machine_key, name)?,
+                    true,
+                )),
                 None => Err(not_found.into()),
             }
         }
@@ -743,68 +829,263 @@ fn load_baseline_for(
     }
 }
 
-/// `a,b` from names, first occurrence order, no repeats.
-fn join_unique<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for name in names {
-        if !out.contains(&name) {
-            out.push(name);
-        }
+/// The commit whose binary the interleaving runs: the baseline entries'
+/// commit (the most recently saved one when entries differ).
+fn baseline_commit(base: &baseline::Baseline, common: &CommonArgs) -> Result<String> {
+    let latest = base
+        .entries
+        .iter()
+        .filter(|entry| entry.git.commit.is_some())
+        .max_by(|a, b| a.saved_at.cmp(&b.saved_at));
+    let Some(entry) = latest else {
+        bail!(
+            "baseline `{}` records no commit, so its build cannot be rebuilt; save it again from a git checkout (`soda-perf baseline save --name {}`)",
+            base.name,
+            base.name
+        );
+    };
+    let commits = base.commits();
+    if commits.len() > 1 {
+        inform(
+            common,
+            &format!(
+                "note: baseline `{}` holds entries of {} commits; interleaving against the latest, {}",
+                base.name,
+                commits.len(),
+                entry.git.commit.as_deref().unwrap_or("?")
+            ),
+        );
     }
-    out.join(",")
+    if entry.git.dirty {
+        inform(
+            common,
+            "note: the baseline was saved from a tree with uncommitted changes; the interleaving runs its commit as committed",
+        );
+    }
+    Ok(entry.git.commit.clone().unwrap_or_default())
 }
 
 fn cmd_check(args: &CheckArgs) -> Result<Outcome> {
     let root = workspace_root(&args.common)?;
     let reports = root.join(REPORTS_DIR);
     let config = gate_config(args.threshold)?;
-    // Fail fast on a missing or foreign baseline, before minutes of measuring.
+    let paired = args.paired.config();
+    // Fail fast on a missing baseline, before minutes of measuring.
     let machine = match &args.from {
         Some(path) => read_record(path)?.machine,
         None => detect_machine(),
     };
-    let base = load_baseline_for(&reports, &args.baseline, &machine, args.allow_other_machine)?;
-    if let MachineCheck::OtherMachineAllowed { warning } =
-        baseline::ensure_same_machine(&base.machine, &machine, args.allow_other_machine)?
-    {
-        eprintln!("warning: {warning}");
+    let (base, foreign_machine) = load_baseline_for(&reports, &args.baseline, &machine)?;
+    if foreign_machine {
+        inform(
+            &args.common,
+            &format!(
+                "note: baseline `{}` was saved on `{}`, this is `{}`: its stored numbers say nothing here, so every timing row is decided by interleaving against the baseline commit's binary, and counts are compared with that binary's",
+                base.name, base.machine.key, machine.key
+            ),
+        );
     }
-    let record = record_from_or_run(args.from.as_deref(), &root, &args.suite, &args.common)?;
-    if args.from.is_none() {
-        print!("{}", export::render_table(&record));
+    let base_label = format!("baseline `{}`", base.name);
+    if let Some(from) = &args.from {
+        let record = read_record(from)?;
+        let mut gate = verdict::compare_fixtures(&base.fixtures, &record.fixtures, &config);
+        crate::gate::screen_only(&mut gate);
+        print!(
+            "{}",
+            compare::render_gate_table(&gate, &base_label, "this run")
+        );
+        print!("{}", crate::gate::render_unresolved(&gate));
+        write_exports(&record, Some(&gate), &args.exports, &args.common)?;
+        return Ok(outcome_of(&gate));
     }
-    let mut gate = verdict::compare_fixtures(&base.fixtures, &record.fixtures, &config);
-    let suspects = verdict::timing_regressions(&gate);
-    if args.from.is_none() && !args.no_confirm && !suspects.is_empty() {
-        // A stored baseline cannot be interleaved with this run, so a
-        // machine that slowed down for a while looks like a regression. A
-        // timing regression stands only if an independent re-run of the
-        // same fixture × scenario finds it too.
-        if !args.common.quiet {
-            eprintln!(
-                "confirming {} suspected timing regression(s) with a re-run…",
-                suspects.len()
-            );
+    let sha = baseline_commit(&base, &args.common)?;
+    let base_exe = crate::gate::builds::ensure_build(
+        &root,
+        &sha,
+        &mut crate::gate::builds::CargoWorktreeBuild,
+        &mut |line| eprintln!("{line}"),
+    )?;
+    let record = run_suite(&root, &args.suite, &args.common)?;
+    print!("{}", export::render_table(&record));
+    let plan = plan_suite(&root, &args.suite)?;
+    let base_options = ScenarioOptions {
+        inject: None,
+        ..plan.options.clone()
+    };
+    let run_dir = unique_run_dir(&root, &format!("check-{}", record.started_at))?;
+    let scratch = run_dir.join("work");
+    let mut base_runner = ProcessRunner::new(base_exe, scratch.join("cachegrind"));
+    let mut head_runner = ProcessRunner::current_exe(scratch.join("cachegrind"))?;
+    let progress = progress_bar(&args.common, 0);
+    let check_plan = crate::gate::CheckPlan {
+        baseline: &base.fixtures,
+        current: &record.fixtures,
+        fixtures: &plan.fixtures,
+        base_options: &base_options,
+        head_options: &plan.options,
+        gate: &config,
+        paired: &paired,
+        foreign_machine,
+        work_dir: &scratch,
+    };
+    let screen = verdict::compare_fixtures(&base.fixtures, &record.fixtures, &config);
+    let suspects = crate::gate::suspects(&screen, &record.fixtures, foreign_machine);
+    if !suspects.is_empty() {
+        inform(
+            &args.common,
+            &format!(
+                "interleaving {} fixture × scenario(s) against {} ({} to {} pairs each):",
+                suspects.len(),
+                &sha[..sha.len().min(10)],
+                paired.initial_pairs,
+                paired.max_pairs
+            ),
+        );
+        for (fixture, scenario, why) in &suspects {
+            inform(&args.common, &format!("  {fixture}/{scenario}: {why}"));
         }
-        let mut confirm_suite = args.suite.clone();
-        confirm_suite.fixture = join_unique(suspects.iter().map(|(f, _)| f.as_str()));
-        confirm_suite.scenario = join_unique(suspects.iter().map(|(_, s)| s.as_str()));
-        confirm_suite.no_history = true;
-        let rerun = run_suite(&root, &confirm_suite, &args.common)?;
-        let second = verdict::compare_fixtures(&base.fixtures, &rerun.fixtures, &config);
-        verdict::confirm_timing_regressions(&mut gate, &second);
     }
+    let outcome = crate::gate::decide(
+        &check_plan,
+        &mut base_runner,
+        &mut head_runner,
+        &mut |side, event| show_progress(&progress, Some(side), event),
+    )
+    .context("the interleaved confirmation failed")?;
+    progress.finish_and_clear();
+    let _ = std::fs::remove_dir_all(&scratch);
+    let gate = outcome.report;
     println!();
     print!(
         "{}",
-        compare::render_gate_table(&gate, &format!("baseline `{}`", base.name), "this run")
+        compare::render_gate_table(&gate, &base_label, "this run")
     );
-    write_exports(&record, Some(&gate), &args.exports, &args.common)?;
-    Ok(if gate.has_regressions() {
+    print!("{}", crate::gate::render_unresolved(&gate));
+    let counts = gate.counts();
+    let check = crate::gate::CheckRecord {
+        format: crate::gate::CheckRecord::FORMAT.to_string(),
+        format_version: crate::gate::CHECK_FORMAT_VERSION,
+        started_at: record.started_at.clone(),
+        machine_key: machine.key.clone(),
+        baseline: base.name.clone(),
+        baseline_machine_key: base.machine.key.clone(),
+        baseline_commit: Some(sha.clone()),
+        head_commit: record.git.commit.clone(),
+        head_dirty: record.git.dirty,
+        foreign_machine,
+        paired,
+        exit_code: gate.exit_code(),
+        counts: crate::gate::CheckCounts {
+            regressed: counts.regressed,
+            improved: counts.improved,
+            unchanged: counts.unchanged,
+            inconclusive: counts.inconclusive,
+        },
+        interleaved: outcome
+            .interleaved
+            .iter()
+            .map(|run| crate::gate::InterleavedSummary {
+                fixture: run.fixture.clone(),
+                scenario: run.scenario.clone(),
+                pairs: run.pairs(),
+                reason: suspects
+                    .iter()
+                    .find(|(f, s, _)| *f == run.fixture && *s == run.scenario)
+                    .map(|(_, _, why)| why.clone())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        report: gate.clone(),
+    };
+    write_record(&run_dir.join("metrics.json"), &record)?;
+    let check_json = serde_json::to_string_pretty(&check).context("cannot serialize the check")?;
+    crate::fsutil::write_atomic(&run_dir.join("check.json"), check_json.as_bytes())
+        .with_context(|| format!("cannot write {}", run_dir.join("check.json").display()))?;
+    if !args.suite.no_history {
+        let path = crate::gate::append_check(&reports, &check)
+            .context("cannot append the check to its history")?;
+        inform(
+            &args.common,
+            &format!("check history: appended to {}", path.display()),
+        );
+    }
+    if let Some(path) = &args.exports.export_json {
+        crate::fsutil::write_atomic(path, check_json.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        inform(&args.common, &format!("json: {}", path.display()));
+    }
+    let other_exports = ExportArgs {
+        export_json: None,
+        ..args.exports.clone()
+    };
+    write_exports(&record, Some(&gate), &other_exports, &args.common)?;
+    Ok(outcome_of(&gate))
+}
+
+fn outcome_of(gate: &GateReport) -> Outcome {
+    if gate.has_regressions() {
         Outcome::Regression
     } else {
         Outcome::Clean
-    })
+    }
+}
+
+fn cmd_selftest(args: &SelftestArgs) -> Result<Outcome> {
+    let root = workspace_root(&args.common)?;
+    let config = gate_config(args.threshold)?;
+    let paired = args.paired.config();
+    let plan = plan_suite(&root, &args.suite)?;
+    let run_dir = unique_run_dir(
+        &root,
+        &format!(
+            "selftest-{}",
+            format_rfc3339_utc(std::time::SystemTime::now())
+        ),
+    )?;
+    let scratch = run_dir.join("work");
+    let mut base_runner = ProcessRunner::current_exe(scratch.join("cachegrind"))?;
+    let mut head_runner = ProcessRunner::current_exe(scratch.join("cachegrind"))?;
+    settle_generated(&plan.fixtures, &scratch, &mut base_runner)?;
+    let options = ScenarioOptions {
+        inject: None,
+        ..plan.options.clone()
+    };
+    let selftest_plan = crate::gate::selftest::SelftestPlan {
+        fixtures: &plan.fixtures,
+        scenarios: &plan.scenarios,
+        options: &options,
+        runs: args.runs as usize,
+        slowdown_pct: args.slowdown_pct,
+        gate: &config,
+        paired: &paired,
+        resamples: args.resamples as usize,
+        work_dir: &scratch,
+    };
+    let progress = progress_bar(&args.common, 0);
+    let report = crate::gate::selftest::run_selftest(
+        &selftest_plan,
+        &mut base_runner,
+        &mut head_runner,
+        &mut |tag, side, event| {
+            progress.set_message(format!(
+                "{tag} {side:?} {} {} {} {}/{}",
+                event.fixture,
+                event.scenario.name(),
+                event.stage,
+                event.index + 1,
+                event.of
+            ));
+            progress.tick();
+        },
+    )
+    .context("the selftest's interleaved runs failed")?;
+    progress.finish_and_clear();
+    let _ = std::fs::remove_dir_all(&scratch);
+    let text = crate::gate::selftest::render(&report, &config, &paired);
+    print!("{text}");
+    crate::fsutil::write_atomic(&run_dir.join("selftest.txt"), text.as_bytes())
+        .with_context(|| format!("cannot write {}", run_dir.display()))?;
+    Ok(Outcome::Clean)
 }
 
 fn cmd_compare(args: &CompareArgs) -> Result<Outcome> {
@@ -816,19 +1097,7 @@ fn cmd_compare(args: &CompareArgs) -> Result<Outcome> {
         Some(rev) => compare::resolve_revision(&root, rev)?,
         None => Revision::WorkingTree,
     };
-    let mut worktrees = Vec::new();
-    let result = compare_revisions(&root, &base, &head, &plan, &config, args, &mut worktrees);
-    if !args.keep_worktrees {
-        for worktree in &worktrees {
-            if let Err(err) = compare::remove_worktree(&root, worktree) {
-                eprintln!(
-                    "warning: could not remove worktree {}: {err}",
-                    worktree.path.display()
-                );
-            }
-        }
-    }
-    result
+    compare_revisions(&root, &base, &head, &plan, &config, args)
 }
 
 fn compare_revisions(
@@ -838,27 +1107,27 @@ fn compare_revisions(
     plan: &SuitePlan,
     config: &GateConfig,
     args: &CompareArgs,
-    worktrees: &mut Vec<compare::Worktree>,
 ) -> Result<Outcome> {
     let started_at = format_rfc3339_utc(std::time::SystemTime::now());
     let run_dir = unique_run_dir(root, &format!("compare-{started_at}"))?;
     let scratch = run_dir.join("work");
-    let mut build = |revision: &Revision| -> Result<PathBuf> {
-        inform(
-            &args.common,
-            &format!("building soda-perf for {} …", revision.label()),
-        );
+    let build = |revision: &Revision| -> Result<PathBuf> {
         match revision {
-            Revision::WorkingTree => Ok(compare::build_soda_perf(root, None)?),
-            Revision::Commit { sha, .. } => {
-                let worktree = compare::add_worktree(root, sha)?;
-                let exe = compare::build_soda_perf(&worktree.path, Some(&worktree.target_dir));
-                // Base and head may be the same commit (an A/A check): one worktree.
-                if !worktrees.contains(&worktree) {
-                    worktrees.push(worktree);
-                }
-                Ok(exe?)
+            Revision::WorkingTree => {
+                inform(
+                    &args.common,
+                    &format!("building soda-perf for {} …", revision.label()),
+                );
+                Ok(compare::build_soda_perf(root, None)?)
             }
+            // A commit's binary is built once (in a worktree, with the target
+            // directory every revision shares) and kept under .cache/perf/builds.
+            Revision::Commit { sha, .. } => Ok(crate::gate::builds::ensure_build(
+                root,
+                sha,
+                &mut crate::gate::builds::CargoWorktreeBuild,
+                &mut |line| inform(&args.common, line),
+            )?),
         }
     };
     let base_exe = build(base)?;
@@ -1103,6 +1372,15 @@ mod tests {
     }
 
     #[test]
+    fn pair_defaults_are_the_paired_configs() {
+        let cli = Cli::try_parse_from(["soda-perf", "check"]).unwrap();
+        let Command::Check(args) = cli.command else {
+            panic!("check")
+        };
+        assert_eq!(args.paired.config(), crate::gate::PairedConfig::default());
+    }
+
+    #[test]
     fn zero_iterations_are_refused() {
         assert!(Cli::try_parse_from(["soda-perf", "run", "--iterations", "0"]).is_err());
     }
@@ -1141,6 +1419,7 @@ mod tests {
                 instructions: true,
                 verify_targeted: true,
                 calibrate: false,
+                inject: None,
             },
         };
         assert_eq!(total_steps(&plan), 0);

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod export;
 pub mod fixtures;
 pub mod fsutil;
+pub mod gate;
 pub mod generate;
 pub mod history;
 pub mod machine;

@@ -12,6 +12,34 @@ use crate::model::{GitInfo, MachineInfo};
 
 const BYTES_PER_GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
+/// The prefix of the scenario note that keys instruction counts.
+pub const CPU_FEATURES_NOTE: &str = "cpu-features ";
+
+/// `cpu-features <hash>`: xxh3 of the sorted CPU feature flags of
+/// `/proc/cpuinfo` (`unknown` elsewhere). Instruction counts are compared
+/// only between runs with the same note.
+pub fn cpu_features_note() -> String {
+    let flags = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|line| line.starts_with("flags") || line.starts_with("Features"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, flags)| {
+                    let mut flags: Vec<&str> = flags.split_whitespace().collect();
+                    flags.sort_unstable();
+                    flags.join(" ")
+                })
+        });
+    match flags {
+        Some(flags) => format!(
+            "{CPU_FEATURES_NOTE}{:016x}",
+            xxhash_rust::xxh3::xxh3_64(flags.as_bytes())
+        ),
+        None => format!("{CPU_FEATURES_NOTE}unknown"),
+    }
+}
+
 /// Fingerprints the machine this process runs on.
 pub fn detect_machine() -> MachineInfo {
     let system = System::new_with_specifics(

@@ -71,7 +71,7 @@ impl WorkerScenario {
 }
 
 /// One job for the worker child.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerRequest {
     pub protocol_version: u32,
     /// The builder config of the (scratch copy of the) fixture.
@@ -82,6 +82,33 @@ pub struct WorkerRequest {
     pub iteration: u32,
     /// After the timed region, compare the artifact with a clean build.
     pub verify: bool,
+    /// Synthetic extra work inside the measured region, for `selftest` and
+    /// the gate's drills only (hidden options; absent in every normal run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inject: Option<Injection>,
+}
+
+/// Extra work a worker adds to its measured region: busy time in
+/// proportion to the region's own wall time, and heap allocations in
+/// proportion to the bytes the region allocated. Never on in a normal run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Injection {
+    /// Spin this many percent of the region's wall time more.
+    #[serde(default)]
+    pub slowdown_pct: f64,
+    /// Allocate (and free) this many percent of the region's bytes more.
+    #[serde(default)]
+    pub alloc_pct: f64,
+}
+
+impl Injection {
+    /// `None` when both are zero: nothing to inject.
+    pub fn from_pcts(slowdown_pct: f64, alloc_pct: f64) -> Option<Injection> {
+        (slowdown_pct != 0.0 || alloc_pct != 0.0).then_some(Injection {
+            slowdown_pct,
+            alloc_pct,
+        })
+    }
 }
 
 impl WorkerRequest {
@@ -97,6 +124,7 @@ impl WorkerRequest {
             scenario,
             iteration,
             verify,
+            inject: None,
         }
     }
 
@@ -146,6 +174,9 @@ pub struct AllocCounters {
     pub peak_allocated_bytes: u64,
     pub jemalloc_resident_bytes: u64,
     pub jemalloc_allocated_bytes: u64,
+    /// Number of allocations (reallocations that grow count once more).
+    #[serde(default)]
+    pub allocations: u64,
 }
 
 /// What the worker tells the parent about one run.
@@ -314,6 +345,7 @@ mod tests {
                 peak_allocated_bytes: 1 << 18,
                 jemalloc_resident_bytes: 1 << 22,
                 jemalloc_allocated_bytes: 1 << 19,
+                allocations: 1000,
             },
             verified: Some(true),
             diagnostics_errors: 0,

@@ -129,7 +129,7 @@ impl FromStr for ScenarioName {
 }
 
 /// How many iterations and what extra checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioOptions {
     pub iterations: usize,
     pub warmup: usize,
@@ -140,6 +140,9 @@ pub struct ScenarioOptions {
     /// Run the control workload (a child process of fixed work) before every
     /// measured iteration and record it as `control_ms`.
     pub calibrate: bool,
+    /// Synthetic extra work in every measured run (hidden options of
+    /// `check` and `selftest`; `None` in every normal run).
+    pub inject: Option<crate::protocol::Injection>,
 }
 
 #[cfg(test)]
@@ -152,6 +155,7 @@ impl ScenarioOptions {
             instructions: false,
             verify_targeted: true,
             calibrate: false,
+            inject: None,
         }
     }
 }
@@ -164,6 +168,7 @@ impl Default for ScenarioOptions {
             instructions: false,
             verify_targeted: true,
             calibrate: true,
+            inject: None,
         }
     }
 }
@@ -274,6 +279,8 @@ pub struct ScenarioRun {
     /// Distinct across all stages so every targeted edit changes the file.
     next_iteration: u32,
     edit: EditFn,
+    /// Synthetic extra work for the measured runs (selftest, drills only).
+    inject: Option<crate::protocol::Injection>,
 }
 
 impl ScenarioRun {
@@ -321,12 +328,19 @@ impl ScenarioRun {
             verify,
             next_iteration: 0,
             edit: targeted_edit_fn(),
+            inject: options.inject,
         }
     }
 
     /// Replaces the parent-side edit (tests use a fake one).
     pub fn with_edit(mut self, edit: EditFn) -> ScenarioRun {
         self.edit = edit;
+        self
+    }
+
+    /// Adds synthetic work to every measured run (see [`crate::protocol::Injection`]).
+    pub fn with_injection(mut self, inject: Option<crate::protocol::Injection>) -> ScenarioRun {
+        self.inject = inject;
         self
     }
 
@@ -389,12 +403,15 @@ impl ScenarioRun {
         // run is timed whole by the parent, so its artifact is verified by a
         // separate child afterwards.
         let in_child = self.verify && self.scenario.is_session();
-        let request = WorkerRequest::new(
+        let mut request = WorkerRequest::new(
             &self.project.config_path,
             self.scenario,
             iteration,
             in_child,
         );
+        if stage == Stage::Measured {
+            request.inject = self.inject;
+        }
         let result = if stage == Stage::Instructions {
             runner.run_counting_instructions(&request)
         } else {
@@ -566,7 +583,7 @@ pub fn fixture_result(fixture: &str, scenarios: Vec<ScenarioResult>) -> FixtureR
 /// breakdowns (user/sys split, phases, cache counters) are informational so
 /// that more metrics do not mean more false alarms.
 pub fn metric_spec(name: &str) -> (&'static str, MetricKind, Direction) {
-    use Direction::{Informational, SmallerIsBetter};
+    use Direction::{Informational, LargerIsBetter, SmallerIsBetter};
     use MetricKind::{Deterministic, Timing};
     match name {
         "wall_ms" => ("ms", Timing, SmallerIsBetter),
@@ -578,15 +595,17 @@ pub fn metric_spec(name: &str) -> (&'static str, MetricKind, Direction) {
         }
         "peak_rss_kib" => ("KiB", Timing, SmallerIsBetter),
         "alloc_total_bytes" => ("bytes", Deterministic, SmallerIsBetter),
+        "alloc_count" => ("count", Deterministic, SmallerIsBetter),
         // The peak of live bytes depends on how worker threads interleave.
         "alloc_peak_bytes" => ("bytes", Timing, SmallerIsBetter),
         // Depends on jemalloc's page retention and thread timing.
         "jemalloc_resident_bytes" => ("bytes", Timing, Informational),
         "instructions" => ("instructions", Deterministic, SmallerIsBetter),
         "files_read" | "files_analyzed" => ("count", Deterministic, SmallerIsBetter),
-        "files_scanned" | "cache_hits" | "cache_misses" | "cache_skips" => {
-            ("count", Deterministic, Informational)
-        }
+        // Work done: a build that misses more or hits less did more work.
+        "cache_misses" => ("count", Deterministic, SmallerIsBetter),
+        "cache_hits" => ("count", Deterministic, LargerIsBetter),
+        "files_scanned" | "cache_skips" => ("count", Deterministic, Informational),
         name if name.starts_with("phase.") => ("ms", Timing, Informational),
         _ => ("count", Deterministic, Informational),
     }
@@ -641,6 +660,7 @@ pub fn measurement_samples(
             "alloc_total_bytes".to_string(),
             report.alloc.total_allocated_bytes as f64,
         ),
+        ("alloc_count".to_string(), report.alloc.allocations as f64),
         (
             "alloc_peak_bytes".to_string(),
             report.alloc.peak_allocated_bytes as f64,
@@ -715,6 +735,11 @@ pub fn scenario_result(
         metrics.insert("instructions".to_string(), metric("instructions", values));
     }
     let mut notes = collected.notes;
+    if metrics.contains_key("instructions") {
+        // Instruction counts depend on the code paths the CPU's features
+        // select (SIMD in hashing and memchr): they compare only on equal features.
+        notes.push(crate::machine::cpu_features_note());
+    }
     let error_diagnostics = collected
         .measured
         .iter()
@@ -935,7 +960,7 @@ mod tests {
         let hits = &result.metrics["cache_hits"];
         assert_eq!(
             (hits.kind, hits.direction),
-            (MetricKind::Deterministic, Direction::Informational)
+            (MetricKind::Deterministic, Direction::LargerIsBetter)
         );
         assert_eq!(result.metrics["phase.scan_ms"].samples, vec![3.0, 3.0]);
         assert_eq!(

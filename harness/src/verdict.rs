@@ -22,7 +22,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Direction, FixtureResult, MetricKind, MetricSamples, ScenarioResult};
+use crate::model::{Direction, FixtureResult, MetricKind, MetricSamples};
 use crate::stats::{
     self, bootstrap_ratio_of_medians, infinity_as_null, mann_whitney_u, BootstrapConfig,
     ConfidenceInterval, Sample,
@@ -152,6 +152,10 @@ pub struct MetricVerdict {
     pub verdict: Verdict,
     /// Why the verdict is what it is, in a few words.
     pub reason: String,
+    /// For an inconclusive timing row: about how many iterations (stored
+    /// screen) or interleaved pairs would resolve the threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve_with: Option<u64>,
 }
 
 impl MetricVerdict {
@@ -285,6 +289,7 @@ pub fn compare_metric(
         family_size: 1,
         verdict: Verdict::Unchanged,
         reason: String::new(),
+        resolve_with: None,
     };
     match head.kind {
         MetricKind::Deterministic => judge_deterministic(&mut verdict, config),
@@ -332,9 +337,34 @@ fn bad_change_pct(direction: Direction, change_pct: f64) -> f64 {
     }
 }
 
+/// The tolerance of a deterministic metric, in percent: byte and
+/// allocation counts (and instructions) vary by a hair with thread
+/// interleaving and hash seeds, so they get `deterministic_tolerance_pct`
+/// (1%); counts of work (files read or analyzed, cache hits and misses) do
+/// not vary at all and must match exactly.
+pub fn deterministic_tolerance_pct(metric: &str, config: &GateConfig) -> f64 {
+    match metric {
+        "files_read" | "files_analyzed" | "files_scanned" | "cache_hits" | "cache_misses"
+        | "cache_skips" => 0.0,
+        _ => config.deterministic_tolerance_pct,
+    }
+}
+
+/// An absolute slack under which a deterministic change is never one: the
+/// number of allocations of a small warm build (≈ 630) moved by 8 (+1.3%)
+/// between two A/A runs (thread-pool and hash-map growth timing), which a
+/// percentage alone cannot absorb at that size.
+pub fn deterministic_slack(metric: &str) -> f64 {
+    match metric {
+        "alloc_count" => 32.0,
+        _ => 0.0,
+    }
+}
+
 fn judge_deterministic(v: &mut MetricVerdict, config: &GateConfig) {
-    let tolerance = config.deterministic_tolerance_pct;
-    let exceeds = v.change_pct.abs() > tolerance;
+    let tolerance = deterministic_tolerance_pct(&v.metric, config);
+    let exceeds = v.change_pct.abs() > tolerance
+        && (v.head_median - v.base_median).abs() > deterministic_slack(&v.metric);
     (v.verdict, v.reason) = if !exceeds {
         (
             Verdict::Unchanged,
@@ -463,12 +493,29 @@ fn apply_holm(rows: &mut [GateRow], config: &GateConfig) {
     }
 }
 
+/// What a row's verdict rests on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Evidence {
+    /// This run's samples against the stored baseline's: a screen for
+    /// timing rows (it can never say `regressed` on its own), the verdict
+    /// itself for deterministic rows.
+    #[default]
+    Stored,
+    /// An interleaved, randomized-order A/B run of the baseline commit's
+    /// binary against this one, on this machine, now.
+    Interleaved { pairs: usize },
+}
+
 /// One compared metric of one fixture × scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateRow {
     pub fixture: String,
     pub scenario: String,
     pub metric: MetricVerdict,
+    /// Where the verdict's evidence came from.
+    #[serde(default)]
+    pub evidence: Evidence,
 }
 
 /// Verdict counts of a gate report.
@@ -534,36 +581,6 @@ impl GateReport {
 
 /// Compares every metric present on both sides; timing p-values are
 /// Holm-adjusted over all the timing metrics compared.
-/// The control workload's wall time beside each measured iteration, when
-/// there is one per sample (at least 3).
-fn control_samples<'s>(scenario: &'s ScenarioResult, control: &str) -> Option<&'s [f64]> {
-    scenario
-        .metrics
-        .get(control)
-        .map(|m| m.samples.as_slice())
-        .filter(|c| c.len() >= 3 && c.iter().all(|v| v.is_finite() && *v > 0.0))
-}
-
-/// Each sample divided by the control run right before it, rescaled to the
-/// base's median control time: "how long this would have taken at the base
-/// run's machine speed". The machine on a shared runner switches between
-/// speed states over seconds; a control run and the iteration after it share
-/// one state, so the ratio cancels it where a median of either cannot.
-fn normalize(samples: &[f64], control: &[f64], reference: f64) -> Option<Vec<f64>> {
-    (samples.len() == control.len()).then(|| {
-        samples
-            .iter()
-            .zip(control)
-            .map(|(v, c)| v / c * reference)
-            .collect()
-    })
-}
-
-/// Time metrics of the measured work (not the control itself, not counts).
-fn is_drift_corrected(name: &str, metric: &MetricSamples) -> bool {
-    metric.kind == MetricKind::Timing && metric.unit == "ms" && !name.starts_with("control")
-}
-
 pub fn compare_fixtures(
     base: &[FixtureResult],
     head: &[FixtureResult],
@@ -571,8 +588,6 @@ pub fn compare_fixtures(
 ) -> GateReport {
     let mut rows = Vec::new();
     let mut missing = Vec::new();
-    // (row index, factor) of the rows whose head times were drift-corrected.
-    let mut drift_notes: Vec<(usize, f64)> = Vec::new();
     for head_fixture in head {
         let Some(base_fixture) = base.iter().find(|f| f.fixture == head_fixture.fixture) else {
             missing.push(format!("{}: not in the base", head_fixture.fixture));
@@ -584,54 +599,34 @@ pub fn compare_fixtures(
                 missing.push(format!("{label}: not in the base"));
                 continue;
             };
+            let features = |scenario: &crate::model::ScenarioResult| {
+                scenario
+                    .notes
+                    .iter()
+                    .find(|n| n.starts_with(crate::machine::CPU_FEATURES_NOTE))
+                    .cloned()
+            };
+            let (base_features, head_features) = (features(base_scenario), features(head_scenario));
             for (name, head_metric) in &head_scenario.metrics {
-                // CPU metrics against the control's CPU time, the rest against its wall time.
-                let control = if name.starts_with("cpu")
-                    || name.starts_with("user")
-                    || name.starts_with("sys")
-                {
-                    crate::model::CONTROL_CPU_METRIC
-                } else {
-                    crate::model::CONTROL_METRIC
-                };
-                let controls = control_samples(base_scenario, control)
-                    .zip(control_samples(head_scenario, control));
                 let Some(base_metric) = base_scenario.metrics.get(name) else {
                     missing.push(format!("{label}/{name}: not in the base"));
                     continue;
                 };
-                let normalized = controls
-                    .filter(|_| is_drift_corrected(name, head_metric))
-                    .and_then(|(bc, hc)| {
-                        let reference = median_of(bc)?;
-                        Some((
-                            MetricSamples {
-                                samples: normalize(&base_metric.samples, bc, reference)?,
-                                ..base_metric.clone()
-                            },
-                            MetricSamples {
-                                samples: normalize(&head_metric.samples, hc, reference)?,
-                                ..head_metric.clone()
-                            },
-                            median_of(hc)? / reference,
-                        ))
-                    });
-                let (base_metric, head_metric, drift) = match &normalized {
-                    Some((b, h, factor)) => (b, h, Some(*factor)),
-                    None => (base_metric, head_metric, None),
-                };
-                let corrected_by = drift;
+                if name == "instructions" && base_features != head_features {
+                    missing.push(format!(
+                        "{label}/{name}: the CPU features differ ({} → {}); instruction counts compare only on equal features, re-save the baseline on this runner",
+                        base_features.as_deref().unwrap_or("cpu-features unrecorded"),
+                        head_features.as_deref().unwrap_or("cpu-features unrecorded")
+                    ));
+                    continue;
+                }
                 match compare_metric(name, base_metric, head_metric, config) {
-                    Ok(metric) => {
-                        if let Some(factor) = corrected_by {
-                            drift_notes.push((rows.len(), factor));
-                        }
-                        rows.push(GateRow {
-                            fixture: head_fixture.fixture.clone(),
-                            scenario: head_scenario.scenario.clone(),
-                            metric,
-                        });
-                    }
+                    Ok(metric) => rows.push(GateRow {
+                        fixture: head_fixture.fixture.clone(),
+                        scenario: head_scenario.scenario.clone(),
+                        metric,
+                        evidence: Evidence::Stored,
+                    }),
                     Err(err) => missing.push(format!("{label}/{name}: {err}")),
                 }
             }
@@ -659,17 +654,6 @@ pub fn compare_fixtures(
         }
     }
     apply_holm(&mut rows, config);
-    for (index, factor) in drift_notes {
-        if let Some(row) = rows
-            .get_mut(index)
-            .filter(|r| r.metric.kind == MetricKind::Timing)
-        {
-            row.metric.reason = format!(
-                "{}; machine drift ×{factor:.3} corrected",
-                row.metric.reason
-            );
-        }
-    }
     GateReport {
         config: *config,
         rows,
@@ -686,57 +670,11 @@ pub fn median_of(values: &[f64]) -> Option<f64> {
     }
 }
 
-/// The (fixture, scenario) pairs with a regressed timing metric.
-pub fn timing_regressions(gate: &GateReport) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for row in &gate.rows {
-        let key = (row.fixture.clone(), row.scenario.clone());
-        if row.metric.kind == MetricKind::Timing
-            && row.metric.verdict == Verdict::Regressed
-            && !out.contains(&key)
-        {
-            out.push(key);
-        }
-    }
-    out
-}
-
-/// Keeps a timing regression only where the independent re-run `second`
-/// regressed on the same metric too; the others become inconclusive.
-/// Deterministic metrics need no confirmation.
-pub fn confirm_timing_regressions(gate: &mut GateReport, second: &GateReport) {
-    for row in &mut gate.rows {
-        if row.metric.kind != MetricKind::Timing || row.metric.verdict != Verdict::Regressed {
-            continue;
-        }
-        let again = second
-            .find(&row.fixture, &row.scenario, &row.metric.metric)
-            .map(|r| (r.metric.verdict, r.metric.change_pct));
-        match again {
-            Some((Verdict::Regressed, change)) => {
-                row.metric.reason = format!(
-                    "{}; confirmed by a re-run ({change:+.1}%)",
-                    row.metric.reason
-                );
-            }
-            other => {
-                row.metric.verdict = Verdict::Inconclusive;
-                let seen = other
-                    .map(|(v, c)| format!("{v:?} {c:+.1}%").to_lowercase())
-                    .unwrap_or_else(|| "missing".into());
-                row.metric.reason = format!(
-                    "{}; not confirmed by a re-run ({seen}): machine noise, not a regression",
-                    row.metric.reason
-                );
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 mod tests {
     use super::*;
+    use crate::model::ScenarioResult;
 
     use crate::stats::rng::Xoshiro256StarStar;
     use std::collections::BTreeMap;
@@ -1182,99 +1120,74 @@ mod tests {
     }
 
     #[test]
-    fn machine_drift_is_corrected_by_the_control_workload() {
-        let control = |center: f64, seed: u64| MetricSamples {
-            unit: "ms".into(),
-            kind: MetricKind::Timing,
-            direction: Direction::Informational,
-            samples: noisy(seed, 20, center, 0.01),
+    fn instructions_of_other_cpu_features_are_not_compared() {
+        let scenario = |count: f64, note: &str| ScenarioResult {
+            scenario: "cold".into(),
+            iterations: 1,
+            warmup: 0,
+            metrics: [(
+                "instructions".to_string(),
+                counts(vec![count], Direction::SmallerIsBetter),
+            )]
+            .into(),
+            verified: None,
+            notes: vec![note.to_string()],
         };
-        let base = vec![fixture(
-            "app",
-            vec![(
-                "cold",
-                vec![
-                    ("wall_ms", timing(noisy(1, 20, 100.0, 0.01))),
-                    ("control_ms", control(10.0, 2)),
-                ],
-            )],
-        )];
-        // The whole machine is 15% slower: the control says so, nothing regressed.
-        let slower_machine = vec![fixture(
-            "app",
-            vec![(
-                "cold",
-                vec![
-                    ("wall_ms", timing(noisy(3, 20, 115.0, 0.01))),
-                    ("control_ms", control(11.5, 4)),
-                ],
-            )],
-        )];
-        let report = compare_fixtures(&base, &slower_machine, &GateConfig::default());
-        let wall = &report.find("app", "cold", "wall_ms").unwrap().metric;
-        assert_ne!(wall.verdict, Verdict::Regressed, "{}", wall.describe());
-        assert!(wall.reason.contains("machine drift"), "{}", wall.reason);
-        // Same machine speed, 15% slower code: a regression.
-        let slower_code = vec![fixture(
-            "app",
-            vec![(
-                "cold",
-                vec![
-                    ("wall_ms", timing(noisy(5, 20, 115.0, 0.01))),
-                    ("control_ms", control(10.0, 6)),
-                ],
-            )],
-        )];
-        let report = compare_fixtures(&base, &slower_code, &GateConfig::default());
-        assert_eq!(
-            report
-                .find("app", "cold", "wall_ms")
-                .unwrap()
-                .metric
-                .verdict,
-            Verdict::Regressed
+        let fixture = |count: f64, note: &str| FixtureResult {
+            fixture: "f".into(),
+            files: 1,
+            scenarios: vec![scenario(count, note)],
+        };
+        let config = quick_config();
+        let same = compare_fixtures(
+            &[fixture(100.0, "cpu-features aa")],
+            &[fixture(150.0, "cpu-features aa")],
+            &config,
         );
-        assert_eq!(report.exit_code(), 1);
+        assert_eq!(same.rows[0].metric.verdict, Verdict::Regressed);
+        let other = compare_fixtures(
+            &[fixture(100.0, "cpu-features aa")],
+            &[fixture(150.0, "cpu-features bb")],
+            &config,
+        );
+        assert!(other.rows.is_empty());
+        assert!(
+            other.missing[0].contains("CPU features differ"),
+            "{:?}",
+            other.missing
+        );
+        assert_eq!(other.exit_code(), 0);
     }
 
     #[test]
-    fn a_timing_regression_needs_a_confirming_rerun() {
-        let base = vec![fixture(
-            "app",
-            vec![("cold", vec![("wall_ms", timing(noisy(1, 20, 100.0, 0.01)))])],
-        )];
-        let slow = vec![fixture(
-            "app",
-            vec![("cold", vec![("wall_ms", timing(noisy(2, 20, 115.0, 0.01)))])],
-        )];
-        let same = vec![fixture(
-            "app",
-            vec![("cold", vec![("wall_ms", timing(noisy(3, 20, 100.0, 0.01)))])],
-        )];
-        let mut gate = compare_fixtures(&base, &slow, &GateConfig::default());
+    fn counts_of_work_must_match_exactly_and_bytes_within_one_percent() {
+        let config = quick_config();
+        let bytes = |v: f64| counts(vec![v], Direction::SmallerIsBetter);
+        let judge = |name: &str, base: f64, head: f64| {
+            compare_metric(name, &bytes(base), &bytes(head), &config)
+                .unwrap()
+                .verdict
+        };
         assert_eq!(
-            timing_regressions(&gate),
-            vec![("app".to_string(), "cold".to_string())]
+            judge("alloc_total_bytes", 1000.0, 1009.0),
+            Verdict::Unchanged
         );
-        // The re-run looks like the base: it was the machine.
-        confirm_timing_regressions(
-            &mut gate,
-            &compare_fixtures(&base, &same, &GateConfig::default()),
+        assert_eq!(
+            judge("alloc_total_bytes", 1000.0, 1020.0),
+            Verdict::Regressed
         );
-        assert!(!gate.has_regressions());
-        assert!(gate.rows[0].metric.reason.contains("not confirmed"));
-        // The re-run is slow too: it was the code.
-        let mut gate = compare_fixtures(&base, &slow, &GateConfig::default());
-        let again = vec![fixture(
-            "app",
-            vec![("cold", vec![("wall_ms", timing(noisy(4, 20, 114.0, 0.01)))])],
-        )];
-        confirm_timing_regressions(
-            &mut gate,
-            &compare_fixtures(&base, &again, &GateConfig::default()),
+        assert_eq!(judge("alloc_count", 1000.0, 995.0), Verdict::Unchanged);
+        // Small counts: 8 more of 634 is +1.3%, within the absolute slack.
+        assert_eq!(judge("alloc_count", 634.0, 642.0), Verdict::Unchanged);
+        assert_eq!(judge("alloc_count", 10_000.0, 10_200.0), Verdict::Regressed);
+        assert_eq!(judge("files_read", 1000.0, 1001.0), Verdict::Regressed);
+        assert_eq!(judge("cache_misses", 10.0, 10.0), Verdict::Unchanged);
+        assert_eq!(judge("cache_misses", 10.0, 9.0), Verdict::Improved);
+        assert_eq!(deterministic_tolerance_pct("files_analyzed", &config), 0.0);
+        assert_eq!(
+            deterministic_tolerance_pct("alloc_total_bytes", &config),
+            1.0
         );
-        assert!(gate.has_regressions());
-        assert_eq!(gate.exit_code(), 1);
     }
 
     #[test]

@@ -15,13 +15,14 @@ use builder::config::load_config;
 use builder::session::{BuildError, BuilderSession, ChangeSet, SessionOptions};
 
 use crate::protocol::{
-    AllocCounters, CacheCounters, FileCounters, WorkerReport, WorkerRequest, WorkerScenario,
-    PROTOCOL_VERSION,
+    AllocCounters, CacheCounters, FileCounters, Injection, WorkerReport, WorkerRequest,
+    WorkerScenario, PROTOCOL_VERSION,
 };
 
 static TOTAL_ALLOCATED: AtomicU64 = AtomicU64::new(0);
 static CURRENT_ALLOCATED: AtomicU64 = AtomicU64::new(0);
 static PEAK_ALLOCATED: AtomicU64 = AtomicU64::new(0);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 /// Wraps an allocator and counts bytes: the total ever allocated, the bytes
 /// live now, and the peak of live bytes. Relaxed atomics: each counter is
@@ -37,6 +38,7 @@ impl<A> CountingAllocator<A> {
 }
 
 fn record_growth(bytes: u64) {
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
     TOTAL_ALLOCATED.fetch_add(bytes, Ordering::Relaxed);
     let now = CURRENT_ALLOCATED.fetch_add(bytes, Ordering::Relaxed) + bytes;
     PEAK_ALLOCATED.fetch_max(now, Ordering::Relaxed);
@@ -98,6 +100,8 @@ pub struct AllocSnapshot {
     pub total: u64,
     pub current: u64,
     pub peak: u64,
+    /// Allocations so far (growing reallocations included).
+    pub count: u64,
 }
 
 pub fn alloc_snapshot() -> AllocSnapshot {
@@ -105,6 +109,7 @@ pub fn alloc_snapshot() -> AllocSnapshot {
         total: TOTAL_ALLOCATED.load(Ordering::Relaxed),
         current: CURRENT_ALLOCATED.load(Ordering::Relaxed),
         peak: PEAK_ALLOCATED.load(Ordering::Relaxed),
+        count: ALLOCATIONS.load(Ordering::Relaxed),
     }
 }
 
@@ -161,6 +166,8 @@ struct TimedRegion {
     started: Instant,
     usage: ProcessUsage,
     alloc_total: u64,
+    alloc_count: u64,
+    inject: Option<Injection>,
 }
 
 struct RegionFigures {
@@ -173,16 +180,26 @@ struct RegionFigures {
 }
 
 impl TimedRegion {
-    fn begin() -> TimedRegion {
+    fn begin(inject: Option<Injection>) -> TimedRegion {
         reset_peak();
+        let snapshot = alloc_snapshot();
         TimedRegion {
             usage: process_usage(),
-            alloc_total: alloc_snapshot().total,
+            alloc_total: snapshot.total,
+            alloc_count: snapshot.count,
+            inject,
             started: Instant::now(),
         }
     }
 
     fn end(self) -> RegionFigures {
+        if let Some(inject) = self.inject {
+            inject_work(
+                &inject,
+                self.started.elapsed(),
+                alloc_snapshot().total.saturating_sub(self.alloc_total),
+            );
+        }
         let wall_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         let usage = process_usage();
         let snapshot = alloc_snapshot();
@@ -199,7 +216,41 @@ impl TimedRegion {
                 peak_allocated_bytes: snapshot.peak,
                 jemalloc_resident_bytes,
                 jemalloc_allocated_bytes,
+                allocations: snapshot.count.saturating_sub(self.alloc_count),
             },
+        }
+    }
+}
+
+/// The synthetic extra work of `selftest` and the drills, inside the
+/// measured region: a busy loop for `slowdown_pct` of the region's wall
+/// time so far (CPU and wall grow alike, as with more work), and heap
+/// blocks of 64 KiB, each written and freed, adding `alloc_pct` of the
+/// region's allocated bytes.
+fn inject_work(inject: &Injection, elapsed: std::time::Duration, allocated: u64) {
+    if inject.alloc_pct > 0.0 {
+        let extra = (allocated as f64 * inject.alloc_pct / 100.0) as u64;
+        const BLOCK: u64 = 64 * 1024;
+        let mut left = extra;
+        while left > 0 {
+            let size = left.min(BLOCK) as usize;
+            let block = std::hint::black_box(vec![1u8; size]);
+            drop(block);
+            left -= size as u64;
+        }
+    }
+    if inject.slowdown_pct > 0.0 {
+        let spin = elapsed.mul_f64(inject.slowdown_pct / 100.0);
+        let until = Instant::now() + spin;
+        let mut state = 0u64;
+        while Instant::now() < until {
+            for _ in 0..256 {
+                state = std::hint::black_box(
+                    state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1),
+                );
+            }
         }
     }
 }
@@ -304,7 +355,7 @@ pub fn run_request(request: &WorkerRequest) -> Result<WorkerReport, WorkerError>
             }
             // Exactly `soda-builder build`: lock the cache, load the persisted
             // state, build, write the artifact and the cache.
-            let region = TimedRegion::begin();
+            let region = TimedRegion::begin(request.inject);
             let (session, output) = run_build_session(
                 &config,
                 BuildOptions {
@@ -333,14 +384,14 @@ pub fn run_request(request: &WorkerRequest) -> Result<WorkerReport, WorkerError>
             } else {
                 ChangeSet::default()
             };
-            let region = TimedRegion::begin();
+            let region = TimedRegion::begin(request.inject);
             let output = session
                 .update(&changes)
                 .map_err(build_error(scenario, "update"))?;
             (output, region.end())
         }
         WorkerScenario::Clean => {
-            let region = TimedRegion::begin();
+            let region = TimedRegion::begin(request.inject);
             let output = clean_build(&config).map_err(build_error(scenario, "clean build"))?;
             (output, region.end())
         }

@@ -12,6 +12,7 @@ pub mod descriptive;
 pub mod mann_whitney;
 pub mod noise;
 pub mod normal;
+pub mod paired;
 pub mod rng;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The gate's drills (issue 10), run in the background, one check at a time:
+# A/A checks of a build against its own baseline (quiet, and under load from
+# a parallel cargo build), checks of the perf-slowdown-demo build (its
+# builder does 10% more work), and checks with 2% more allocated bytes
+# injected. Every check's exit code, time, load and --export-json land in OUT.
+#
+#   gate-drills.sh A_BIN SLOW_BIN ROOT OUT ROUNDS [FIRST_ROUND [DEADLINE_EPOCH]]
+#
+# No check starts after DEADLINE_EPOCH (seconds since 1970).
+# A_BIN: soda-perf of the baseline commit; SLOW_BIN: the slowdown branch's;
+# ROOT: a checkout of the baseline commit holding reports/baselines/*/drill.
+set -u
+A_BIN=$1 SLOW_BIN=$2 ROOT=$3 OUT=$4 ROUNDS=${5:-10} FIRST=${6:-1} DEADLINE=${7:-0}
+# --no-calibrate --no-verify: the control run and the clean-build check of
+# targeted runs are not part of the verdict; they only double the time.
+SUITE=(--fixture large-app,xxxlarge --scenario cold,warm,targeted --no-calibrate --no-verify)
+mkdir -p "$OUT"
+
+check() { # label binary extra-args…
+    local label=$1 bin=$2
+    shift 2
+    if [ "$DEADLINE" -gt 0 ] && [ "$(date +%s)" -ge "$DEADLINE" ]; then
+        return
+    fi
+    local start
+    start=$(date +%s)
+    "$bin" check --root "$ROOT" --baseline drill "${SUITE[@]}" --quiet \
+        --export-json "$OUT/$label.json" "$@" >"$OUT/$label.out" 2>"$OUT/$label.err"
+    local code=$?
+    echo "$label exit=$code secs=$(($(date +%s) - start)) load=$(cut -d' ' -f1 /proc/loadavg)" >>"$OUT/summary.txt"
+}
+
+loaded() { # label binary extra-args…: the same check beside a cargo build
+    local load_dir="$OUT/load-target"
+    rm -rf "$load_dir"
+    (cd "$ROOT" && exec cargo build -q -p builder --target-dir "$load_dir") >/dev/null 2>&1 &
+    local load_pid=$!
+    sleep 5
+    check "$@"
+    kill "$load_pid" 2>/dev/null
+    wait "$load_pid" 2>/dev/null
+}
+
+for round in $(seq "$FIRST" "$ROUNDS"); do
+    check "aa-quiet-$round" "$A_BIN"
+    check "slow-$round" "$SLOW_BIN"
+    loaded "aa-loaded-$round" "$A_BIN"
+    check "slow-b-$round" "$SLOW_BIN"
+    if [ $((round % 3)) -eq 1 ]; then
+        check "alloc-$round" "$A_BIN" --inject-alloc-pct 2
+    fi
+done
+echo "done" >>"$OUT/summary.txt"

@@ -1,0 +1,364 @@
+//! The regression gate's scheduler (`check`): screen every timing row
+//! against the stored baseline's samples; decide every suspect — and every
+//! timing row when this machine has no baseline of its own — by an
+//! interleaved A/B run of the baseline commit's binary against the current
+//! one ([`paired`]); gate deterministic counts against the stored baseline
+//! directly. Only interleaved evidence can say `regressed` for a timing row.
+//! Per-commit binaries live in [`builds`]; [`selftest`] measures the gate's
+//! own error rates on this machine.
+
+pub mod builds;
+pub mod paired;
+pub mod selftest;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::Side;
+use crate::fixtures::FixtureLocation;
+use crate::model::{Direction, FixtureResult, MetricKind};
+use crate::protocol::WorkerScenario;
+use crate::runner::Runner;
+use crate::scenario::{ProgressEvent, ScenarioError, ScenarioOptions};
+use crate::verdict::{self, Evidence, GateConfig, GateReport, GateRow, Verdict};
+
+pub use paired::{PairedConfig, PairedRun, PAIRED_METRICS};
+
+/// Bumped when the check export's meaning changes.
+pub const CHECK_FORMAT_VERSION: u32 = 1;
+
+/// Metrics the worker reports since a later harness version: a baseline
+/// binary that predates one reports 0, which is "not measured", not a change.
+const ADDED_LATER: [&str; 1] = ["alloc_count"];
+
+/// What one check decides on.
+pub struct CheckPlan<'a> {
+    /// The stored baseline's results.
+    pub baseline: &'a [FixtureResult],
+    /// This run's results (the screen).
+    pub current: &'a [FixtureResult],
+    pub fixtures: &'a [FixtureLocation],
+    /// Options of the baseline side (no injection).
+    pub base_options: &'a ScenarioOptions,
+    /// Options of the current side.
+    pub head_options: &'a ScenarioOptions,
+    pub gate: &'a GateConfig,
+    pub paired: &'a PairedConfig,
+    /// This machine's key differs from the baseline's (or it has none):
+    /// stored timings say nothing here, every timing row is interleaved,
+    /// and deterministic counts are taken from the interleaved base side.
+    pub foreign_machine: bool,
+    /// Working copies of the interleaved runs.
+    pub work_dir: &'a Path,
+}
+
+/// The check's decision and the interleaved runs behind it.
+pub struct CheckOutcome {
+    pub report: GateReport,
+    pub interleaved: Vec<PairedRun>,
+    /// (fixture, scenario) the screen sent to interleaving, and why.
+    pub suspects: Vec<(String, String, String)>,
+}
+
+/// Whether a screened row must be decided by interleaving: a gated timing
+/// metric the stored samples could not clear (regressed, or inconclusive).
+fn is_suspect(row: &GateRow) -> bool {
+    row.metric.kind == MetricKind::Timing
+        && row.metric.direction != Direction::Informational
+        && matches!(
+            row.metric.verdict,
+            Verdict::Regressed | Verdict::Inconclusive
+        )
+}
+
+/// The (fixture, scenario) pairs to interleave, with the reason.
+pub fn suspects(
+    screen: &GateReport,
+    current: &[FixtureResult],
+    foreign: bool,
+) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    if foreign {
+        for fixture in current {
+            for scenario in &fixture.scenarios {
+                out.push((
+                    fixture.fixture.clone(),
+                    scenario.scenario.clone(),
+                    "no baseline for this machine: every timing row is interleaved".into(),
+                ));
+            }
+        }
+        return out;
+    }
+    for row in screen.rows.iter().filter(|row| is_suspect(row)) {
+        if !out
+            .iter()
+            .any(|(f, s, _)| *f == row.fixture && *s == row.scenario)
+        {
+            out.push((
+                row.fixture.clone(),
+                row.scenario.clone(),
+                format!(
+                    "screen: {} {} {}",
+                    row.metric.metric,
+                    verdict::format_change_pct(row.metric.change_pct),
+                    row.metric.verdict
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Screen → interleave the suspects → merge. `base_runner` runs the
+/// baseline commit's binary, `head_runner` the current one.
+pub fn decide(
+    plan: &CheckPlan<'_>,
+    base_runner: &mut dyn Runner,
+    head_runner: &mut dyn Runner,
+    progress: &mut dyn FnMut(Side, &ProgressEvent),
+) -> Result<CheckOutcome, ScenarioError> {
+    let mut report = verdict::compare_fixtures(plan.baseline, plan.current, plan.gate);
+    let suspects = suspects(&report, plan.current, plan.foreign_machine);
+    let mut interleaved = Vec::new();
+    for (fixture_name, scenario_name, _) in &suspects {
+        let Some(fixture) = plan.fixtures.iter().find(|f| f.name == *fixture_name) else {
+            continue;
+        };
+        let Some(scenario) = worker_scenario(scenario_name) else {
+            continue;
+        };
+        let work_dir = plan.work_dir.join(fixture_name).join(scenario_name);
+        interleaved.push(paired::run_interleaved(
+            fixture,
+            scenario,
+            &paired::Sides {
+                base: plan.base_options,
+                head: plan.head_options,
+            },
+            &work_dir,
+            base_runner,
+            head_runner,
+            plan.paired,
+            plan.gate,
+            progress,
+        )?);
+    }
+    merge_interleaved(&mut report, &interleaved, plan.gate, plan.foreign_machine);
+    Ok(CheckOutcome {
+        report,
+        interleaved,
+        suspects,
+    })
+}
+
+fn worker_scenario(name: &str) -> Option<WorkerScenario> {
+    [
+        WorkerScenario::Cold,
+        WorkerScenario::Warm,
+        WorkerScenario::WarmSession,
+        WorkerScenario::TargetedSession,
+        WorkerScenario::TargetedProcess,
+    ]
+    .into_iter()
+    .find(|s| s.name() == name)
+}
+
+/// Replaces the screened timing rows of every interleaved scenario with the
+/// interleaved verdicts (Holm over all of them), and — on a foreign
+/// machine — the deterministic rows with the interleaved base side's. A
+/// timing row the screen called `regressed` that was not interleaved cannot
+/// stand: it becomes inconclusive.
+pub fn merge_interleaved(
+    report: &mut GateReport,
+    runs: &[PairedRun],
+    gate: &GateConfig,
+    foreign_machine: bool,
+) {
+    // Every paired test of the check, for Holm.
+    let mut tests: Vec<(usize, &'static str, paired::PairedEvidence)> = Vec::new();
+    for (index, run) in runs.iter().enumerate() {
+        for (name, evidence) in paired::run_evidence(run, gate) {
+            tests.push((index, name, evidence));
+        }
+    }
+    let size = tests.len();
+    let mut order: Vec<usize> = (0..size).collect();
+    order.sort_by(|&a, &b| tests[a].2.p_value.total_cmp(&tests[b].2.p_value));
+    let mut adjusted = vec![1.0; size];
+    let mut running: f64 = 0.0;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((size - rank) as f64 * tests[i].2.p_value).min(1.0));
+        adjusted[i] = running;
+    }
+    for (i, (run_index, name, evidence)) in tests.iter().enumerate() {
+        let run = &runs[*run_index];
+        let Some(mut metric) = paired::paired_metric_verdict(name, run, evidence) else {
+            continue;
+        };
+        let (verdict, reason, need) =
+            paired::judge_paired(evidence, adjusted[i], Direction::SmallerIsBetter, gate);
+        metric.p_adjusted = Some(adjusted[i]);
+        metric.family_size = size;
+        metric.verdict = verdict;
+        metric.reason = reason;
+        metric.resolve_with = need;
+        let row = GateRow {
+            fixture: run.fixture.clone(),
+            scenario: run.scenario.clone(),
+            metric,
+            evidence: Evidence::Interleaved {
+                pairs: evidence.pairs,
+            },
+        };
+        replace_row(report, row);
+    }
+    if foreign_machine {
+        for run in runs {
+            for (name, head) in &run.head.metrics {
+                if head.kind != MetricKind::Deterministic {
+                    continue;
+                }
+                let Some(base) = run.base.metrics.get(name) else {
+                    continue;
+                };
+                if ADDED_LATER.contains(&name.as_str()) && base.samples.iter().all(|v| *v == 0.0) {
+                    continue;
+                }
+                if let Ok(metric) = verdict::compare_metric(name, base, head, gate) {
+                    replace_row(
+                        report,
+                        GateRow {
+                            fixture: run.fixture.clone(),
+                            scenario: run.scenario.clone(),
+                            metric,
+                            evidence: Evidence::Interleaved { pairs: run.pairs() },
+                        },
+                    );
+                }
+            }
+        }
+    }
+    for row in &mut report.rows {
+        if row.metric.kind == MetricKind::Timing
+            && row.evidence == Evidence::Stored
+            && row.metric.verdict == Verdict::Regressed
+        {
+            row.metric.verdict = Verdict::Inconclusive;
+            row.metric.reason = format!(
+                "{}; stored samples only (not interleaved): never a regression on their own",
+                row.metric.reason
+            );
+        }
+    }
+    // A stored-screen row of a metric that was interleaved elsewhere keeps
+    // its place; rows the interleaving decided are marked in `evidence`.
+}
+
+fn replace_row(report: &mut GateReport, row: GateRow) {
+    match report.rows.iter_mut().find(|r| {
+        r.fixture == row.fixture
+            && r.scenario == row.scenario
+            && r.metric.metric == row.metric.metric
+    }) {
+        Some(existing) => *existing = row,
+        None => report.rows.push(row),
+    }
+}
+
+/// Stored-only verdicts (`check --from`, which cannot run anything): a
+/// timing `regressed` becomes inconclusive.
+pub fn screen_only(report: &mut GateReport) {
+    merge_interleaved(report, &[], &report.config.clone(), false);
+}
+
+/// The inconclusive gated rows and what would resolve them, for the terminal.
+pub fn render_unresolved(report: &GateReport) -> String {
+    let mut out = String::new();
+    for row in &report.rows {
+        let metric = &row.metric;
+        if metric.verdict != Verdict::Inconclusive
+            || metric.direction == Direction::Informational
+            || metric.kind != MetricKind::Timing
+        {
+            continue;
+        }
+        let need = match (row.evidence, metric.resolve_with) {
+            (Evidence::Interleaved { pairs }, Some(n)) => {
+                format!("{pairs} pairs ran; about {n} pairs would resolve it (--max-pairs {n})")
+            }
+            (Evidence::Interleaved { pairs }, None) => format!("{pairs} pairs ran"),
+            (Evidence::Stored, _) => {
+                "not interleaved; run check without --from to decide it".to_string()
+            }
+        };
+        out.push_str(&format!(
+            "  {}/{}/{} {}: {need}\n",
+            row.fixture,
+            row.scenario,
+            metric.metric,
+            verdict::format_change_pct(metric.change_pct)
+        ));
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("inconclusive rows:\n{out}")
+    }
+}
+
+/// `check --export-json` and the check history's lines: versioned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckRecord {
+    pub format: String,
+    pub format_version: u32,
+    pub started_at: String,
+    pub machine_key: String,
+    pub baseline: String,
+    pub baseline_machine_key: String,
+    pub baseline_commit: Option<String>,
+    pub head_commit: Option<String>,
+    pub head_dirty: bool,
+    pub foreign_machine: bool,
+    pub paired: PairedConfig,
+    pub exit_code: i32,
+    pub counts: CheckCounts,
+    pub interleaved: Vec<InterleavedSummary>,
+    pub report: GateReport,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckCounts {
+    pub regressed: usize,
+    pub improved: usize,
+    pub unchanged: usize,
+    pub inconclusive: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterleavedSummary {
+    pub fixture: String,
+    pub scenario: String,
+    pub pairs: usize,
+    pub reason: String,
+}
+
+impl CheckRecord {
+    pub const FORMAT: &'static str = "soda-perf-check";
+}
+
+/// Appends a check to `<reports>/history/<machine>.checks.jsonl` (locked,
+/// append-only, fsync'd).
+pub fn append_check(reports: &Path, record: &CheckRecord) -> std::io::Result<std::path::PathBuf> {
+    let path = reports
+        .join("history")
+        .join(format!("{}.checks.jsonl", record.machine_key));
+    let line = serde_json::to_string(record).map_err(std::io::Error::other)?;
+    let _lock = crate::fsutil::FileLock::acquire(&path)?;
+    crate::fsutil::append_line_durable(&path, &line)?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,448 @@
+//! The interleaved A/B run that decides a timing row: the baseline
+//! commit's binary and the current one, each on its own working copy of the
+//! same settled fixture, run in pairs whose order is drawn at random, so
+//! that machine drift, speed states and neighbours hit both sides alike.
+//! Pairs are added in batches until every gated metric resolves (or a cap),
+//! and the per-pair log ratios are judged by the Wilcoxon signed-rank test
+//! and the order-statistic interval of their median.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::Side;
+use crate::fixtures::FixtureLocation;
+use crate::model::{Direction, MetricKind, ScenarioResult};
+use crate::protocol::WorkerScenario;
+use crate::runner::{Measurement, Runner};
+use crate::scenario::{
+    scenario_result, CollectedRuns, ProgressEvent, ScenarioError, ScenarioOptions, ScenarioRun,
+    Stage,
+};
+use crate::stats::paired::{median_ci_order_statistics, pairs_to_resolve, wilcoxon_signed_rank};
+use crate::stats::rng::Xoshiro256StarStar;
+use crate::stats::{ConfidenceInterval, Sample};
+use crate::verdict::{GateConfig, MetricVerdict, Verdict};
+
+/// The timing metrics an interleaved run decides. CPU time (user + sys of
+/// the child) gates here although it is informational against stored
+/// samples: within a pair both sides meet the same neighbours.
+pub const PAIRED_METRICS: [&str; 3] = ["wall_ms", "cpu_ms", "peak_rss_kib"];
+
+/// How many pairs an interleaved run takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairedConfig {
+    /// Pairs before the first look.
+    pub initial_pairs: usize,
+    /// Pairs added per further look while a metric is unresolved.
+    pub batch: usize,
+    /// No more pairs than this, resolved or not.
+    pub max_pairs: usize,
+    /// Seed of the order draws (base or head first in each pair).
+    pub seed: u64,
+}
+
+impl Default for PairedConfig {
+    fn default() -> Self {
+        PairedConfig {
+            initial_pairs: 12,
+            batch: 8,
+            max_pairs: 36,
+            seed: 0x0A1B_0A1B_5EED,
+        }
+    }
+}
+
+/// The outcome of one interleaved run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedRun {
+    pub fixture: String,
+    pub scenario: String,
+    /// One sample per pair on each side, in pair order.
+    pub base: ScenarioResult,
+    pub head: ScenarioResult,
+    /// Whether the head ran first in each pair.
+    pub head_first: Vec<bool>,
+}
+
+impl PairedRun {
+    pub fn pairs(&self) -> usize {
+        self.head_first.len()
+    }
+}
+
+/// What the pairs say about one metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairedEvidence {
+    pub pairs: usize,
+    /// exp(median of ln(head/base)): the typical per-pair ratio.
+    pub ratio: f64,
+    /// The (1 − alpha) distribution-free interval of that ratio (order
+    /// statistics of the log ratios).
+    pub ci: ConfidenceInterval,
+    /// Two-sided Wilcoxon signed-rank p of the log ratios.
+    pub p_value: f64,
+    /// Robust spread of the log ratios (1.4826 · MAD).
+    pub sigma: f64,
+}
+
+/// Per-pair evidence; `None` with fewer than 3 usable pairs (a side ≤ 0).
+pub fn paired_evidence(base: &[f64], head: &[f64], gate: &GateConfig) -> Option<PairedEvidence> {
+    let logs: Vec<f64> = base
+        .iter()
+        .zip(head)
+        .filter(|(b, h)| **b > 0.0 && **h > 0.0 && b.is_finite() && h.is_finite())
+        .map(|(b, h)| (h / b).ln())
+        .collect();
+    if logs.len() < 3 {
+        return None;
+    }
+    let sample = Sample::from_slice(&logs).ok()?;
+    // Too few pairs for the confidence: an unbounded interval (never resolved).
+    let (lower, upper) = median_ci_order_statistics(sample.sorted(), 1.0 - gate.alpha)
+        .unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+    Some(PairedEvidence {
+        pairs: logs.len(),
+        ratio: sample.median().exp(),
+        ci: ConfidenceInterval {
+            lower: lower.exp(),
+            upper: upper.exp(),
+        },
+        p_value: wilcoxon_signed_rank(&logs).p_value,
+        sigma: 1.4826 * sample.mad(),
+    })
+}
+
+/// The verdict of a paired metric with its (Holm-adjusted) p-value:
+/// `regressed` needs the typical ratio beyond the threshold in the bad
+/// direction, the interval of that ratio on the same side of 1, and the
+/// adjusted p below alpha; `unchanged` is a ratio within ±threshold.
+pub fn judge_paired(
+    evidence: &PairedEvidence,
+    p_adjusted: f64,
+    direction: Direction,
+    gate: &GateConfig,
+) -> (Verdict, String, Option<u64>) {
+    let threshold = gate.threshold_pct / 100.0;
+    let change = evidence.ratio - 1.0;
+    let pairs = evidence.pairs;
+    if change.abs() <= threshold {
+        return (
+            Verdict::Unchanged,
+            format!(
+                "interleaved, {pairs} pairs: within ±{}%",
+                gate.threshold_pct
+            ),
+            None,
+        );
+    }
+    let up = change > 0.0;
+    let excludes_one = if up {
+        evidence.ci.lower > 1.0
+    } else {
+        evidence.ci.upper < 1.0
+    };
+    if direction != Direction::Informational && excludes_one && p_adjusted < gate.alpha {
+        let bad = match direction {
+            Direction::SmallerIsBetter => up,
+            Direction::LargerIsBetter => !up,
+            Direction::Informational => false,
+        };
+        let verdict = if bad {
+            Verdict::Regressed
+        } else {
+            Verdict::Improved
+        };
+        return (
+            verdict,
+            format!(
+                "interleaved, {pairs} pairs: beyond ±{}%, signed-rank p = {} (adjusted), interval excludes 1",
+                gate.threshold_pct,
+                crate::verdict::format_p_value(p_adjusted)
+            ),
+            None,
+        );
+    }
+    let need = pairs_to_resolve(evidence.sigma, threshold, gate.alpha, 0.8);
+    (
+        Verdict::Inconclusive,
+        format!(
+            "interleaved, {pairs} pairs: beyond ±{}% but not significant (adjusted p = {}){}",
+            gate.threshold_pct,
+            crate::verdict::format_p_value(p_adjusted),
+            need.map(|n| format!("; about {n} pairs would resolve it"))
+                .unwrap_or_default()
+        ),
+        need,
+    )
+}
+
+/// Whether another batch can change the outcome: a metric is resolved when
+/// its verdict (alone, unadjusted) is decided, or when its interval already
+/// lies inside ±threshold.
+fn resolved(evidence: &PairedEvidence, gate: &GateConfig) -> bool {
+    let threshold = gate.threshold_pct / 100.0;
+    let inside = evidence.ci.lower >= 1.0 - threshold && evidence.ci.upper <= 1.0 + threshold;
+    let (verdict, _, _) =
+        judge_paired(evidence, evidence.p_value, Direction::SmallerIsBetter, gate);
+    inside || matches!(verdict, Verdict::Regressed | Verdict::Improved)
+}
+
+/// A [`MetricVerdict`] for a paired metric (the p-value and verdict are
+/// filled in after Holm's correction).
+pub fn paired_metric_verdict(
+    name: &str,
+    run: &PairedRun,
+    evidence: &PairedEvidence,
+) -> Option<MetricVerdict> {
+    let base = run.base.metrics.get(name)?;
+    let head = run.head.metrics.get(name)?;
+    Some(MetricVerdict {
+        metric: name.to_string(),
+        unit: head.unit.clone(),
+        kind: MetricKind::Timing,
+        direction: Direction::SmallerIsBetter,
+        base_median: crate::verdict::median_of(&base.samples).unwrap_or(0.0),
+        head_median: crate::verdict::median_of(&head.samples).unwrap_or(0.0),
+        base_n: evidence.pairs,
+        head_n: evidence.pairs,
+        ratio: evidence.ratio,
+        ratio_ci: evidence.ci,
+        change_pct: (evidence.ratio - 1.0) * 100.0,
+        p_value: Some(evidence.p_value),
+        p_adjusted: Some(evidence.p_value),
+        family_size: 1,
+        verdict: Verdict::Unchanged,
+        reason: String::new(),
+        resolve_with: None,
+    })
+}
+
+/// Evidence for every paired metric of a run.
+pub fn run_evidence(run: &PairedRun, gate: &GateConfig) -> Vec<(&'static str, PairedEvidence)> {
+    PAIRED_METRICS
+        .iter()
+        .filter_map(|&name| {
+            let base = run.base.metrics.get(name)?;
+            let head = run.head.metrics.get(name)?;
+            Some((name, paired_evidence(&base.samples, &head.samples, gate)?))
+        })
+        .collect()
+}
+
+/// Both sides' options: the same, except that only the head carries a
+/// synthetic injection.
+pub struct Sides<'a> {
+    pub base: &'a ScenarioOptions,
+    pub head: &'a ScenarioOptions,
+}
+
+/// Runs one fixture × scenario interleaved: prime and warm both sides,
+/// then pairs in random order, in batches until every paired metric is
+/// resolved or `max_pairs` is reached.
+#[allow(clippy::too_many_arguments)]
+pub fn run_interleaved(
+    fixture: &FixtureLocation,
+    scenario: WorkerScenario,
+    sides: &Sides<'_>,
+    work_dir: &Path,
+    base_runner: &mut dyn Runner,
+    head_runner: &mut dyn Runner,
+    config: &PairedConfig,
+    gate: &GateConfig,
+    progress: &mut dyn FnMut(Side, &ProgressEvent),
+) -> Result<PairedRun, ScenarioError> {
+    let mut base = ScenarioRun::prepare(fixture, scenario, &work_dir.join("base"), sides.base)?;
+    let mut head = ScenarioRun::prepare(fixture, scenario, &work_dir.join("head"), sides.head)?;
+    let run = run_interleaved_on(
+        &mut base,
+        &mut head,
+        sides,
+        base_runner,
+        head_runner,
+        config,
+        gate,
+        progress,
+    );
+    if run.is_ok() {
+        let _ = std::fs::remove_dir_all(work_dir);
+    }
+    run
+}
+
+/// The interleaving itself, on two prepared runs.
+#[allow(clippy::too_many_arguments)]
+pub fn run_interleaved_on(
+    base: &mut ScenarioRun,
+    head: &mut ScenarioRun,
+    sides: &Sides<'_>,
+    base_runner: &mut dyn Runner,
+    head_runner: &mut dyn Runner,
+    config: &PairedConfig,
+    gate: &GateConfig,
+    progress: &mut dyn FnMut(Side, &ProgressEvent),
+) -> Result<PairedRun, ScenarioError> {
+    let scenario = base.scenario();
+    let fixture = base.project().name.clone();
+    let mut rng = Xoshiro256StarStar::seed_from_u64(
+        config.seed
+            ^ xxhash_rust::xxh3::xxh3_64(format!("{fixture}/{}", scenario.name()).as_bytes()),
+    );
+    let max = config.max_pairs.max(config.initial_pairs).max(3);
+    let mut event = |side, stage, index, of| {
+        progress(
+            side,
+            &ProgressEvent {
+                fixture: fixture.clone(),
+                scenario,
+                stage,
+                index,
+                of,
+            },
+        )
+    };
+    event(Side::Base, Stage::Priming, 0, 1);
+    base.prime(base_runner)?;
+    event(Side::Head, Stage::Priming, 0, 1);
+    head.prime(head_runner)?;
+    for index in 0..sides.base.warmup.max(1) {
+        event(Side::Base, Stage::Warmup, index, sides.base.warmup);
+        base.run_iteration(base_runner, Stage::Warmup)?;
+        event(Side::Head, Stage::Warmup, index, sides.base.warmup);
+        head.run_iteration(head_runner, Stage::Warmup)?;
+    }
+    let mut base_runs: Vec<Measurement> = Vec::new();
+    let mut head_runs: Vec<Measurement> = Vec::new();
+    let mut head_first = Vec::new();
+    let mut target = config.initial_pairs.max(3).min(max);
+    loop {
+        while base_runs.len() < target {
+            let index = base_runs.len();
+            let flip = rng.next_u64() & 1 == 1;
+            head_first.push(flip);
+            if flip {
+                event(Side::Head, Stage::Measured, index, target);
+                head_runs.push(head.run_iteration(head_runner, Stage::Measured)?);
+                event(Side::Base, Stage::Measured, index, target);
+                base_runs.push(base.run_iteration(base_runner, Stage::Measured)?);
+            } else {
+                event(Side::Base, Stage::Measured, index, target);
+                base_runs.push(base.run_iteration(base_runner, Stage::Measured)?);
+                event(Side::Head, Stage::Measured, index, target);
+                head_runs.push(head.run_iteration(head_runner, Stage::Measured)?);
+            }
+        }
+        let run = assemble(base, head, sides, &base_runs, &head_runs, &head_first);
+        let evidence = run_evidence(&run, gate);
+        let all_resolved = !evidence.is_empty() && evidence.iter().all(|(_, e)| resolved(e, gate));
+        if all_resolved || target >= max {
+            return Ok(run);
+        }
+        target = (target + config.batch.max(1)).min(max);
+    }
+}
+
+fn assemble(
+    base: &ScenarioRun,
+    head: &ScenarioRun,
+    sides: &Sides<'_>,
+    base_runs: &[Measurement],
+    head_runs: &[Measurement],
+    head_first: &[bool],
+) -> PairedRun {
+    let result = |run: &ScenarioRun, runs: &[Measurement]| {
+        scenario_result(
+            run.scenario(),
+            sides.base.warmup,
+            run.verifies(),
+            CollectedRuns {
+                measured: runs.to_vec(),
+                ..CollectedRuns::default()
+            },
+        )
+    };
+    PairedRun {
+        fixture: base.project().name.clone(),
+        scenario: base.scenario().name().to_string(),
+        base: result(base, base_runs),
+        head: result(head, head_runs),
+        head_first: head_first.to_vec(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
+mod tests {
+    use super::*;
+
+    fn quick() -> GateConfig {
+        GateConfig {
+            bootstrap: crate::stats::BootstrapConfig {
+                resamples: 2000,
+                ..Default::default()
+            },
+            ..GateConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_consistent_ten_percent_per_pair_is_a_regression() {
+        let base: Vec<f64> = (0..12).map(|i| 100.0 + f64::from(i % 5) * 7.0).collect();
+        let head: Vec<f64> = base
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b * (1.10 + if i % 2 == 0 { 0.01 } else { -0.01 }))
+            .collect();
+        let evidence = paired_evidence(&base, &head, &quick()).unwrap();
+        assert!((evidence.ratio - 1.10).abs() < 0.02, "{evidence:?}");
+        let (verdict, reason, _) = judge_paired(
+            &evidence,
+            evidence.p_value,
+            Direction::SmallerIsBetter,
+            &quick(),
+        );
+        assert_eq!(verdict, Verdict::Regressed, "{reason}");
+    }
+
+    #[test]
+    fn drift_shared_by_both_sides_of_a_pair_cancels() {
+        // The machine slows by up to 80% over the run; both sides alike.
+        let drift: Vec<f64> = (0..16).map(|i| 1.0 + f64::from(i) * 0.05).collect();
+        let base: Vec<f64> = drift.iter().map(|d| 50.0 * d).collect();
+        let head: Vec<f64> = drift
+            .iter()
+            .enumerate()
+            .map(|(i, d)| 50.0 * d * if i % 2 == 0 { 1.01 } else { 0.99 })
+            .collect();
+        let evidence = paired_evidence(&base, &head, &quick()).unwrap();
+        let (verdict, _, _) = judge_paired(
+            &evidence,
+            evidence.p_value,
+            Direction::SmallerIsBetter,
+            &quick(),
+        );
+        assert_eq!(verdict, Verdict::Unchanged);
+        assert!(resolved(&evidence, &quick()));
+    }
+
+    #[test]
+    fn a_large_noisy_change_is_inconclusive_and_says_how_many_pairs_would_do() {
+        let base = [100.0, 100.0, 100.0, 100.0, 100.0];
+        let head = [150.0, 60.0, 140.0, 70.0, 130.0];
+        let evidence = paired_evidence(&base, &head, &quick()).unwrap();
+        let (verdict, reason, need) = judge_paired(
+            &evidence,
+            evidence.p_value,
+            Direction::SmallerIsBetter,
+            &quick(),
+        );
+        assert_eq!(verdict, Verdict::Inconclusive, "{reason}");
+        assert!(need.unwrap() > 5, "{reason}");
+        assert!(reason.contains("pairs would resolve it"), "{reason}");
+    }
+
+    #[test]
+    fn fewer_than_three_usable_pairs_give_no_evidence() {
+        assert!(paired_evidence(&[1.0, 0.0, 1.0], &[1.0, 1.0, 0.0], &quick()).is_none());
+    }
+}

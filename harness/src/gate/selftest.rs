@@ -1,0 +1,359 @@
+//! `soda-perf selftest`: the gate measures its own error rates on this
+//! machine. K A/A checks (the current binary against itself, interleaved
+//! exactly as `check` interleaves a baseline) give the false-alarm rate; K
+//! checks with a synthetic slowdown of P% injected by the worker into its
+//! measured region give the detection rate; both with Wilson 95%
+//! intervals. The A/A pairs, pooled per row, also feed a resampled
+//! estimate: many synthetic A/A checks drawn from the measured per-pair log
+//! ratios with random signs (under "no change" a pair's log ratio is
+//! symmetric about 0), run through the same adaptive rule and Holm.
+
+use std::path::Path;
+
+use crate::compare::Side;
+use crate::fixtures::FixtureLocation;
+use crate::protocol::{Injection, WorkerScenario};
+use crate::runner::Runner;
+use crate::scenario::{ProgressEvent, ScenarioError, ScenarioOptions};
+use crate::stats::paired::{minimal_detectable_effect, wilson_95};
+use crate::stats::rng::Xoshiro256StarStar;
+use crate::verdict::{GateConfig, GateReport, Verdict};
+
+use super::paired::{self, PairedConfig, PairedEvidence, PairedRun, PAIRED_METRICS};
+
+/// What to run.
+pub struct SelftestPlan<'a> {
+    pub fixtures: &'a [FixtureLocation],
+    pub scenarios: &'a [WorkerScenario],
+    pub options: &'a ScenarioOptions,
+    /// A/A checks and slowed checks, each.
+    pub runs: usize,
+    pub slowdown_pct: f64,
+    pub gate: &'a GateConfig,
+    pub paired: &'a PairedConfig,
+    /// Synthetic A/A checks of the resampled estimate.
+    pub resamples: usize,
+    pub work_dir: &'a Path,
+}
+
+/// One fixture × scenario's rates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowRates {
+    pub fixture: String,
+    pub scenario: String,
+    pub aa_checks: usize,
+    pub false_alarms: usize,
+    pub ab_checks: usize,
+    pub detections: usize,
+    /// Pairs the A/A and slowed runs took, summed.
+    pub aa_pairs: usize,
+    pub ab_pairs: usize,
+    /// Robust spread of the pooled A/A wall-time log ratios.
+    pub sigma_wall: f64,
+    /// Pooled A/A log ratios per paired metric (for resampling).
+    pub pooled: Vec<(&'static str, Vec<f64>)>,
+    pub resampled_false_alarms: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelftestReport {
+    pub rows: Vec<RowRates>,
+    pub runs: usize,
+    pub slowdown_pct: f64,
+    pub resamples: usize,
+    /// Synthetic whole A/A checks (all rows, Holm) that flagged anything.
+    pub resampled_gate_false_alarms: usize,
+    /// Whole measured A/A checks that flagged anything.
+    pub gate_false_alarms: usize,
+    /// Whole slowed checks that flagged every row.
+    pub gate_detections: usize,
+}
+
+/// One check's interleaved runs of every row, Holm across them: which rows regressed.
+fn regressed_rows(runs: &[PairedRun], gate: &GateConfig) -> Vec<bool> {
+    let mut report = GateReport {
+        config: *gate,
+        rows: Vec::new(),
+        missing: Vec::new(),
+    };
+    super::merge_interleaved(&mut report, runs, gate, false);
+    runs.iter()
+        .map(|run| {
+            report.rows.iter().any(|row| {
+                row.fixture == run.fixture
+                    && row.scenario == run.scenario
+                    && row.metric.verdict == Verdict::Regressed
+            })
+        })
+        .collect()
+}
+
+/// Runs K A/A and K slowed checks with two runners of the current binary.
+pub fn run_selftest(
+    plan: &SelftestPlan<'_>,
+    base_runner: &mut dyn Runner,
+    head_runner: &mut dyn Runner,
+    progress: &mut dyn FnMut(&str, Side, &ProgressEvent),
+) -> Result<SelftestReport, ScenarioError> {
+    let mut rows: Vec<RowRates> = Vec::new();
+    for fixture in plan.fixtures {
+        for scenario in plan.scenarios {
+            rows.push(RowRates {
+                fixture: fixture.name.clone(),
+                scenario: scenario.name().to_string(),
+                aa_checks: 0,
+                false_alarms: 0,
+                ab_checks: 0,
+                detections: 0,
+                aa_pairs: 0,
+                ab_pairs: 0,
+                sigma_wall: 0.0,
+                pooled: PAIRED_METRICS.iter().map(|m| (*m, Vec::new())).collect(),
+                resampled_false_alarms: 0,
+            });
+        }
+    }
+    let slowed = ScenarioOptions {
+        inject: Injection::from_pcts(plan.slowdown_pct, 0.0),
+        ..plan.options.clone()
+    };
+    let mut gate_false_alarms = 0;
+    let mut gate_detections = 0;
+    for k in 0..plan.runs {
+        for (label, head_options) in [("A/A", plan.options), ("slowed", &slowed)] {
+            let mut runs = Vec::new();
+            for fixture in plan.fixtures {
+                for &scenario in plan.scenarios {
+                    let work_dir = plan.work_dir.join(&fixture.name).join(scenario.name());
+                    let config = PairedConfig {
+                        seed: plan.paired.seed ^ (k as u64).wrapping_mul(0x9E37_79B9),
+                        ..*plan.paired
+                    };
+                    let tag = format!("{label} {}/{}", k + 1, plan.runs);
+                    runs.push(paired::run_interleaved(
+                        fixture,
+                        scenario,
+                        &paired::Sides {
+                            base: plan.options,
+                            head: head_options,
+                        },
+                        &work_dir,
+                        base_runner,
+                        head_runner,
+                        &config,
+                        plan.gate,
+                        &mut |side, event| progress(&tag, side, event),
+                    )?);
+                }
+            }
+            let flagged = regressed_rows(&runs, plan.gate);
+            let aa = label == "A/A";
+            if aa && flagged.iter().any(|f| *f) {
+                gate_false_alarms += 1;
+            }
+            if !aa && flagged.iter().all(|f| *f) {
+                gate_detections += 1;
+            }
+            for ((row, run), flag) in rows.iter_mut().zip(&runs).zip(&flagged) {
+                if aa {
+                    row.aa_checks += 1;
+                    row.aa_pairs += run.pairs();
+                    row.false_alarms += usize::from(*flag);
+                    for (name, pooled) in &mut row.pooled {
+                        if let (Some(b), Some(h)) =
+                            (run.base.metrics.get(*name), run.head.metrics.get(*name))
+                        {
+                            pooled.extend(
+                                b.samples
+                                    .iter()
+                                    .zip(&h.samples)
+                                    .filter(|(b, h)| **b > 0.0 && **h > 0.0)
+                                    .map(|(b, h)| (h / b).ln()),
+                            );
+                        }
+                    }
+                } else {
+                    row.ab_checks += 1;
+                    row.ab_pairs += run.pairs();
+                    row.detections += usize::from(*flag);
+                }
+            }
+        }
+    }
+    for row in &mut rows {
+        row.sigma_wall = row
+            .pooled
+            .iter()
+            .find(|(name, _)| *name == "wall_ms")
+            .and_then(|(_, logs)| crate::stats::Sample::from_slice(logs).ok())
+            .map_or(f64::NAN, |s| 1.4826 * s.mad());
+    }
+    let resampled_gate_false_alarms =
+        resample_aa(&mut rows, plan.gate, plan.paired, plan.resamples);
+    Ok(SelftestReport {
+        rows,
+        runs: plan.runs,
+        slowdown_pct: plan.slowdown_pct,
+        resamples: plan.resamples,
+        resampled_gate_false_alarms,
+        gate_false_alarms,
+        gate_detections,
+    })
+}
+
+/// Synthetic A/A checks from the pooled per-pair log ratios: each row draws
+/// pairs with replacement and flips each one's sign at random, looks after
+/// the initial pairs and after every batch exactly as `check` does, and the
+/// rows of one synthetic check share Holm's correction. Returns how many
+/// synthetic checks flagged anything; per-row counts go to the rows.
+pub fn resample_aa(
+    rows: &mut [RowRates],
+    gate: &GateConfig,
+    config: &PairedConfig,
+    resamples: usize,
+) -> usize {
+    let mut rng = Xoshiro256StarStar::seed_from_u64(0x5E1F_7E57);
+    let mut gate_alarms = 0;
+    for _ in 0..resamples {
+        // (row, metric evidence) of this synthetic check.
+        let mut tests: Vec<(usize, PairedEvidence)> = Vec::new();
+        for (row_index, row) in rows.iter().enumerate() {
+            let usable: Vec<&Vec<f64>> = row
+                .pooled
+                .iter()
+                .map(|(_, logs)| logs)
+                .filter(|logs| logs.len() >= 3)
+                .collect();
+            if usable.is_empty() {
+                continue;
+            }
+            // One draw of pair indices serves every metric: a pair's wall,
+            // CPU and RSS ratios stay together, as in a real run.
+            let pool_len = usable.iter().map(|l| l.len()).min().unwrap_or(0);
+            let mut draws: Vec<(usize, bool)> = Vec::new();
+            let mut target = config.initial_pairs.max(3).min(config.max_pairs.max(3));
+            loop {
+                while draws.len() < target {
+                    draws.push((rng.below(pool_len), rng.next_u64() & 1 == 1));
+                }
+                let evidence: Vec<PairedEvidence> = usable
+                    .iter()
+                    .filter_map(|logs| {
+                        let heads: Vec<f64> = draws
+                            .iter()
+                            .map(|&(i, flip)| if flip { -logs[i] } else { logs[i] }.exp())
+                            .collect();
+                        let bases = vec![1.0; heads.len()];
+                        paired::paired_evidence(&bases, &heads, gate)
+                    })
+                    .collect();
+                let done = evidence.iter().all(|e| paired_resolved(e, gate));
+                if done || target >= config.max_pairs {
+                    tests.extend(evidence.into_iter().map(|e| (row_index, e)));
+                    break;
+                }
+                target = (target + config.batch.max(1)).min(config.max_pairs);
+            }
+        }
+        let size = tests.len();
+        let mut order: Vec<usize> = (0..size).collect();
+        order.sort_by(|&a, &b| tests[a].1.p_value.total_cmp(&tests[b].1.p_value));
+        let mut running: f64 = 0.0;
+        let mut flagged_rows: Vec<usize> = Vec::new();
+        for (rank, &i) in order.iter().enumerate() {
+            running = running.max(((size - rank) as f64 * tests[i].1.p_value).min(1.0));
+            let (verdict, _, _) = paired::judge_paired(
+                &tests[i].1,
+                running,
+                crate::model::Direction::SmallerIsBetter,
+                gate,
+            );
+            if verdict == Verdict::Regressed && !flagged_rows.contains(&tests[i].0) {
+                flagged_rows.push(tests[i].0);
+            }
+        }
+        for &row in &flagged_rows {
+            rows[row].resampled_false_alarms += 1;
+        }
+        gate_alarms += usize::from(!flagged_rows.is_empty());
+    }
+    gate_alarms
+}
+
+fn paired_resolved(evidence: &PairedEvidence, gate: &GateConfig) -> bool {
+    let threshold = gate.threshold_pct / 100.0;
+    let inside = evidence.ci.lower >= 1.0 - threshold && evidence.ci.upper <= 1.0 + threshold;
+    let (verdict, _, _) = paired::judge_paired(
+        evidence,
+        evidence.p_value,
+        crate::model::Direction::SmallerIsBetter,
+        gate,
+    );
+    inside || matches!(verdict, Verdict::Regressed | Verdict::Improved)
+}
+
+fn rate(count: usize, of: usize) -> String {
+    let (lo, hi) = wilson_95(count, of);
+    let pct = if of == 0 {
+        0.0
+    } else {
+        count as f64 * 100.0 / of as f64
+    };
+    format!(
+        "{count}/{of} = {pct:.1}% [{:.1}, {:.1}]",
+        lo * 100.0,
+        hi * 100.0
+    )
+}
+
+/// The report as the terminal shows it.
+pub fn render(report: &SelftestReport, gate: &GateConfig, config: &PairedConfig) -> String {
+    let mut out = format!(
+        "selftest: {} A/A and {} slowed (+{}% injected) checks per row; threshold {}%, alpha {}, pairs {}..{} (batches of {})\n",
+        report.runs,
+        report.runs,
+        report.slowdown_pct,
+        gate.threshold_pct,
+        gate.alpha,
+        config.initial_pairs,
+        config.max_pairs,
+        config.batch
+    );
+    out.push_str(&format!(
+        "{:<28} {:<26} {:<26} {:>7} {:>9} {:>9} {:>6} {:<26}\n",
+        "fixture/scenario",
+        "A/A false alarms [95%]",
+        "slowdown detected [95%]",
+        "σ wall",
+        "MDE@init",
+        "MDE@max",
+        "pairs",
+        "resampled A/A [95%]"
+    ));
+    for row in &report.rows {
+        let mde = |n: usize| minimal_detectable_effect(row.sigma_wall, n, gate.alpha, 0.8) * 100.0;
+        out.push_str(&format!(
+            "{:<28} {:<26} {:<26} {:>6.1}% {:>8.1}% {:>8.1}% {:>6.1} {:<26}\n",
+            format!("{}/{}", row.fixture, row.scenario),
+            rate(row.false_alarms, row.aa_checks),
+            rate(row.detections, row.ab_checks),
+            row.sigma_wall * 100.0,
+            mde(config.initial_pairs),
+            mde(config.max_pairs),
+            if row.aa_checks + row.ab_checks == 0 {
+                0.0
+            } else {
+                (row.aa_pairs + row.ab_pairs) as f64 / (row.aa_checks + row.ab_checks) as f64
+            },
+            rate(row.resampled_false_alarms, report.resamples),
+        ));
+    }
+    out.push_str(&format!(
+        "whole checks: A/A flagged {}; slowed flagged on every row {}; resampled A/A checks flagged {}\n",
+        rate(report.gate_false_alarms, report.runs),
+        rate(report.gate_detections, report.runs),
+        rate(report.resampled_gate_false_alarms, report.resamples)
+    ));
+    out.push_str("MDE: the smallest slowdown the wall-time row detects with power 0.8 at that many pairs (σ of per-pair log ratios, signed-rank efficiency 3/π)\n");
+    out
+}

@@ -1,0 +1,286 @@
+//! The scheduler with mock runners: screening → interleaved confirmation,
+//! a screen that interleaving overrules, the foreign-machine path, stored
+//! samples that can never regress alone, and selftest's counts.
+#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use super::*;
+use crate::fixtures::FixtureSource;
+use crate::model::{MetricSamples, ScenarioResult};
+use crate::runner::{Measurement, MockRunner};
+
+fn fixture_dir() -> (tempfile::TempDir, FixtureLocation) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tiny");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("soda-gql.config.json"), "{}").unwrap();
+    let location = FixtureLocation {
+        name: "tiny".into(),
+        config_path: root.join("soda-gql.config.json"),
+        root,
+        source: FixtureSource::Committed,
+    };
+    (dir, location)
+}
+
+/// A worker whose wall time is `center` × a small deterministic wobble and
+/// that allocates `bytes`; a measured run with an injection is slowed and
+/// allocates more by its percentages.
+fn worker(center: f64, bytes: u64, calls: Rc<Cell<usize>>) -> MockRunner {
+    MockRunner::with_fn(move |req| {
+        let n = calls.get();
+        calls.set(n + 1);
+        let wobble = 1.0 + [0.0, 0.012, -0.008, 0.02, -0.015, 0.005, -0.01][n % 7];
+        let inject = req.inject.unwrap_or_default();
+        let mut m = Measurement::fixed(center * wobble * (1.0 + inject.slowdown_pct / 100.0));
+        m.report.alloc.total_allocated_bytes =
+            (bytes as f64 * (1.0 + inject.alloc_pct / 100.0)) as u64;
+        Ok(m)
+    })
+}
+
+fn stored(wall: &[f64], bytes: f64) -> Vec<FixtureResult> {
+    let timing = |samples: Vec<f64>| MetricSamples {
+        unit: "ms".into(),
+        kind: MetricKind::Timing,
+        direction: Direction::SmallerIsBetter,
+        samples,
+    };
+    vec![FixtureResult {
+        fixture: "tiny".into(),
+        files: 1,
+        scenarios: vec![ScenarioResult {
+            scenario: "cold".into(),
+            iterations: wall.len(),
+            warmup: 0,
+            metrics: [
+                ("wall_ms".to_string(), timing(wall.to_vec())),
+                (
+                    "alloc_total_bytes".to_string(),
+                    MetricSamples {
+                        unit: "bytes".into(),
+                        kind: MetricKind::Deterministic,
+                        direction: Direction::SmallerIsBetter,
+                        samples: vec![bytes; wall.len()],
+                    },
+                ),
+            ]
+            .into(),
+            verified: None,
+            notes: vec![],
+        }],
+    }]
+}
+
+fn wobbly(center: f64) -> Vec<f64> {
+    (0..10)
+        .map(|i| center * (1.0 + f64::from(i % 5) * 0.01))
+        .collect()
+}
+
+fn gate() -> GateConfig {
+    GateConfig::default()
+}
+
+fn options() -> ScenarioOptions {
+    ScenarioOptions::for_tests(10, 1)
+}
+
+fn row<'r>(report: &'r GateReport, metric: &str) -> &'r GateRow {
+    report
+        .rows
+        .iter()
+        .find(|r| r.metric.metric == metric)
+        .unwrap()
+}
+
+fn decide_with(
+    baseline: &[FixtureResult],
+    current: &[FixtureResult],
+    base_ms: f64,
+    head_ms: f64,
+    foreign_machine: bool,
+    head_options: &ScenarioOptions,
+) -> (CheckOutcome, usize, usize) {
+    let (dir, location) = fixture_dir();
+    let (base_calls, head_calls) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    let mut base = worker(base_ms, 1_000_000, base_calls.clone());
+    let mut head = worker(head_ms, 1_000_000, head_calls.clone());
+    let plan = CheckPlan {
+        baseline,
+        current,
+        fixtures: std::slice::from_ref(&location),
+        base_options: &options(),
+        head_options,
+        gate: &gate(),
+        paired: &PairedConfig::default(),
+        foreign_machine,
+        work_dir: &dir.path().join("work"),
+    };
+    let outcome = decide(&plan, &mut base, &mut head, &mut |_, _| {}).unwrap();
+    (outcome, base_calls.get(), head_calls.get())
+}
+
+#[test]
+fn a_suspect_of_the_screen_is_confirmed_by_interleaving() {
+    let (outcome, base_calls, head_calls) = decide_with(
+        &stored(&wobbly(100.0), 1e6),
+        &stored(&wobbly(130.0), 1e6),
+        100.0,
+        130.0,
+        false,
+        &options(),
+    );
+    assert_eq!(outcome.suspects.len(), 1, "{:?}", outcome.suspects);
+    assert!(
+        base_calls >= 12 && head_calls >= 12,
+        "{base_calls} {head_calls}"
+    );
+    let wall = row(&outcome.report, "wall_ms");
+    assert_eq!(
+        wall.metric.verdict,
+        Verdict::Regressed,
+        "{}",
+        wall.metric.reason
+    );
+    assert!(matches!(wall.evidence, Evidence::Interleaved { pairs } if pairs >= 12));
+    assert_eq!(outcome.report.exit_code(), 1);
+}
+
+#[test]
+fn interleaving_overrules_a_screen_that_saw_a_slow_machine() {
+    // Stored 100 ms, today 130 ms, but both binaries are equal now.
+    let (outcome, _, _) = decide_with(
+        &stored(&wobbly(100.0), 1e6),
+        &stored(&wobbly(130.0), 1e6),
+        130.0,
+        130.0,
+        false,
+        &options(),
+    );
+    let wall = row(&outcome.report, "wall_ms");
+    assert_eq!(
+        wall.metric.verdict,
+        Verdict::Unchanged,
+        "{}",
+        wall.metric.reason
+    );
+    assert_eq!(outcome.report.exit_code(), 0);
+}
+
+#[test]
+fn rows_the_screen_clears_are_not_interleaved_on_the_same_machine() {
+    let (outcome, base_calls, _) = decide_with(
+        &stored(&wobbly(100.0), 1e6),
+        &stored(&wobbly(100.0), 1e6),
+        100.0,
+        100.0,
+        false,
+        &options(),
+    );
+    assert!(outcome.suspects.is_empty());
+    assert_eq!(base_calls, 0, "the baseline binary never ran");
+    assert_eq!(row(&outcome.report, "wall_ms").evidence, Evidence::Stored);
+}
+
+#[test]
+fn on_a_foreign_machine_every_row_is_interleaved_and_counts_come_from_the_base_binary() {
+    // Stored numbers from another machine: 50 ms and other byte counts.
+    // Here, the current binary allocates 2% more than the baseline's.
+    let head_options = ScenarioOptions {
+        inject: crate::protocol::Injection::from_pcts(0.0, 2.0),
+        ..options()
+    };
+    let (outcome, base_calls, _) = decide_with(
+        &stored(&wobbly(50.0), 5e5),
+        &stored(&wobbly(100.0), 1.02e6),
+        100.0,
+        100.0,
+        true,
+        &head_options,
+    );
+    assert_eq!(outcome.suspects.len(), 1);
+    assert!(base_calls >= 12);
+    let wall = row(&outcome.report, "wall_ms");
+    assert_eq!(
+        wall.metric.verdict,
+        Verdict::Unchanged,
+        "{}",
+        wall.metric.reason
+    );
+    let bytes = row(&outcome.report, "alloc_total_bytes");
+    assert!(matches!(bytes.evidence, Evidence::Interleaved { .. }));
+    assert_eq!(
+        bytes.metric.verdict,
+        Verdict::Regressed,
+        "{}",
+        bytes.metric.reason
+    );
+    assert!((bytes.metric.change_pct - 2.0).abs() < 0.01);
+}
+
+#[test]
+fn stored_samples_alone_never_say_regressed() {
+    let mut report = verdict::compare_fixtures(
+        &stored(&wobbly(100.0), 1e6),
+        &stored(&wobbly(200.0), 1e6),
+        &gate(),
+    );
+    assert_eq!(row(&report, "wall_ms").metric.verdict, Verdict::Regressed);
+    screen_only(&mut report);
+    let wall = row(&report, "wall_ms");
+    assert_eq!(wall.metric.verdict, Verdict::Inconclusive);
+    assert!(render_unresolved(&report).contains("tiny/cold/wall_ms"));
+}
+
+#[test]
+fn a_two_percent_allocation_increase_is_caught_and_the_same_build_is_not() {
+    let same = verdict::compare_fixtures(
+        &stored(&wobbly(100.0), 1e6),
+        &stored(&wobbly(100.0), 1.004e6),
+        &gate(),
+    );
+    assert_eq!(
+        row(&same, "alloc_total_bytes").metric.verdict,
+        Verdict::Unchanged
+    );
+    let more = verdict::compare_fixtures(
+        &stored(&wobbly(100.0), 1e6),
+        &stored(&wobbly(100.0), 1.02e6),
+        &gate(),
+    );
+    assert_eq!(
+        row(&more, "alloc_total_bytes").metric.verdict,
+        Verdict::Regressed
+    );
+}
+
+#[test]
+fn selftest_counts_false_alarms_and_detections() {
+    let (dir, location) = fixture_dir();
+    let calls = Rc::new(Cell::new(0));
+    let mut base = worker(100.0, 1_000_000, calls.clone());
+    let mut head = worker(100.0, 1_000_000, calls.clone());
+    let plan = selftest::SelftestPlan {
+        fixtures: std::slice::from_ref(&location),
+        scenarios: &[WorkerScenario::Cold],
+        options: &options(),
+        runs: 3,
+        slowdown_pct: 10.0,
+        gate: &gate(),
+        paired: &PairedConfig::default(),
+        resamples: 200,
+        work_dir: &dir.path().join("work"),
+    };
+    let report = selftest::run_selftest(&plan, &mut base, &mut head, &mut |_, _, _| {}).unwrap();
+    let row = &report.rows[0];
+    assert_eq!((row.aa_checks, row.false_alarms), (3, 0));
+    assert_eq!((row.ab_checks, row.detections), (3, 3));
+    assert_eq!(report.gate_detections, 3);
+    assert!(row.resampled_false_alarms <= 2, "{row:?}");
+    let text = selftest::render(&report, &gate(), &PairedConfig::default());
+    assert!(text.contains("tiny/cold"), "{text}");
+    assert!(text.contains("3/3 = 100.0%"), "{text}");
+}
