@@ -31,10 +31,18 @@ const TAGGED_TEMPLATE_HELP: &str = "write a tagged template, e.g. query(\"GetUse
 /// stack sized for [`super::nesting::MAX_NESTING`] levels, and a file nested
 /// deeper is a located diagnostic, never parsed.
 pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> ModuleSummary {
-    super::nesting::on_deep_stack(|| analyze_on_this_stack(path, source, ctx))
+    let nesting = super::nesting::nesting(source, super::nesting::MAX_NESTING);
+    super::nesting::on_deep_stack(nesting.deepest, || {
+        analyze_on_this_stack(path, source, ctx, nesting.too_deep_at)
+    })
 }
 
-fn analyze_on_this_stack(path: &str, source: &str, ctx: &AnalyzerContext) -> ModuleSummary {
+fn analyze_on_this_stack(
+    path: &str,
+    source: &str,
+    ctx: &AnalyzerContext,
+    too_deep_at: Option<usize>,
+) -> ModuleSummary {
     let files = SourceText::new(path, source);
     let mut summary = ModuleSummary {
         path: path.to_owned(),
@@ -44,7 +52,7 @@ fn analyze_on_this_stack(path: &str, source: &str, ctx: &AnalyzerContext) -> Mod
         diagnostics: Vec::new(),
     };
     let limit = super::nesting::MAX_NESTING;
-    if let Some(offset) = super::nesting::too_deep(source, limit) {
+    if let Some(offset) = too_deep_at {
         let at = BytePos(1 + offset as u32);
         summary.diagnostics.push(files.diagnostic(
             Diagnostic::error(

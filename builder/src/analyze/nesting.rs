@@ -6,29 +6,57 @@
 //! stack sized for it ([`on_deep_stack`]).
 
 /// Levels of `(`, `[`, `{`, template literals and `${` a file may nest.
-/// Real code stays under a few dozen; 1,000 levels parse in well under
-/// [`RED_ZONE`] of stack in a debug build.
+/// Real code stays under a few dozen; 1,000 levels parse well within
+/// [`STACK_SIZE`] even in a debug build.
 pub(super) const MAX_NESTING: usize = 1000;
 
-/// Stack an analysis may use: a thread with less left grows a new stack of
-/// [`STACK_SIZE`] for it (the pool's workers are started with that much, so
-/// they never do).
-pub const RED_ZONE: usize = 96 << 20;
+/// Stack one level of nesting may take in swc's parser and the walks after
+/// it, with a margin: in a release build 700 nested parentheses overflowed a
+/// 2 MiB worker stack (about 3 KiB a level); a debug build takes several
+/// times more.
+const STACK_PER_LEVEL: usize = if cfg!(debug_assertions) {
+    64 << 10
+} else {
+    8 << 10
+};
+/// Stack an analysis takes besides its nesting.
+const STACK_BASE: usize = 512 << 10;
 /// Size of a stack grown for an analysis (reserved, touched only as used).
 pub const STACK_SIZE: usize = 256 << 20;
 
-/// Runs `f` with at least [`RED_ZONE`] of stack left.
-pub fn on_deep_stack<R>(f: impl FnOnce() -> R) -> R {
-    stacker::maybe_grow(RED_ZONE, STACK_SIZE, f)
+/// Runs `f`, an analysis of a file nesting `depth` levels deep, on a stack
+/// with room for it: the current one when it has enough left (every file
+/// of ordinary depth, on any thread), else a grown one of [`STACK_SIZE`].
+/// Sizing by the measured depth keeps shallow files from paying for a new
+/// stack on threads that did not start with a large one (an embedding
+/// program's, or a pool built before the builder's).
+pub fn on_deep_stack<R>(depth: usize, f: impl FnOnce() -> R) -> R {
+    let needed = STACK_BASE + depth.min(MAX_NESTING) * STACK_PER_LEVEL;
+    stacker::maybe_grow(needed, STACK_SIZE, f)
 }
 
-/// The byte offset at which nesting first passes `limit`, if it does.
+/// How deeply a file nests: the deepest level reached, and the byte offset
+/// at which nesting first passed `limit` (the scan stops there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Nesting {
+    pub deepest: usize,
+    pub too_deep_at: Option<usize>,
+}
+
+/// The offset at which nesting first passes `limit`, if it does.
+#[cfg(test)]
+pub(super) fn too_deep(text: &str, limit: usize) -> Option<usize> {
+    nesting(text, limit).too_deep_at
+}
+
+/// Scans `text` for its nesting.
 ///
 /// Strings, comments and template text are skipped; a regular expression
 /// is read as code, which can only overestimate the depth.
-pub(super) fn too_deep(text: &str, limit: usize) -> Option<usize> {
+pub(super) fn nesting(text: &str, limit: usize) -> Nesting {
     let b = text.as_bytes();
     let mut stack: Vec<u8> = Vec::new();
+    let mut deepest = 0;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -68,12 +96,19 @@ pub(super) fn too_deep(text: &str, limit: usize) -> Option<usize> {
                 _ => {}
             }
         }
+        deepest = deepest.max(stack.len());
         if stack.len() > limit {
-            return Some(i);
+            return Nesting {
+                deepest,
+                too_deep_at: Some(i),
+            };
         }
         i += 1;
     }
-    None
+    Nesting {
+        deepest,
+        too_deep_at: None,
+    }
 }
 
 fn find(haystack: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -87,6 +122,36 @@ fn find(haystack: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A library caller's thread with a small stack: a deep file still
+    /// analyses (on a grown stack), a shallow one runs where it is.
+    #[test]
+    fn a_deep_file_analyses_on_a_small_thread_stack() {
+        let depth = 900;
+        let source = format!(
+            "export const deep = {}1{};\n",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        );
+        let ctx = crate::analyze::AnalyzerContext {
+            outdir_rel: "graphql-system".into(),
+            root_dir: std::path::PathBuf::new(),
+            aliases: Vec::new(),
+        };
+        let summary = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || crate::analyze::analyze_module("deep.ts", &source, &ctx))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(summary.diagnostics.is_empty(), "{:?}", summary.diagnostics);
+    }
+
+    #[test]
+    fn the_deepest_level_is_measured() {
+        assert_eq!(nesting("f(a[1], { b: `${c}` })", 10).deepest, 4);
+        assert_eq!(nesting("x", 10).deepest, 0);
+    }
 
     #[test]
     fn counts_brackets_templates_and_interpolations_only_in_code() {
