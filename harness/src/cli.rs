@@ -1191,7 +1191,8 @@ fn compare_revisions(
         compare::render_gate_table(&gate, &base.label(), &head.label())
     );
     if let Some(path) = &args.export_markdown {
-        let input = ExportInput::new(&head_record, Some(&gate), &BootstrapConfig::default());
+        let input = ExportInput::new(&head_record, Some(&gate), &BootstrapConfig::default())
+            .with_base(base.label());
         export::write_export(path, &export::export(ExportFormat::Markdown, &input)?)?;
     }
     Ok(if gate.has_regressions() {

@@ -90,6 +90,9 @@ pub struct ExportInput<'a> {
     pub record: &'a RunRecord,
     pub summaries: RecordSummaries,
     pub gate: Option<&'a GateReport>,
+    /// The revision `record` was compared with (`compare`'s base), named in
+    /// reports beside the head.
+    pub base_label: Option<String>,
 }
 
 impl<'a> ExportInput<'a> {
@@ -102,7 +105,14 @@ impl<'a> ExportInput<'a> {
             record,
             summaries: RecordSummaries::compute(record, bootstrap),
             gate,
+            base_label: None,
         }
+    }
+
+    /// Names the base revision the record was compared with.
+    pub fn with_base(mut self, label: impl Into<String>) -> Self {
+        self.base_label = Some(label.into());
+        self
     }
 }
 
