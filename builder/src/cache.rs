@@ -23,7 +23,9 @@ use crate::diagnostics::Diagnostic;
 use crate::fingerprint::StatKey;
 use crate::session::SessionState;
 
-pub const STATE_FORMAT_VERSION: u32 = 7;
+/// 7: diagnostics' snippets are bounded excerpts (`Snippet::skipped`);
+/// 8: the stat key holds ctime and mode.
+pub const STATE_FORMAT_VERSION: u32 = 8;
 const MAGIC: &[u8; 8] = b"SODASTAT";
 pub const STATE_FILE: &str = "state.bin";
 
@@ -626,6 +628,12 @@ pub fn lock(config: &Config) -> std::io::Result<CacheLock> {
         .write(true)
         .open(config.cache_dir.join("lock"))?;
     file.lock()?;
+    crate::artifact::remove_stale_temps(&config.cache_dir);
+    if let Some(dir) = config.artifact_path.parent() {
+        if dir != config.cache_dir {
+            crate::artifact::remove_stale_temps(dir);
+        }
+    }
     Ok(CacheLock { _file: file })
 }
 
@@ -648,6 +656,8 @@ mod tests {
             size: 10,
             mtime_ns: 20,
             inode: 30,
+            ctime_ns: 40,
+            mode: 0o100644,
         };
         let file = |path: &'static str, entry| HeadFile {
             path: path.into(),

@@ -1120,7 +1120,13 @@ pub fn discover(input: &DiscoveryInput<'_>) -> Discovery {
                     }
                     out.entries.remove(&rel);
                 }
-                Processed::Failed(d) => out.diagnostics.push(d),
+                Processed::Failed(d) => {
+                    // Out of the table as a clean build has it: not there.
+                    if input.previous.contains_key(&rel) {
+                        out.removed.insert(rel.clone());
+                    }
+                    out.diagnostics.push(d);
+                }
             }
         }
         files.append(&mut found.into_iter().collect());

@@ -12,6 +12,13 @@ pub struct StatKey {
     pub mtime_ns: u128,
     /// 0 where the OS has no inode numbers.
     pub inode: u64,
+    /// Status change time: moved by `chmod` (and every write), which leaves
+    /// `mtime` alone. Without it an incremental build kept the old content
+    /// of a file made unreadable, where a clean build failed (git's index
+    /// keys on ctime for the same reason). 0 where the OS has none.
+    pub ctime_ns: u128,
+    /// Permission bits and file type; 0 where the OS has none.
+    pub mode: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -25,6 +32,16 @@ pub fn stat(path: &Path) -> std::io::Result<StatKey> {
 }
 
 impl StatKey {
+    /// Equal but for ctime: what a file we wrote through a temp file and a
+    /// rename still shows (the rename moves the inode's ctime, not the
+    /// rest).
+    pub fn same_as_written(&self, written: &StatKey) -> bool {
+        StatKey {
+            ctime_ns: written.ctime_ns,
+            ..*self
+        } == *written
+    }
+
     pub fn from_metadata(meta: &std::fs::Metadata) -> StatKey {
         let mtime_ns = meta
             .modified()
@@ -33,13 +50,21 @@ impl StatKey {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        let (inode, ctime_ns, mode) = {
+            use std::os::unix::fs::MetadataExt as _;
+            let ctime_ns = u128::try_from(meta.ctime()).map_or(0, |secs| {
+                secs * 1_000_000_000 + u128::try_from(meta.ctime_nsec()).unwrap_or(0)
+            });
+            (meta.ino(), ctime_ns, meta.mode())
+        };
         #[cfg(not(unix))]
-        let inode = 0;
+        let (inode, ctime_ns, mode) = (0, 0, 0);
         StatKey {
             size: meta.len(),
             mtime_ns,
             inode,
+            ctime_ns,
+            mode,
         }
     }
 }

@@ -303,8 +303,6 @@ fn run_watch(args: &BuildArgs, config: Config) -> Result<ExitCode, SetupError> {
     let initial = setup(session.build_initial().map_err(anyhow::Error::new))?;
     setup(session.write_outputs().map_err(anyhow::Error::new))?;
     print_output(&config, &initial, args);
-    println!("watching {} (Ctrl-C to stop)", config.root_dir.display());
-    let _ = std::io::stdout().flush();
 
     let (tx, rx) = mpsc::channel();
     let stop_tx = tx.clone();
@@ -320,6 +318,10 @@ fn run_watch(args: &BuildArgs, config: Config) -> Result<ExitCode, SetupError> {
         debounce,
         tx,
         rx,
+        || {
+            println!("watching {} (Ctrl-C to stop)", config.root_dir.display());
+            let _ = std::io::stdout().flush();
+        },
         |changes, result, session| {
             match result {
                 Ok(output) => {

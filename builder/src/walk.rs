@@ -124,11 +124,16 @@ mod imp {
         let mtime_ns = u128::try_from(st.st_mtime).map_or(0, |secs| {
             secs * 1_000_000_000 + u128::try_from(st.st_mtime_nsec).unwrap_or(0)
         });
+        let ctime_ns = u128::try_from(st.st_ctime).map_or(0, |secs| {
+            secs * 1_000_000_000 + u128::try_from(st.st_ctime_nsec).unwrap_or(0)
+        });
         EntryStat {
             stat: StatKey {
                 size: u64::try_from(st.st_size).unwrap_or(0),
                 mtime_ns,
                 inode: u64::from(st.st_ino),
+                ctime_ns,
+                mode: u32::from(st.st_mode),
             },
             kind: kind(FileType::from_raw_mode(st.st_mode)),
         }

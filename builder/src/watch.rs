@@ -132,9 +132,10 @@ fn is_own_output(config: &Config, path: &Path) -> bool {
     path.starts_with(&config.cache_dir) || path == config.artifact_path
 }
 
-/// A rebuild that read no changed content and changed no element.
+/// A rebuild that analyzed nothing (every file it read had the content it
+/// had) and changed no element.
 fn is_no_op(output: &BuildOutput) -> bool {
-    output.report().stats.misses == 0 && output.delta.is_empty()
+    output.report().files.analyzed == 0 && output.delta.is_empty()
 }
 
 /// One line per rebuild: what changed, what was recomputed, time, cache.
@@ -157,12 +158,15 @@ pub fn summary_line(changes: &ChangeSet, output: &BuildOutput) -> String {
 }
 
 /// Watches the config directory until a `Stop` message arrives on `rx`'s
-/// sender (Ctrl-C). `on_build` is called after every (re)build.
+/// sender (Ctrl-C). `on_ready` is called once every watch is in place (an
+/// edit before it may be missed: saying "watching" earlier was a race),
+/// `on_build` after every rebuild.
 pub fn watch(
     session: &mut BuilderSession,
     debounce: Duration,
     tx: mpsc::Sender<WatchMessage>,
     rx: mpsc::Receiver<WatchMessage>,
+    on_ready: impl FnOnce(),
     mut on_build: impl FnMut(&ChangeSet, &Result<BuildOutput, BuildError>, &mut BuilderSession),
 ) -> Result<(), WatchError> {
     let root = session.config().root_dir.clone();
@@ -198,6 +202,7 @@ pub fn watch(
             let _ = debouncer.watch(parent, RecursiveMode::NonRecursive);
         }
     }
+    on_ready();
     while let Ok(message) = rx.recv() {
         let events = match message {
             WatchMessage::Stop => break,
@@ -209,6 +214,18 @@ pub fn watch(
                 continue;
             }
         };
+        if let Some(trace) = std::env::var_os("SODA_WATCH_TRACE") {
+            use std::io::Write as _;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(trace)
+            {
+                for e in &events {
+                    let _ = writeln!(f, "watch event: {:?} {:?}", e.kind, e.paths);
+                }
+            }
+        }
         let config = session.config().clone();
         let paths: BTreeSet<PathBuf> = events
             .iter()

@@ -299,3 +299,51 @@ fn watch_forgets_a_removed_directory() {
     );
     assert!(watched.contains("src/moved/"), "the moved files are built");
 }
+
+/// Item 6: after `chmod 000` of a source, a clean build failed (SODA0102)
+/// while an incremental one kept the old content, exit 0: the stat key did
+/// not see a mode change.
+#[test]
+fn chmod_000_is_seen_by_an_incremental_build() {
+    let dir = project_copy("small-app");
+    assert_eq!(code(&build(dir.path(), &[])), 0);
+    let file = dir.path().join("src/entities/product.ts");
+    set_mode(&file, 0o000);
+    let warm = build_unprivileged(dir.path(), &[]);
+    let cold = build_unprivileged(dir.path(), &["--no-incremental"]);
+    set_mode(&file, 0o644);
+    let errors = |o: &Output| {
+        stderr(o)
+            .lines()
+            .filter(|l| l.starts_with("error") || l.contains("-->"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(code(&cold), 1, "{}", stderr(&cold));
+    assert!(stderr(&cold).contains("SODA0102"));
+    assert_eq!(code(&warm), 1, "incremental: {}", stderr(&warm));
+    assert_eq!(errors(&warm), errors(&cold));
+    // Readable again: both build.
+    assert_eq!(code(&build(dir.path(), &[])), 0);
+}
+
+/// Item 7: a `kill -9` mid-write left `.state.bin.<pid>.tmp` files that no
+/// later build removed.
+#[test]
+fn temp_files_of_dead_processes_are_removed_by_the_next_build() {
+    let dir = project_copy("small-app");
+    assert_eq!(code(&build(dir.path(), &[])), 0);
+    let cache = dir.path().join(".cache/soda-gql/builder");
+    let dead = u32::MAX - 1;
+    for name in [".state.bin", ".chunks.pack", ".artifact.json"] {
+        std::fs::write(cache.join(format!("{name}.{dead}.tmp")), vec![0u8; 1024]).unwrap();
+    }
+    assert_eq!(code(&build(dir.path(), &[])), 0);
+    let left: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
