@@ -984,15 +984,13 @@ fn cmd_check(args: &CheckArgs) -> Result<Outcome> {
         interleaved: outcome
             .interleaved
             .iter()
-            .map(|run| crate::gate::InterleavedSummary {
-                fixture: run.fixture.clone(),
-                scenario: run.scenario.clone(),
-                pairs: run.pairs(),
-                reason: suspects
+            .map(|run| {
+                let reason = suspects
                     .iter()
                     .find(|(f, s, _)| *f == run.fixture && *s == run.scenario)
                     .map(|(_, _, why)| why.clone())
-                    .unwrap_or_default(),
+                    .unwrap_or_default();
+                crate::gate::InterleavedSummary::of(run, reason)
             })
             .collect(),
         report: gate.clone(),

@@ -342,6 +342,33 @@ pub struct InterleavedSummary {
     pub scenario: String,
     pub pairs: usize,
     pub reason: String,
+    /// The raw per-pair samples of the paired metrics, `[base, head]` in
+    /// pair order, so that pooled analyses (true effects, σ) need no re-run.
+    #[serde(default)]
+    pub samples: std::collections::BTreeMap<String, [Vec<f64>; 2]>,
+}
+
+impl InterleavedSummary {
+    /// The summary of one interleaved run.
+    pub fn of(run: &PairedRun, reason: String) -> InterleavedSummary {
+        InterleavedSummary {
+            fixture: run.fixture.clone(),
+            scenario: run.scenario.clone(),
+            pairs: run.pairs(),
+            reason,
+            samples: PAIRED_METRICS
+                .iter()
+                .filter_map(|&name| {
+                    let base = run.base.metrics.get(name)?;
+                    let head = run.head.metrics.get(name)?;
+                    Some((
+                        name.to_string(),
+                        [base.samples.clone(), head.samples.clone()],
+                    ))
+                })
+                .collect(),
+        }
+    }
 }
 
 impl CheckRecord {

@@ -147,6 +147,14 @@ fn a_suspect_of_the_screen_is_confirmed_by_interleaving() {
     );
     assert!(matches!(wall.evidence, Evidence::Interleaved { pairs } if pairs >= 12));
     assert_eq!(outcome.report.exit_code(), 1);
+    let summary = InterleavedSummary::of(&outcome.interleaved[0], "why".into());
+    let [base, head] = &summary.samples["wall_ms"];
+    assert_eq!((base.len(), head.len()), (summary.pairs, summary.pairs));
+    let json = serde_json::to_string(&summary).unwrap();
+    assert_eq!(
+        serde_json::from_str::<InterleavedSummary>(&json).unwrap(),
+        summary
+    );
 }
 
 #[test]
