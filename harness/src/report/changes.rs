@@ -76,7 +76,7 @@ pub fn write_changes(out: &mut String, rows: &[ChangeRow], runs_shown: usize) {
         out,
         "<p class=\"note\">E-divisive means with a permutation test (Matteson &amp; James 2014; as MongoDB's CI and \
          Apache Otava use) over the medians of the {runs_shown} runs shown: a level shift that holds for at least 4 runs, \
-         significant at p &lt; 0.01. A lone outlier is not one. The commit range is the last run of the old level .. the \
+         significant at p &lt; 0.01 (p = 0.005 is the smallest 199 permutations can show). A lone outlier is not one. The commit range is the last run of the old level .. the \
          first of the new.</p>"
     );
     if rows.is_empty() {

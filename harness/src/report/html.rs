@@ -50,10 +50,11 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th { text-align: left; font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase;
   letter-spacing: 0.04em; background: #fafafa; }
 th, td { padding: 8px 12px; border-bottom: 1px solid var(--border); vertical-align: middle; }
-td.num, td.mono, th { white-space: nowrap; }
+td.num, td.mono, td.name { white-space: nowrap; }
+th { white-space: normal; }
 /* The reason column wraps: it is the one that was cut off. */
 .vs { display: inline-block; min-width: 4.2em; text-align: right; }
-td.why { white-space: normal; min-width: 14em; color: var(--muted); font-size: 13px; }
+td.why { white-space: normal; min-width: 12em; color: var(--muted); font-size: 13px; }
 tr:last-child td { border-bottom: none; }
 td.num, th.num { text-align: right; }
 td.change { text-align: right; color: var(--muted); }

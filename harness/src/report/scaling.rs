@@ -113,6 +113,9 @@ pub fn loglog_chart(
         let fmt = |v: &f64| crate::export::format::significant(*v);
         chart
             .configure_mesh()
+            .x_labels(6)
+            .y_labels(6)
+            .max_light_lines(0)
             .x_desc("files (log)")
             .y_desc(y_desc)
             .x_label_formatter(&fmt)

@@ -201,7 +201,7 @@ pub fn write_summary(out: &mut String, rows: &[SummaryRow], has_check: bool) {
         };
         let _ = write!(
             out,
-            "<tr{class}><td>{}</td><td><b>{}</b> · {}</td>",
+            "<tr{class}><td>{}</td><td class=\"name\"><b>{}</b> · {}</td>",
             pill(row.status),
             escape(&row.fixture),
             escape(&row.scenario)
