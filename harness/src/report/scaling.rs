@@ -5,7 +5,9 @@
 use std::fmt::Write as _;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::export::format::significant;
 use crate::model::metric_names::{PEAK_RSS_KIB, WALL_MS};
 use crate::model::RunRecord;
 use crate::stats::fit::{power_fit, PowerFit};
@@ -33,12 +35,23 @@ pub fn scaling_series(
     metric: &str,
     name: &str,
 ) -> ScalingSeries {
+    scaled_series(sweep, scenario, metric, name, 1.0)
+}
+
+/// [`scaling_series`] with the medians multiplied by `scale` (KiB → MiB).
+pub fn scaled_series(
+    sweep: &RunRecord,
+    scenario: &str,
+    metric: &str,
+    name: &str,
+    scale: f64,
+) -> ScalingSeries {
     let mut points: Vec<(f64, f64)> = sweep
         .fixtures
         .iter()
         .filter_map(|f| {
             let values = &f.scenario(scenario)?.metric(metric)?.samples;
-            Some((f.files as f64, median_of(values)?))
+            Some((f.files as f64, median_of(values)? * scale))
         })
         .collect();
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -65,13 +78,17 @@ pub fn time_series(sweep: &RunRecord) -> Vec<ScalingSeries> {
     .collect()
 }
 
-const COLORS: [RGBColor; 5] = [
-    RGBColor(37, 99, 235),
-    RGBColor(148, 163, 184),
-    RGBColor(22, 163, 74),
-    RGBColor(217, 119, 6),
-    RGBColor(124, 58, 237),
-];
+/// A line's color by its name, so a series keeps its color whether or not
+/// the others are present.
+fn color_of(name: &str) -> RGBColor {
+    match name {
+        "read+parse floor" => RGBColor(148, 163, 184),
+        "warm" => RGBColor(22, 163, 74),
+        "targeted-process" => RGBColor(217, 119, 6),
+        "targeted-session" => RGBColor(124, 58, 237),
+        _ => RGBColor(37, 99, 235),
+    }
+}
 
 fn chart_error<E: std::fmt::Debug>(err: E) -> ChartError {
     ChartError::from_debug(err)
@@ -125,8 +142,12 @@ pub fn loglog_chart(
             .light_line_style(WHITE)
             .draw()
             .map_err(chart_error)?;
-        for (i, line) in series.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
+        let value_style = ("sans-serif", 11)
+            .into_font()
+            .color(&RGBColor(75, 85, 99))
+            .pos(Pos::new(HPos::Left, VPos::Bottom));
+        for line in series {
+            let color = color_of(&line.name);
             chart
                 .draw_series(LineSeries::new(
                     line.points.iter().copied(),
@@ -143,6 +164,13 @@ pub fn loglog_chart(
                         .iter()
                         .map(|p| Circle::new(*p, 3, color.filled())),
                 )
+                .map_err(chart_error)?;
+            // Log axes over less than a decade get few ticks: each point
+            // carries its value.
+            chart
+                .draw_series(line.points.iter().map(|p| {
+                    EmptyElement::at(*p) + Text::new(significant(p.1), (4, -3), value_style.clone())
+                }))
                 .map_err(chart_error)?;
         }
         chart
@@ -173,11 +201,12 @@ fn fit_text(series: &ScalingSeries) -> String {
 
 pub fn write_scaling(out: &mut String, sweep: &RunRecord) {
     let times = time_series(sweep);
-    let rss = vec![scaling_series(
+    let rss = vec![scaled_series(
         sweep,
         "cold",
         PEAK_RSS_KIB,
-        "cold peak RSS (KiB)",
+        "cold peak RSS",
+        1.0 / 1024.0,
     )];
     let _ = writeln!(
         out,
@@ -196,8 +225,8 @@ pub fn write_scaling(out: &mut String, sweep: &RunRecord) {
     super::push_chart(out, loglog_chart(&times, "ms (log)", 540, 300));
     let fits: Vec<String> = times.iter().map(fit_text).collect();
     let _ = writeln!(out, "<p class=\"note\">{}</p></figure>", fits.join(" · "));
-    out.push_str("<figure><figcaption>Peak RSS, cold (KiB)</figcaption>\n");
-    super::push_chart(out, loglog_chart(&rss, "KiB (log)", 540, 300));
+    out.push_str("<figure><figcaption>Peak RSS, cold (MiB)</figcaption>\n");
+    super::push_chart(out, loglog_chart(&rss, "MiB (log)", 540, 300));
     let fits: Vec<String> = rss.iter().map(fit_text).collect();
     let _ = writeln!(
         out,
