@@ -2,7 +2,8 @@
 //! charts drawn with plotters; no scripts, fonts or network). In order: the
 //! summary of the latest run with the verdict the gate stored for it, the
 //! trends of every fixture × scenario, the change points of those trends,
-//! the scaling curves of the last preset sweep and the last comparison.
+//! the latest run in detail (samples, phases), the scaling curves of the
+//! last preset sweep and the last comparison.
 //!
 //! Architecture invariant: the report judges nothing. Verdicts and the
 //! baseline each run was held against come from the gate's stored checks
@@ -12,6 +13,7 @@ pub mod changes;
 pub mod charts;
 pub mod comparison;
 pub mod html;
+pub mod latest;
 pub mod scaling;
 pub mod series;
 pub mod sparkline;
@@ -116,6 +118,7 @@ pub fn render_report(input: &ReportInput<'_>, opts: &ReportOptions) -> Rendered 
         summary::write_summary(&mut body, &rows, latest_check.is_some());
         write_trends(&mut body, runs, &trends);
         changes::write_changes(&mut body, &changes::change_rows(runs, &trends), runs.len());
+        latest::write_latest(&mut body, latest);
     }
     if let Some(sweep) = input.sweep {
         scaling::write_scaling(&mut body, sweep);
