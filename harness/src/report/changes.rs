@@ -8,7 +8,7 @@ use crate::model::RunRecord;
 use crate::verdict::p_equals;
 
 use super::html::escape;
-use super::series::{ScenarioTrend, TrendMetric};
+use super::series::{ScenarioTrend, TrendMetric, CHANGE_POINT_WINDOW};
 
 /// `a1b2c3d` (`*` when dirty), or `?`.
 pub fn short_commit(run: &RunRecord) -> String {
@@ -75,9 +75,14 @@ pub fn write_changes(out: &mut String, rows: &[ChangeRow], runs_shown: usize) {
     let _ = writeln!(
         out,
         "<p class=\"note\">E-divisive means with a permutation test (Matteson &amp; James 2014; as MongoDB's CI and \
-         Apache Otava use) over the medians of the {runs_shown} runs shown: a level shift that holds for at least 4 runs, \
+         Apache Otava use) over the medians of the {} runs shown: a level shift that holds for at least 4 runs, \
          significant at p &lt; 0.01 (p = 0.005 is the smallest 199 permutations can show). A lone outlier is not one. The commit range is the last run of the old level .. the \
-         first of the new.</p>"
+         first of the new.</p>",
+        if runs_shown > CHANGE_POINT_WINDOW {
+            format!("last {CHANGE_POINT_WINDOW} of the {runs_shown}")
+        } else {
+            runs_shown.to_string()
+        }
     );
     if rows.is_empty() {
         out.push_str("<p class=\"note\">No change points in the runs shown.</p>\n</section>\n");

@@ -16,6 +16,11 @@ use crate::verdict::{median_of, Verdict};
 
 use super::verdicts::StoredCheck;
 
+/// Change points are searched in at most this many of the most recent runs
+/// of a trend: a year of nightlies, and ~1.5 s for a year of 20 fixture ×
+/// scenarios on two busy cores (the search grows with the square).
+pub const CHANGE_POINT_WINDOW: usize = 400;
+
 /// What a trend chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TrendMetric {
@@ -259,14 +264,20 @@ pub fn metric_trend(
     if points.is_empty() {
         return None;
     }
-    let medians: Vec<f64> = points.iter().map(|p| p.median).collect();
+    // The search is O(n²) per shuffle: it looks at the most recent
+    // CHANGE_POINT_WINDOW runs, whatever the window drawn.
+    let offset = points.len().saturating_sub(CHANGE_POINT_WINDOW);
+    let medians: Vec<f64> = points[offset..].iter().map(|p| p.median).collect();
     let changes = change_points(&medians, change_config)
         .into_iter()
         .filter(|c| c.index > 0)
-        .map(|change| ChangeAt {
-            before_run: points[change.index - 1].run,
-            run: points[change.index].run,
-            change,
+        .map(|mut change| {
+            change.index += offset;
+            ChangeAt {
+                before_run: points[change.index - 1].run,
+                run: points[change.index].run,
+                change,
+            }
         })
         .collect();
     Some(MetricTrend {
@@ -447,6 +458,36 @@ mod tests {
             .unwrap_or_else(|| panic!("{:?}", trend.changes));
         assert_eq!((change.before_run, change.run), (11, 12));
         assert!(change.change.shift_pct.unwrap() > 20.0);
+    }
+
+    #[test]
+    fn change_points_are_searched_in_the_most_recent_runs_and_placed_on_them() {
+        let mut runs = sample_history::history(CHANGE_POINT_WINDOW + 30);
+        let step = runs.len() - 20;
+        for run in &mut runs[step..] {
+            let wall = run.fixtures[1].scenarios[0]
+                .metrics
+                .get_mut(WALL_MS)
+                .unwrap();
+            for v in &mut wall.samples {
+                *v *= 1.5;
+            }
+        }
+        let trend = metric_trend(&runs, &[], "large", "cold", TrendMetric::Wall, &quick()).unwrap();
+        let change = trend
+            .changes
+            .iter()
+            .find(|c| c.run == step)
+            .unwrap_or_else(|| panic!("{:?}", trend.changes));
+        assert_eq!(change.before_run, step - 1);
+        assert_eq!(
+            change.change.index, step,
+            "indices are the trend's, not the tail's"
+        );
+        assert!(trend
+            .changes
+            .iter()
+            .all(|c| c.run >= runs.len() - CHANGE_POINT_WINDOW));
     }
 
     #[test]
