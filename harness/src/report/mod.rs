@@ -773,6 +773,46 @@ mod tests {
         eprintln!("365 runs: {} bytes in {elapsed:?}", rendered.html.len());
     }
 
+    /// The histories committed under `reports/history` render a page that
+    /// claims no verdict the gate never gave.
+    #[test]
+    fn the_committed_histories_render_and_claim_nothing() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/history");
+        let mut rendered = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.ends_with(".jsonl") || name.matches('.').count() > 1 {
+                continue;
+            }
+            let history = crate::history::read_history(&path).unwrap();
+            assert!(history.skipped.is_empty(), "{name}: {:?}", history.skipped);
+            let (verdicts, _) = verdicts::read_checks(&verdicts::checks_path(&path)).unwrap();
+            let html = render(&history.records, verdicts.clone(), &quick());
+            assert_self_contained(&html);
+            let summary = position(&html, "<section id=\"summary\">");
+            let trends = position(&html, "<section id=\"trends\">");
+            assert!(summary < position(&html, "<svg width=") && summary < trends);
+            let latest = history.records.last().unwrap();
+            if verdicts.for_run(&latest.started_at).is_none() {
+                assert!(html.contains("no verdict recorded"), "{name}");
+                assert!(!html.contains("gate failed"), "{name}");
+            }
+            let rows = latest
+                .fixtures
+                .iter()
+                .map(|f| f.scenarios.len())
+                .sum::<usize>();
+            assert_eq!(
+                html[summary..trends].matches("class=\"spark\"").count(),
+                rows,
+                "{name}"
+            );
+            rendered += 1;
+        }
+        assert!(rendered > 0, "no history under {}", dir.display());
+    }
+
     #[test]
     fn empty_history_gets_a_friendly_page() {
         let html = render(&[], StoredVerdicts::default(), &quick());
