@@ -193,6 +193,11 @@ impl ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Measure the generator's presets (small … stress, or a comma-separated
+    /// subset) for the report's scaling curves; kept in
+    /// reports/history/<machine>.sweep.jsonl, not the run history.
+    #[arg(long, value_name = "PRESETS", num_args = 0..=1, default_missing_value = "all")]
+    pub preset_sweep: Option<String>,
     #[command(flatten)]
     pub suite: SuiteArgs,
     #[command(flatten)]
@@ -317,9 +322,17 @@ pub struct ReportArgs {
     /// History file to read (default: reports/history/<this machine>.jsonl).
     #[arg(long, value_name = "PATH")]
     pub history: Option<PathBuf>,
-    /// Baseline the latest run is judged against in the report (skipped if absent).
-    #[arg(long, default_value = "main")]
-    pub baseline: String,
+    /// Only the most recent N runs (default: every run the page budget holds).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub last: Option<u32>,
+    /// Only runs started on or after this date (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE", value_parser = crate::report::window::parse_since)]
+    pub since: Option<String>,
+    /// A comparison to show: a `compare` output directory (base.json,
+    /// head.json) or a file {"base": …, "head": …} (default: the newest
+    /// .cache/perf/compare-*).
+    #[arg(long, value_name = "PATH")]
+    pub compare: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -399,8 +412,40 @@ fn inform(common: &CommonArgs, message: &str) {
 
 fn cmd_run(args: &RunArgs) -> Result<Outcome> {
     let root = workspace_root(&args.common)?;
+    if let Some(presets) = &args.preset_sweep {
+        return cmd_sweep(&root, args, presets);
+    }
     let record = run_suite(&root, &args.suite, &args.common)?;
     print!("{}", export::render_table(&record));
+    write_exports(&record, None, &args.exports, &args.common)?;
+    Ok(Outcome::Clean)
+}
+
+/// `run --preset-sweep`: the presets as fixtures, cold/warm/targeted unless
+/// `--scenario` says otherwise, recorded apart from the run history.
+fn cmd_sweep(root: &Path, args: &RunArgs, presets: &str) -> Result<Outcome> {
+    use crate::report::sweep;
+    let presets = sweep::parse_presets(presets).map_err(anyhow::Error::msg)?;
+    let suite = SuiteArgs {
+        fixture: presets.join(","),
+        scenario: if args.suite.scenario == "all" {
+            sweep::SWEEP_SCENARIOS.to_string()
+        } else {
+            args.suite.scenario.clone()
+        },
+        no_history: true,
+        ..args.suite.clone()
+    };
+    let record = run_suite(root, &suite, &args.common)?;
+    print!("{}", export::render_table(&record));
+    if !args.suite.no_history {
+        let path = sweep::append_sweep(&root.join(REPORTS_DIR), &record)
+            .context("cannot append the sweep")?;
+        inform(
+            &args.common,
+            &format!("sweep: appended to {}", path.display()),
+        );
+    }
     write_exports(&record, None, &args.exports, &args.common)?;
     Ok(Outcome::Clean)
 }
@@ -1212,10 +1257,12 @@ fn revision_git(root: &Path, revision: &Revision) -> GitInfo {
 }
 
 fn cmd_report(args: &ReportArgs) -> Result<Outcome> {
+    use crate::report::{comparison, sweep, verdicts};
     let root = workspace_root(&args.common);
+    let machine_key = detect_machine().key;
     let history_path = match (&args.history, &root) {
         (Some(path), _) => path.clone(),
-        (None, Ok(root)) => history::history_path(&root.join(REPORTS_DIR), &detect_machine().key),
+        (None, Ok(root)) => history::history_path(&root.join(REPORTS_DIR), &machine_key),
         (None, Err(_)) => bail!(
             "no --history given and no workspace root found: pass --history PATH or --root DIR"
         ),
@@ -1238,41 +1285,68 @@ fn cmd_report(args: &ReportArgs) -> Result<Outcome> {
             ),
         );
     }
-    // The latest run judged against the baseline, when this machine has one.
-    let gate = match (history.records.last(), &root) {
-        (Some(latest), Ok(root)) => {
-            match baseline::load_baseline(
-                &root.join(REPORTS_DIR),
-                &latest.machine.key,
-                &args.baseline,
-            ) {
-                Ok(base) => Some(verdict::compare_fixtures(
-                    &base.fixtures,
-                    &latest.fixtures,
-                    &GateConfig::default(),
-                )),
-                Err(err) => {
-                    inform(
-                        &args.common,
-                        &format!("note: no gate section in the report: {err}"),
-                    );
-                    None
-                }
-            }
-        }
-        _ => None,
+    // The gate's verdicts as it stored them: the report never judges a run.
+    let checks_path = verdicts::checks_path(&history_path);
+    let (stored, warnings) = verdicts::read_checks(&checks_path)
+        .with_context(|| format!("cannot read {}", checks_path.display()))?;
+    for warning in warnings {
+        eprintln!("warning: {}: {warning}", checks_path.display());
+    }
+    let sweep_key = history
+        .records
+        .last()
+        .map_or(machine_key.as_str(), |r| r.machine.key.as_str());
+    let sweep = history_path
+        .parent()
+        .and_then(|dir| sweep::read_last_sweep(&dir.join(format!("{sweep_key}.sweep.jsonl"))));
+    let compare_path = match (&args.compare, &root) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Ok(root)) => comparison::latest_comparison_dir(root),
+        (None, Err(_)) => None,
     };
-    let html = crate::report::render_html(
-        &history.records,
-        gate.as_ref(),
-        &crate::report::ReportOptions::default(),
-    );
-    crate::fsutil::write_atomic(&out, html.as_bytes())
+    let comparison = match compare_path {
+        Some(path) => match comparison::read_comparison(&path) {
+            Ok(c) => Some(c),
+            Err(err) if args.compare.is_some() => bail!("{err}"),
+            Err(err) => {
+                inform(&args.common, &format!("note: no comparison section: {err}"));
+                None
+            }
+        },
+        None => None,
+    };
+    let options = crate::report::ReportOptions {
+        window: crate::report::window::WindowSpec {
+            last: args.last.map(|n| n as usize),
+            since: args.since.clone(),
+        },
+        ..crate::report::ReportOptions::default()
+    };
+    let input = crate::report::ReportInput {
+        history: &history.records,
+        verdicts: stored,
+        sweep: sweep.as_ref(),
+        comparison,
+    };
+    let rendered = crate::report::render_report(&input, &options);
+    crate::fsutil::write_atomic(&out, rendered.html.as_bytes())
         .with_context(|| format!("cannot write {}", out.display()))?;
+    if rendered.window.cut_by_budget > 0 {
+        inform(
+            &args.common,
+            &format!(
+                "note: the {} oldest runs are left out to keep the page under {} MB (--last N / --since DATE choose the window)",
+                rendered.window.cut_by_budget,
+                crate::report::window::PAGE_BUDGET_BYTES / 1_000_000
+            ),
+        );
+    }
     println!(
-        "report: {} ({} run(s))",
+        "report: {} ({} of {} run(s), {} KB)",
         out.display(),
-        history.records.len()
+        rendered.window.runs.len(),
+        rendered.window.total,
+        rendered.html.len() / 1000
     );
     Ok(Outcome::Clean)
 }

@@ -8,7 +8,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::fsutil;
-use crate::model::{RunRecord, RECORD_FORMAT_VERSION};
+
+mod line;
+use crate::model::RunRecord;
 
 const HISTORY_DIR: &str = "history";
 
@@ -76,8 +78,8 @@ pub fn append_run(root: &Path, record: &RunRecord) -> Result<PathBuf, HistoryErr
     if !safe {
         return Err(HistoryError::InvalidMachineKey { key: key.clone() });
     }
-    let line =
-        serde_json::to_string(record).map_err(|source| HistoryError::Serialize { source })?;
+    // The compact line (format 2, see `line`): ~5× smaller than the record.
+    let line = line::encode(record).map_err(|source| HistoryError::Serialize { source })?;
     let path = history_path(root, key);
     // Two runs finishing together must not interleave their lines.
     let _lock = fsutil::FileLock::acquire(&path).map_err(|source| HistoryError::Io {
@@ -119,10 +121,10 @@ pub fn read_history(path: &Path) -> Result<HistoryRead, HistoryError> {
         }
         let is_unterminated_last = index + 1 == lines.len() && !ends_with_newline;
         let parsed = serde_json::from_str::<VersionOnly>(line).and_then(|version| {
-            if version.format_version > RECORD_FORMAT_VERSION {
+            if version.format_version > line::LINE_FORMAT_VERSION {
                 Ok(Err(version.format_version))
             } else {
-                serde_json::from_str::<RunRecord>(line).map(Ok)
+                line::decode(line, version.format_version).map(Ok)
             }
         });
         match parsed {
@@ -131,7 +133,8 @@ pub fn read_history(path: &Path) -> Result<HistoryRead, HistoryError> {
             Ok(Err(newer)) => history.skipped.push(SkippedLine {
                 line_no,
                 reason: format!(
-                    "record format version {newer} is newer than version {RECORD_FORMAT_VERSION} that this soda-perf reads"
+                    "record format version {newer} is newer than version {} that this soda-perf reads",
+                    line::LINE_FORMAT_VERSION
                 ),
             }),
             Err(err) => {
@@ -151,7 +154,7 @@ pub fn read_history(path: &Path) -> Result<HistoryRead, HistoryError> {
 #[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 mod tests {
     use super::*;
-    use crate::model::{FixtureResult, GitInfo, MachineInfo};
+    use crate::model::{FixtureResult, GitInfo, MachineInfo, RECORD_FORMAT_VERSION};
 
     fn record(started_at: &str) -> RunRecord {
         RunRecord {
@@ -265,8 +268,9 @@ mod tests {
     fn newer_records_are_skipped_with_a_reason() {
         let root = tempfile::tempdir().unwrap();
         let mut newer = record("2024-01-01T00:00:00Z");
-        newer.format_version = RECORD_FORMAT_VERSION + 1;
-        let path = append_run(root.path(), &newer).unwrap();
+        newer.format_version = line::LINE_FORMAT_VERSION + 1;
+        let path = history_path(root.path(), &newer.machine.key);
+        fsutil::append_line_durable(&path, &serde_json::to_string(&newer).unwrap()).unwrap();
         // A future record whose fields no longer parse as today's.
         fsutil::append_line_durable(&path, r#"{"format_version": 99, "runs": []}"#).unwrap();
         let history = read_history(&path).unwrap();
@@ -277,6 +281,24 @@ mod tests {
             "{:?}",
             history.skipped
         );
+    }
+
+    #[test]
+    fn version_one_lines_and_compact_lines_read_together() {
+        let root = tempfile::tempdir().unwrap();
+        let old = record("2024-01-01T00:00:00Z");
+        let path = history_path(root.path(), &old.machine.key);
+        fsutil::append_line_durable(&path, &serde_json::to_string(&old).unwrap()).unwrap();
+        append_run(root.path(), &record("2024-01-02T00:00:00Z")).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("\"format_version\":2"));
+        let history = read_history(&path).unwrap();
+        assert!(history.skipped.is_empty(), "{:?}", history.skipped);
+        assert_eq!(history.records, [old, record("2024-01-02T00:00:00Z")]);
     }
 
     #[test]

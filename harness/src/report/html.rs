@@ -43,12 +43,18 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .banner.fail { background: #fef2f2; border-color: #fecaca; color: #991b1b; }
 .banner.pass { background: #f0fdf4; border-color: #bbf7d0; color: #166534; }
 .banner.info { background: #eff6ff; border-color: #bfdbfe; color: #1e3a8a; }
+/* overflow-x: auto, never hidden: a wide table scrolls instead of being cut off. */
 .panel { background: var(--card); border: 1px solid var(--border); border-radius: 12px;
-  box-shadow: 0 1px 2px rgba(16, 24, 40, 0.04); overflow: hidden; }
+  box-shadow: 0 1px 2px rgba(16, 24, 40, 0.04); overflow-x: auto; margin: 8px 0; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; font-size: 14px; }
 th { text-align: left; font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase;
   letter-spacing: 0.04em; background: #fafafa; }
-th, td { padding: 9px 14px; border-bottom: 1px solid var(--border); white-space: nowrap; }
+th, td { padding: 8px 12px; border-bottom: 1px solid var(--border); vertical-align: middle; }
+td.num, td.mono, td.name { white-space: nowrap; }
+th { white-space: normal; }
+/* The reason column wraps: it is the one that was cut off. */
+.vs { display: inline-block; min-width: 4.2em; text-align: right; }
+td.why { white-space: normal; min-width: 12em; color: var(--muted); font-size: 13px; }
 tr:last-child td { border-bottom: none; }
 td.num, th.num { text-align: right; }
 td.change { text-align: right; color: var(--muted); }
@@ -56,11 +62,24 @@ td.change.regressed { color: var(--red); font-weight: 600; }
 td.change.improved { color: var(--green); font-weight: 600; }
 td.change.inconclusive { color: var(--amber); }
 tr.regressed td:first-child { box-shadow: inset 3px 0 0 var(--red); }
-.pill { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12px; font-weight: 600; }
+.pill { white-space: nowrap; display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12px; font-weight: 600; }
 .pill.regressed { background: var(--red-bg); color: var(--red); }
 .pill.improved { background: var(--green-bg); color: var(--green); }
 .pill.inconclusive { background: var(--amber-bg); color: var(--amber); }
 .pill.unchanged { background: var(--grey-bg); color: var(--muted); }
+.pill.none { background: transparent; color: var(--faint); border: 1px dashed var(--border); font-weight: 500; }
+.change.regressed { color: var(--red); font-weight: 600; }
+.change.improved { color: var(--green); font-weight: 600; }
+.change.inconclusive { color: var(--amber); }
+details { margin: 10px 0; }
+details > summary { cursor: pointer; color: var(--muted); font-weight: 600; padding: 6px 0; }
+.note { color: var(--muted); font-size: 14px; max-width: 80em; }
+.chart-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 8px 20px; }
+figure { margin: 8px 0 0; min-width: 0; }
+figcaption { color: var(--muted); font-size: 13px; margin-bottom: 2px; }
+h3 .sub, h3.fixture-name .sub { color: var(--muted); font-weight: 400; font-size: 14px; margin-left: 8px; }
+h3.fixture-name { font-size: 18px; margin: 28px 0 4px; }
+svg.spark, svg.strip { display: inline-block; vertical-align: middle; }
 .card { background: var(--card); border: 1px solid var(--border); border-radius: 12px; padding: 18px 22px 14px;
   margin: 16px 0; box-shadow: 0 1px 2px rgba(16, 24, 40, 0.04); }
 .card-head { display: flex; align-items: baseline; justify-content: space-between; gap: 16px; flex-wrap: wrap; }

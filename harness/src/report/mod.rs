@@ -1,60 +1,81 @@
 //! The HTML trend report: one self-contained file (inline CSS, inline SVG
-//! charts drawn with plotters; no scripts, fonts or network) showing how each
-//! fixture × scenario moved across the runs of a machine's history, the
-//! latest run against the previous one (or against the gate's baseline), and
-//! the regressions.
+//! charts drawn with plotters; no scripts, fonts or network). In order: the
+//! summary of the latest run with the verdict the gate stored for it, the
+//! trends of every fixture × scenario, the change points of those trends,
+//! the latest run in detail (samples, phases), the scaling curves of the
+//! last preset sweep and the last comparison.
+//!
+//! Architecture invariant: the report judges nothing. Verdicts and the
+//! baseline each run was held against come from the gate's stored checks
+//! ([`verdicts`]); a run without one says "no verdict recorded".
 
+pub mod changes;
 pub mod charts;
+pub mod comparison;
 pub mod html;
+pub mod latest;
+pub mod scaling;
+pub mod series;
+pub mod sparkline;
+pub mod summary;
+pub mod sweep;
+pub mod verdicts;
+pub mod window;
 
 use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::export::format::{format_pct, format_value};
+use crate::export::format::format_value;
 use crate::fsutil;
-use crate::model::metric_names::{ALLOC_TOTAL_BYTES, PEAK_RSS_KIB, WALL_MS};
-use crate::model::{FixtureResult, RunRecord, ScenarioResult};
-use crate::stats::{noise_check, summarize_metric, BootstrapConfig, NoiseConfig, Summary};
-use crate::verdict::{
-    compare_fixtures, format_change_pct, median_of, p_equals, GateConfig, GateReport,
-    MetricVerdict, Verdict,
-};
-use charts::{Axes, Marker, Series, TrendPoint};
+use crate::model::RunRecord;
+use crate::stats::change_points::ChangePointConfig;
+use crate::verdict::{format_change_pct, Verdict};
+use charts::{Axes, TrendChart};
 use html::escape;
+use series::{ScenarioTrend, TrendMetric};
+use verdicts::{StoredCheck, StoredVerdicts};
+use window::{runs_within_budget, select_window, Window, WindowSpec};
 
-const WALL_CHART_SIZE: (u32, u32) = (1100, 300);
-const MEMORY_CHART_SIZE: (u32, u32) = (1100, 190);
-const BYTES_PER_MIB: f64 = 1024.0 * 1024.0;
-const KIB_PER_MIB: f64 = 1024.0;
+const TREND_CHART_SIZE: (u32, u32) = (540, 210);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportOptions {
     pub title: String,
-    /// Resampling for the intervals drawn; 2 000 by default, plenty for a chart.
-    pub bootstrap: BootstrapConfig,
-    /// The rule for the run-to-run markers (the gate's rule by default).
-    pub gate: GateConfig,
-    /// Only the most recent runs are drawn.
-    pub max_runs: usize,
+    /// Which runs are drawn.
+    pub window: WindowSpec,
+    /// The change-point search over each trend's medians.
+    pub change_points: ChangePointConfig,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        let bootstrap = BootstrapConfig {
-            resamples: 2_000,
-            ..BootstrapConfig::default()
-        };
         Self {
             title: "soda-perf trend report".into(),
-            bootstrap,
-            gate: GateConfig {
-                bootstrap,
-                ..GateConfig::default()
-            },
-            max_runs: 60,
+            window: WindowSpec::default(),
+            change_points: ChangePointConfig::default(),
         }
     }
+}
+
+/// Everything the report is drawn from.
+#[derive(Debug, Default)]
+pub struct ReportInput<'a> {
+    /// The machine's history, oldest run first.
+    pub history: &'a [RunRecord],
+    /// The gate's stored verdicts.
+    pub verdicts: StoredVerdicts,
+    /// The last preset sweep, if any.
+    pub sweep: Option<&'a RunRecord>,
+    /// The last comparison (base and head runs), if any.
+    pub comparison: Option<comparison::Comparison>,
+}
+
+/// The page and what was left out of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub html: String,
+    pub window: Window,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,32 +94,43 @@ pub fn write_report(path: &Path, html: &str) -> Result<(), ReportError> {
     })
 }
 
-/// Renders the report for `history` (oldest run first). `current`, when given,
-/// is the gate's comparison of the latest run against a baseline.
-pub fn render_html(
-    history: &[RunRecord],
-    current: Option<&GateReport>,
-    opts: &ReportOptions,
-) -> String {
-    let runs = &history[history.len().saturating_sub(opts.max_runs.max(1))..];
+/// Renders the report.
+pub fn render_report(input: &ReportInput<'_>, opts: &ReportOptions) -> Rendered {
+    let history = input.history;
+    let charts = series::scenario_keys(history).len() * TrendMetric::ALL.len();
+    let started: Vec<&str> = history.iter().map(|r| r.started_at.as_str()).collect();
+    let window = select_window(&started, &opts.window, runs_within_budget(charts));
+    let runs = &history[window.runs.clone()];
     let mut body = String::new();
     if runs.is_empty() {
-        write_empty(&mut body);
-        if let Some(gate) = current {
-            write_gate(&mut body, gate);
-        }
+        write_empty(&mut body, history.len());
     } else {
-        let trends = Trends::compute(runs, opts);
-        write_header(&mut body, runs, history.len(), &opts.title);
-        write_banner(&mut body, runs, current, &trends);
-        write_summary(&mut body, &trends, current);
-        if let Some(gate) = current {
-            write_gate(&mut body, gate);
-        }
-        write_fixtures(&mut body, &trends);
-        write_footer(&mut body, runs, opts);
+        let checks: Vec<Option<&StoredCheck>> = runs
+            .iter()
+            .map(|r| input.verdicts.for_run(&r.started_at))
+            .collect();
+        let trends = series::build_trends(runs, &checks, &opts.change_points);
+        let latest = &runs[runs.len() - 1];
+        let latest_check = checks[runs.len() - 1];
+        write_header(&mut body, runs, &window, &opts.title);
+        write_banner(&mut body, latest, latest_check);
+        let rows = summary::summary_rows(latest, latest_check, &trends);
+        summary::write_summary(&mut body, &rows, latest_check.is_some());
+        write_trends(&mut body, runs, &trends);
+        changes::write_changes(&mut body, &changes::change_rows(runs, &trends), runs.len());
+        latest::write_latest(&mut body, latest);
     }
-    page(&opts.title, &body)
+    if let Some(sweep) = input.sweep {
+        scaling::write_scaling(&mut body, sweep);
+    }
+    if let Some(comparison) = &input.comparison {
+        comparison::write_comparison(&mut body, comparison);
+    }
+    write_footer(&mut body, runs.last(), &window);
+    Rendered {
+        html: page(&opts.title, &body),
+        window,
+    }
 }
 
 fn page(title: &str, body: &str) -> String {
@@ -111,204 +143,21 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// Per fixture × scenario: the summaries across runs and the latest comparison.
-struct Trends {
-    run_labels: Vec<String>,
-    fixtures: Vec<FixtureTrend>,
-}
-
-struct FixtureTrend {
-    fixture: String,
-    files: u64,
-    scenarios: Vec<ScenarioTrend>,
-}
-
-struct ScenarioTrend {
-    scenario: String,
-    wall: Vec<TrendPoint>,
-    rss_mib: Vec<(usize, f64)>,
-    alloc_mib: Vec<(usize, f64)>,
-    latest_wall: Option<Summary>,
-    /// Whether the latest run has this scenario.
-    in_latest: bool,
-    /// Latest run vs the run before it, per charted metric.
-    vs_previous: Vec<MetricVerdict>,
-}
-
-impl Trends {
-    fn compute(runs: &[RunRecord], opts: &ReportOptions) -> Self {
-        let run_labels = runs.iter().map(run_label).collect();
-        // Run i against run i − 1 over the charted metrics: one gate per
-        // step, so the markers share the gate's rule and its Holm correction.
-        let steps: Vec<Option<GateReport>> = (0..runs.len())
-            .map(|i| {
-                (i > 0).then(|| {
-                    compare_fixtures(
-                        &charted_metrics(&runs[i - 1]),
-                        &charted_metrics(&runs[i]),
-                        &opts.gate,
-                    )
-                })
-            })
-            .collect();
-        let mut fixtures: Vec<FixtureTrend> = Vec::new();
-        // The latest run's order first; fixtures and scenarios that only older
-        // runs have come after.
-        for run in runs.iter().rev() {
-            for fixture in &run.fixtures {
-                let index = match fixtures.iter().position(|f| f.fixture == fixture.fixture) {
-                    Some(index) => index,
-                    None => {
-                        fixtures.push(FixtureTrend {
-                            fixture: fixture.fixture.clone(),
-                            files: fixture.files,
-                            scenarios: Vec::new(),
-                        });
-                        fixtures.len() - 1
-                    }
-                };
-                for scenario in &fixture.scenarios {
-                    let known = &mut fixtures[index].scenarios;
-                    if !known.iter().any(|s| s.scenario == scenario.scenario) {
-                        known.push(ScenarioTrend::compute(
-                            runs,
-                            &steps,
-                            &fixture.fixture,
-                            &scenario.scenario,
-                            opts,
-                        ));
-                    }
-                }
-            }
-        }
-        Self {
-            run_labels,
-            fixtures,
-        }
-    }
-}
-
-/// The run with only the metrics the report charts.
-fn charted_metrics(run: &RunRecord) -> Vec<FixtureResult> {
-    run.fixtures
-        .iter()
-        .map(|fixture| FixtureResult {
-            fixture: fixture.fixture.clone(),
-            files: fixture.files,
-            scenarios: fixture
-                .scenarios
-                .iter()
-                .map(|scenario| ScenarioResult {
-                    metrics: scenario
-                        .metrics
-                        .iter()
-                        .filter(|(name, _)| CHARTED.contains(&name.as_str()))
-                        .map(|(name, samples)| (name.clone(), samples.clone()))
-                        .collect(),
-                    ..scenario.clone()
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-const CHARTED: [&str; 3] = [WALL_MS, PEAK_RSS_KIB, ALLOC_TOTAL_BYTES];
-
-fn find_scenario<'a>(
-    run: &'a RunRecord,
-    fixture: &str,
-    scenario: &str,
-) -> Option<&'a ScenarioResult> {
-    run.fixture(fixture).and_then(|f| f.scenario(scenario))
-}
-
-impl ScenarioTrend {
-    fn compute(
-        runs: &[RunRecord],
-        steps: &[Option<GateReport>],
-        fixture: &str,
-        scenario: &str,
-        opts: &ReportOptions,
-    ) -> Self {
-        let latest = runs.len() - 1;
-        let mut wall = Vec::new();
-        let mut rss_mib = Vec::new();
-        let mut alloc_mib = Vec::new();
-        let mut latest_wall = None;
-        for (index, run) in runs.iter().enumerate() {
-            let Some(result) = find_scenario(run, fixture, scenario) else {
-                continue;
-            };
-            if let Some(summary) = result
-                .metric(WALL_MS)
-                .and_then(|m| summarize_metric(m, &opts.bootstrap).ok())
-            {
-                let step = steps[index]
-                    .as_ref()
-                    .and_then(|gate| gate.find(fixture, scenario, WALL_MS));
-                let marker = step.map_or(Marker::Plain, |row| match row.metric.verdict {
-                    Verdict::Regressed => Marker::Regressed {
-                        change_pct: row.metric.change_pct,
-                    },
-                    Verdict::Improved => Marker::Improved {
-                        change_pct: row.metric.change_pct,
-                    },
-                    _ => Marker::Plain,
-                });
-                wall.push(TrendPoint {
-                    run: index,
-                    median: summary.median,
-                    lower: summary.ci95_median.lower,
-                    upper: summary.ci95_median.upper,
-                    marker,
-                });
-                if index == latest {
-                    latest_wall = Some(summary);
-                }
-            }
-            let median = |name: &str| result.metric(name).and_then(|m| median_of(&m.samples));
-            if let Some(kib) = median(PEAK_RSS_KIB) {
-                rss_mib.push((index, kib / KIB_PER_MIB));
-            }
-            if let Some(bytes) = median(ALLOC_TOTAL_BYTES) {
-                alloc_mib.push((index, bytes / BYTES_PER_MIB));
-            }
-        }
-        let vs_previous = steps[latest]
-            .as_ref()
-            .map(|gate| {
-                gate.rows
-                    .iter()
-                    .filter(|row| row.fixture == fixture && row.scenario == scenario)
-                    .map(|row| row.metric.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        Self {
-            scenario: scenario.into(),
-            wall,
-            rss_mib,
-            alloc_mib,
-            latest_wall,
-            in_latest: find_scenario(&runs[latest], fixture, scenario).is_some(),
-            vs_previous,
-        }
-    }
-}
-
 /// `05-01 a1b2c3d` — date and short commit of a run.
 fn run_label(run: &RunRecord) -> String {
     let date = run.started_at.get(5..10).unwrap_or(&run.started_at);
-    let commit = run
-        .git
-        .commit
-        .as_deref()
-        .map_or("?", |c| c.get(..7).unwrap_or(c));
-    let dirty = if run.git.dirty { "*" } else { "" };
-    format!("{date} {commit}{dirty}")
+    format!("{date} {}", changes::short_commit(run))
 }
 
-fn write_empty(out: &mut String) {
+fn write_empty(out: &mut String, total: usize) {
+    if total > 0 {
+        let _ = writeln!(
+            out,
+            "<div class=\"empty\">\n<h1>No runs in this window</h1>\n<p>The history holds {total} run(s), \
+             none of them in the window asked for (<code>--last</code>, <code>--since</code>).</p>\n</div>"
+        );
+        return;
+    }
     out.push_str(
         "<div class=\"empty\">\n<h1>No history yet</h1>\n\
          <p>Every <code>soda-perf run</code> appends its results to \
@@ -317,7 +166,7 @@ fn write_empty(out: &mut String) {
     );
 }
 
-fn write_header(out: &mut String, runs: &[RunRecord], total_runs: usize, title: &str) {
+fn write_header(out: &mut String, runs: &[RunRecord], window: &Window, title: &str) {
     let first = &runs[0];
     let last = &runs[runs.len() - 1];
     let machine = &last.machine;
@@ -363,14 +212,23 @@ fn write_header(out: &mut String, runs: &[RunRecord], total_runs: usize, title: 
             escape(date_of(&last.started_at))
         )
     };
-    let shown = if total_runs > runs.len() {
-        format!("{} of {total_runs} runs", runs.len())
+    let shown = if window.total > runs.len() {
+        format!("{} of {} runs", runs.len(), window.total)
     } else if runs.len() == 1 {
         "1 run".to_string()
     } else {
         format!("{} runs", runs.len())
     };
     let _ = writeln!(out, "<span>{dates} · {shown}</span>\n</div>\n</header>");
+    if window.cut_by_budget > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"banner info\">The {} oldest runs are left out to keep the page under its {} MB budget; \
+             <code>soda-perf report --last N</code> or <code>--since YYYY-MM-DD</code> chooses the window.</p>",
+            window.cut_by_budget,
+            window::PAGE_BUDGET_BYTES / 1_000_000
+        );
+    }
     if runs.iter().any(|r| r.machine.key != machine.key) {
         out.push_str(
             "<p class=\"banner info\">These runs come from more than one machine; \
@@ -383,332 +241,134 @@ fn date_of(timestamp: &str) -> &str {
     timestamp.get(..10).unwrap_or(timestamp)
 }
 
-fn write_banner(
-    out: &mut String,
-    runs: &[RunRecord],
-    current: Option<&GateReport>,
-    trends: &Trends,
-) {
-    if let Some(gate) = current {
-        let counts = gate.counts();
-        let (class, text) = if counts.regressed > 0 {
-            (
-                "fail",
-                format!(
-                    "Gate failed: {} regression{} against the baseline.",
-                    counts.regressed,
-                    plural(counts.regressed)
-                ),
-            )
-        } else {
-            (
-                "pass",
-                format!(
-                    "Gate passed: no regressions against the baseline ({} improved, {} inconclusive, {} unchanged).",
-                    counts.improved, counts.inconclusive, counts.unchanged
-                ),
-            )
-        };
-        let _ = writeln!(out, "<div class=\"banner {class}\">{text}</div>");
-        return;
-    }
-    if runs.len() < 2 {
-        out.push_str(
-            "<div class=\"banner info\">One run so far: the charts show trends from the next run on.</div>\n",
-        );
-        return;
-    }
-    let regressed = trends
-        .fixtures
-        .iter()
-        .flat_map(|f| &f.scenarios)
-        .flat_map(|s| &s.vs_previous)
-        .filter(|v| v.verdict == Verdict::Regressed)
-        .count();
-    if regressed > 0 {
+/// The gate's verdict on the latest run, as stored; never recomputed.
+fn write_banner(out: &mut String, latest: &RunRecord, check: Option<&StoredCheck>) {
+    let run = format!(
+        "{} <span class=\"mono\">{}</span>",
+        escape(date_of(&latest.started_at)),
+        escape(&changes::short_commit(latest))
+    );
+    let Some(check) = check else {
         let _ = writeln!(
             out,
-            "<div class=\"banner fail\">Latest run: {regressed} regression{} against the previous run.</div>",
-            plural(regressed)
+            "<div class=\"banner info\">Latest run ({run}): no verdict recorded. The gate stores its verdict when \
+             <code>soda-perf check</code> judges a run; this report shows that verdict and never judges a run itself.</div>"
         );
-    } else {
-        out.push_str("<div class=\"banner pass\">Latest run: no regressions against the previous run.</div>\n");
-    }
-}
-
-fn plural(count: usize) -> &'static str {
-    if count == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// The latest run, one row per fixture × scenario, with its change against
-/// the gate's baseline (when given) or the previous run.
-fn write_summary(out: &mut String, trends: &Trends, current: Option<&GateReport>) {
-    let against = if current.is_some() {
-        "vs baseline"
-    } else {
-        "vs previous"
+        return;
     };
-    out.push_str("<h2>Latest run</h2>\n<div class=\"panel\"><table>\n<thead><tr>");
-    let _ = write!(
-        out,
-        "<th>Fixture</th><th>Scenario</th><th class=\"num\">Wall time</th><th class=\"num\">{against}</th>\
-         <th>Verdict</th><th class=\"num\">Peak RSS</th><th class=\"num\">{against}</th>\
-         <th class=\"num\">Allocated</th><th class=\"num\">{against}</th>"
-    );
-    out.push_str("</tr></thead>\n<tbody>\n");
-    for fixture in &trends.fixtures {
-        for scenario in fixture.scenarios.iter().filter(|s| s.in_latest) {
-            let comparison = |metric: &str| -> Option<MetricVerdict> {
-                match current {
-                    Some(gate) => gate
-                        .find(&fixture.fixture, &scenario.scenario, metric)
-                        .map(|row| row.metric.clone()),
-                    None => scenario
-                        .vs_previous
-                        .iter()
-                        .find(|v| v.metric == metric)
-                        .cloned(),
-                }
-            };
-            let wall = comparison(WALL_MS);
-            let rss = comparison(PEAK_RSS_KIB);
-            let alloc = comparison(ALLOC_TOTAL_BYTES);
-            let row_class = [&wall, &rss, &alloc]
-                .iter()
-                .any(|v| v.as_ref().is_some_and(|v| v.verdict == Verdict::Regressed));
-            let _ = write!(
-                out,
-                "<tr{}><td>{}</td><td>{}</td>",
-                if row_class {
-                    " class=\"regressed\""
-                } else {
-                    ""
-                },
-                escape(&fixture.fixture),
-                escape(&scenario.scenario)
-            );
-            let wall_text = scenario
-                .latest_wall
-                .as_ref()
-                .map_or("–".to_string(), |s| format_value(s.median, "ms"));
-            let _ = write!(
-                out,
-                "<td class=\"num\">{wall_text}</td>{}",
-                change_cell(wall.as_ref())
-            );
-            let pill = wall.as_ref().map_or(String::new(), |v| {
-                format!("<span class=\"pill {0}\">{0}</span>", v.verdict.as_str())
-            });
-            let _ = write!(out, "<td>{pill}</td>");
-            // Without a comparison (a first run) the latest value still shows.
-            let latest_rss = scenario
-                .in_latest
-                .then(|| scenario.rss_mib.last())
-                .flatten()
-                .map(|(_, mib)| format_value(mib * 1024.0, "KiB"));
-            let latest_alloc = scenario
-                .in_latest
-                .then(|| scenario.alloc_mib.last())
-                .flatten()
-                .map(|(_, mib)| format_value(mib * 1024.0 * 1024.0, "bytes"));
-            for (verdict, latest) in [(&rss, latest_rss), (&alloc, latest_alloc)] {
-                let value = verdict
-                    .as_ref()
-                    .map(|v| format_value(v.head_median, &v.unit))
-                    .or(latest)
-                    .unwrap_or_else(|| "–".to_string());
-                let _ = write!(
-                    out,
-                    "<td class=\"num\">{value}</td>{}",
-                    change_cell(verdict.as_ref())
-                );
-            }
-            out.push_str("</tr>\n");
-        }
-    }
-    out.push_str("</tbody></table></div>\n");
-}
-
-fn change_cell(verdict: Option<&MetricVerdict>) -> String {
-    match verdict {
-        None => "<td class=\"change\">–</td>".into(),
-        Some(v) => {
-            let title = match v.p_value {
-                Some(p) => format!("{}; p = {p:.4}", v.reason),
-                None => v.reason.clone(),
-            };
-            format!(
-                "<td class=\"change {}\" title=\"{}\">{}</td>",
-                v.verdict.as_str(),
-                escape(&title),
-                format_change_pct(v.change_pct)
-            )
-        }
-    }
-}
-
-/// Every metric the gate did not find unchanged, and what it could not compare.
-fn write_gate(out: &mut String, gate: &GateReport) {
-    let counts = gate.counts();
-    let _ = writeln!(
-        out,
-        "<h2>Regression gate<span class=\"sub\">{} regressed · {} improved · {} inconclusive · {} unchanged</span></h2>",
-        counts.regressed, counts.improved, counts.inconclusive, counts.unchanged
-    );
-    let _ = writeln!(
-        out,
-        "<p class=\"meta\">Timing: regressed when the median moves more than ±{}% and Mann–Whitney p &lt; {} \
-         (Holm-corrected); counts: more than ±{}%.</p>",
-        gate.config.threshold_pct, gate.config.alpha, gate.config.deterministic_tolerance_pct
-    );
-    let mut notable: Vec<_> = gate
+    let gated: Vec<&verdicts::StoredMetric> = check
+        .report
         .rows
         .iter()
-        .filter(|row| row.metric.verdict != Verdict::Unchanged)
+        .map(|r| &r.metric)
+        .filter(|m| m.gates())
         .collect();
-    notable.sort_by_key(|row| row.metric.verdict);
-    if !notable.is_empty() {
-        out.push_str(
-            "<div class=\"panel\"><table>\n<thead><tr><th>Fixture</th><th>Scenario</th><th>Metric</th>\
-             <th class=\"num\">Base</th><th class=\"num\">Head</th><th class=\"num\">Change</th>\
-             <th>Verdict</th><th>Why</th></tr></thead>\n<tbody>\n",
-        );
-        for row in notable {
-            let m = &row.metric;
-            let p = m
-                .p_value
-                .map_or(String::new(), |p| format!(" ({})", p_equals(p)));
-            let _ =
-                writeln!(
-                out,
-                "<tr{}><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"num\">{}</td>\
-                 <td class=\"num\">{}</td><td class=\"change {}\">{}{p}</td>\
-                 <td><span class=\"pill {}\">{}</span></td><td>{}</td></tr>",
-                if m.verdict == Verdict::Regressed { " class=\"regressed\"" } else { "" },
-                escape(&row.fixture),
-                escape(&row.scenario),
-                escape(&m.metric),
-                format_value(m.base_median, &m.unit),
-                format_value(m.head_median, &m.unit),
-                m.verdict.as_str(),
-                format_change_pct(m.change_pct),
-                m.verdict.as_str(),
-                m.verdict.as_str(),
-                escape(&m.reason)
-            );
-        }
-        out.push_str("</tbody></table></div>\n");
-    }
-    if !gate.missing.is_empty() {
-        out.push_str("<p class=\"meta\">Not compared:</p>\n<ul class=\"missing\">\n");
-        for entry in &gate.missing {
-            let _ = writeln!(out, "<li>{}</li>", escape(entry));
-        }
-        out.push_str("</ul>\n");
-    }
-}
-
-fn write_fixtures(out: &mut String, trends: &Trends) {
-    for fixture in &trends.fixtures {
+    let count = |v: Verdict| gated.iter().filter(|m| m.verdict == v).count();
+    let against = match (&check.baseline, &check.baseline_commit) {
+        (Some(name), Some(commit)) => format!(
+            " against baseline <b>{}</b> (<span class=\"mono\">{}</span>)",
+            escape(name),
+            escape(commit.get(..7).unwrap_or(commit))
+        ),
+        (Some(name), None) => format!(" against baseline <b>{}</b>", escape(name)),
+        _ => String::new(),
+    };
+    let regressed = count(Verdict::Regressed);
+    if regressed > 0 {
+        let list: Vec<String> = check
+            .report
+            .rows
+            .iter()
+            .filter(|r| r.metric.gates() && r.metric.verdict == Verdict::Regressed)
+            .map(|r| {
+                format!(
+                    "{}/{} {} {}",
+                    r.fixture,
+                    r.scenario,
+                    r.metric.metric,
+                    format_change_pct(r.metric.change())
+                )
+            })
+            .collect();
         let _ = writeln!(
             out,
-            "<section>\n<h2>{}<span class=\"sub\">{} files</span></h2>",
-            escape(&fixture.fixture),
-            fixture.files
+            "<div class=\"banner fail\">Latest run ({run}): the gate failed{against} — {regressed} regression{}: {}.</div>",
+            if regressed == 1 { "" } else { "s" },
+            escape(&list.join(", "))
         );
-        for scenario in &fixture.scenarios {
-            write_scenario_card(out, scenario, &trends.run_labels);
-        }
-        out.push_str("</section>\n");
-    }
-}
-
-fn write_scenario_card(out: &mut String, scenario: &ScenarioTrend, run_labels: &[String]) {
-    out.push_str("<div class=\"card\">\n<div class=\"card-head\">");
-    let _ = write!(out, "<h3>{}</h3>", escape(&scenario.scenario));
-    let noise = scenario
-        .latest_wall
-        .as_ref()
-        .and_then(|s| noise_check(s, &NoiseConfig::default()));
-    match &scenario.latest_wall {
-        Some(s) => {
-            let _ = write!(
-                out,
-                "<div class=\"stats\">latest <b>{}</b> ± {} · 95% CI {} – {} · n = {} · CV {}</div>",
-                format_value(s.median, "ms"),
-                format_value(s.mad, "ms"),
-                format_value(s.ci95_median.lower, "ms"),
-                format_value(s.ci95_median.upper, "ms"),
-                s.n,
-                format_pct(s.cv)
-            );
-        }
-        None if !scenario.in_latest => {
-            out.push_str("<div class=\"stats\">not in the latest run</div>");
-        }
-        None => {}
-    }
-    out.push_str("</div>\n");
-    if let Some(warning) = noise {
+    } else {
         let _ = writeln!(
             out,
-            "<p class=\"meta\" style=\"color: var(--amber)\">{}</p>",
-            escape(&warning.to_string())
+            "<div class=\"banner pass\">Latest run ({run}): the gate passed{against} — {} improved, {} inconclusive, {} unchanged gated metrics.</div>",
+            count(Verdict::Improved),
+            count(Verdict::Inconclusive),
+            count(Verdict::Unchanged)
         );
     }
-
-    if !scenario.wall.is_empty() {
-        out.push_str(
-            "<div class=\"chart-title\">Wall time per run, median with 95% interval</div>\n",
-        );
-        let axes = Axes {
-            run_labels,
-            y_desc: "wall time (ms)",
-        };
-        push_chart(
-            out,
-            charts::wall_chart(&scenario.wall, &axes, WALL_CHART_SIZE.0, WALL_CHART_SIZE.1),
-        );
-        out.push_str(
-            "<div class=\"legend\"><span><span class=\"swatch dot\" style=\"background: #2563eb\"></span>median</span>\
-             <span><span class=\"swatch\" style=\"background: rgba(37, 99, 235, 0.18)\"></span>95% interval of the median</span>\
-             <span><span class=\"swatch ring\" style=\"border-color: #dc2626\"></span>regressed vs the previous run</span>\
-             <span><span class=\"swatch ring\" style=\"border-color: #16a34a\"></span>improved</span></div>\n",
-        );
-    }
-    if !scenario.rss_mib.is_empty() || !scenario.alloc_mib.is_empty() {
-        out.push_str("<div class=\"chart-title\">Memory per run, median</div>\n");
-        let series = [
-            Series {
-                color: charts::RSS_COLOR,
-                points: &scenario.rss_mib,
-            },
-            Series {
-                color: charts::ALLOC_COLOR,
-                points: &scenario.alloc_mib,
-            },
-        ];
-        let axes = Axes {
-            run_labels,
-            y_desc: "memory (MiB)",
-        };
-        push_chart(
-            out,
-            charts::memory_chart(&series, &axes, MEMORY_CHART_SIZE.0, MEMORY_CHART_SIZE.1),
-        );
-        out.push_str(
-            "<div class=\"legend\"><span><span class=\"swatch dot\" style=\"background: #7c3aed\"></span>peak RSS</span>\
-             <span><span class=\"swatch dot\" style=\"background: #0d9488\"></span>allocated in total</span></div>\n",
-        );
-    }
-    out.push_str("</div>\n");
 }
 
-fn push_chart(out: &mut String, chart: Result<String, charts::ChartError>) {
+fn write_trends(out: &mut String, runs: &[RunRecord], trends: &[ScenarioTrend]) {
+    let labels: Vec<String> = runs.iter().map(run_label).collect();
+    out.push_str("<section id=\"trends\">\n<h2>Trends</h2>\n");
+    out.push_str(
+        "<div class=\"legend\"><span><span class=\"swatch\" style=\"background:#2563eb\"></span>median</span>\
+         <span><span class=\"swatch\" style=\"background:rgba(37,99,235,0.18)\"></span>95% interval of the median</span>\
+         <span><span class=\"swatch\" style=\"background:#64748b\"></span>baseline the gate held the run against, with its ±threshold band</span>\
+         <span><span class=\"swatch ring\" style=\"border-color:#dc2626\"></span>regressed (gate)</span>\
+         <span><span class=\"swatch ring\" style=\"border-color:#16a34a\"></span>improved (gate)</span>\
+         <span><span class=\"swatch\" style=\"background:#d97706\"></span>change point</span></div>\n",
+    );
+    let mut fixture = "";
+    for trend in trends {
+        if trend.fixture != fixture {
+            if !fixture.is_empty() {
+                out.push_str("</div>\n");
+            }
+            fixture = &trend.fixture;
+            let _ = writeln!(
+                out,
+                "<div class=\"fixture\">\n<h3 class=\"fixture-name\">{}<span class=\"sub\">{} files</span></h3>",
+                escape(&trend.fixture),
+                trend.files
+            );
+        }
+        let _ = writeln!(
+            out,
+            "<div class=\"card\">\n<div class=\"card-head\"><h3>{} · {}</h3></div>\n<div class=\"chart-grid\">",
+            escape(&trend.fixture),
+            escape(&trend.scenario)
+        );
+        for metric in &trend.metrics {
+            let _ = writeln!(
+                out,
+                "<figure><figcaption>{} ({})</figcaption>",
+                metric.metric.title(),
+                metric.metric.axis()
+            );
+            let chart = charts::trend_chart(&TrendChart {
+                points: &metric.points,
+                baseline: &metric.baseline,
+                marks: &metric.marks,
+                changes: &metric.changes,
+                axes: Axes {
+                    run_labels: &labels,
+                    y_desc: metric.metric.axis(),
+                },
+                width: TREND_CHART_SIZE.0,
+                height: TREND_CHART_SIZE.1,
+            });
+            push_chart(out, chart);
+            out.push_str("</figure>\n");
+        }
+        out.push_str("</div>\n</div>\n");
+    }
+    if !fixture.is_empty() {
+        out.push_str("</div>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+pub(crate) fn push_chart(out: &mut String, chart: Result<String, charts::ChartError>) {
     match chart {
         Ok(svg) => {
             out.push_str(&svg);
@@ -720,16 +380,18 @@ fn push_chart(out: &mut String, chart: Result<String, charts::ChartError>) {
     }
 }
 
-fn write_footer(out: &mut String, runs: &[RunRecord], opts: &ReportOptions) {
-    let last = &runs[runs.len() - 1];
+fn write_footer(out: &mut String, last: Option<&RunRecord>, window: &Window) {
+    let version = last.map_or(String::new(), |r| {
+        format!("soda-perf {} · ", escape(&r.harness_version))
+    });
     let _ = writeln!(
         out,
-        "<footer>soda-perf {} · intervals: percentile bootstrap of the median ({} resamples) · \
-         markers: median moved more than ±{}% with Mann–Whitney p &lt; {} (Holm-corrected) against the previous run.</footer>",
-        escape(&last.harness_version),
-        opts.bootstrap.resamples,
-        opts.gate.threshold_pct,
-        opts.gate.alpha
+        "<footer>{version}intervals: distribution-free 95% interval of the median (order statistics) · verdicts and baselines: \
+         as the gate stored them with each checked run · page budget {} MB: by default every run that fits \
+         ({} shown of {}).</footer>",
+        window::PAGE_BUDGET_BYTES / 1_000_000,
+        window.runs.len(),
+        window.total
     );
 }
 
@@ -776,6 +438,36 @@ pub(crate) mod sample_history {
             "peak_rss_kib".to_string(),
             metric("KiB", MetricKind::Timing, jitter(rss_mib * 1024.0, 0.005)),
         );
+        let mut informational = |name: &str, unit: &str, kind: MetricKind, values: Vec<f64>| {
+            let mut m = metric(unit, kind, values);
+            m.direction = Direction::Informational;
+            metrics.insert(name.to_string(), m);
+        };
+        informational(
+            "cpu_ms",
+            "ms",
+            MetricKind::Timing,
+            jitter(wall_ms * 1.6, 0.04),
+        );
+        informational(
+            "phase.scan_ms",
+            "ms",
+            MetricKind::Timing,
+            jitter(wall_ms * 0.3, 0.05),
+        );
+        let hits = if name == "cold" { 0.0 } else { 100.0 };
+        informational(
+            "cache_hits",
+            "count",
+            MetricKind::Deterministic,
+            vec![hits; n],
+        );
+        informational(
+            "cache_misses",
+            "count",
+            MetricKind::Deterministic,
+            vec![100.0 - hits; n],
+        );
         metrics.insert(
             "alloc_total_bytes".to_string(),
             metric(
@@ -794,6 +486,26 @@ pub(crate) mod sample_history {
         }
     }
 
+    /// A stored check of `run` with the given gated rows (fixture, scenario,
+    /// metric, base median, change %, verdict), as `soda-perf check` stores it.
+    pub fn check_line(run: &RunRecord, rows: &[(&str, &str, &str, f64, f64, &str)]) -> String {
+        let rows: Vec<String> = rows
+            .iter()
+            .map(|(fixture, scenario, metric, base, change, verdict)| {
+                format!(
+                    r#"{{"fixture":"{fixture}","scenario":"{scenario}","metric":{{"metric":"{metric}","unit":"ms","kind":"timing","direction":"smaller-is-better","base_median":{base},"head_median":{head},"change_pct":{change},"verdict":"{verdict}","reason":"the gate's reason"}}}}"#,
+                    head = base * (1.0 + change / 100.0)
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"format":"soda-perf-check","format_version":1,"started_at":"{}","baseline":"main","baseline_commit":"{}","report":{{"config":{{"threshold_pct":5.0,"alpha":0.01,"deterministic_tolerance_pct":1.0}},"rows":[{}],"missing":[]}}}}"#,
+            run.started_at,
+            run.git.commit.as_deref().unwrap_or(""),
+            rows.join(",")
+        )
+    }
+
     /// `runs` nightly runs; the last one is 12% slower on `small/cold` and
     /// allocates 8% more there.
     pub fn history(runs: usize) -> Vec<RunRecord> {
@@ -806,7 +518,11 @@ pub(crate) mod sample_history {
                 let alloc_growth = if last { 1.08 } else { 1.0 };
                 RunRecord {
                     format_version: RECORD_FORMAT_VERSION,
-                    started_at: format!("2024-05-{:02}T02:00:00Z", i + 1),
+                    // Nightly from 2024-05-01 (day 19844 since the epoch), 02:00 UTC.
+                    started_at: crate::model::format_rfc3339_utc(
+                        std::time::UNIX_EPOCH
+                            + std::time::Duration::from_secs((19_844 + i as u64) * 86_400 + 7_200),
+                    ),
                     machine: MachineInfo {
                         key: "linux-x86_64-epyc-7b13-2c-24g".into(),
                         os: "linux".into(),
@@ -858,18 +574,41 @@ mod tests {
     use super::*;
 
     fn quick() -> ReportOptions {
-        let bootstrap = BootstrapConfig {
-            resamples: 500,
-            ..BootstrapConfig::default()
+        ReportOptions::default()
+    }
+
+    fn render(history: &[RunRecord], verdicts: StoredVerdicts, opts: &ReportOptions) -> String {
+        let input = ReportInput {
+            history,
+            verdicts,
+            ..ReportInput::default()
         };
-        ReportOptions {
-            bootstrap,
-            gate: GateConfig {
-                bootstrap,
-                ..GateConfig::default()
-            },
-            ..ReportOptions::default()
-        }
+        render_report(&input, opts).html
+    }
+
+    /// Stored checks of the last two runs: unchanged, then a wall-time
+    /// regression of small/cold.
+    fn stored(history: &[RunRecord]) -> StoredVerdicts {
+        let n = history.len();
+        let lines = [
+            sample_history::check_line(
+                &history[n - 2],
+                &[
+                    ("small", "cold", "wall_ms", 400.0, 1.0, "unchanged"),
+                    ("large", "cold", "wall_ms", 5000.0, 0.5, "unchanged"),
+                ],
+            ),
+            sample_history::check_line(
+                &history[n - 1],
+                &[
+                    ("small", "cold", "wall_ms", 400.0, 12.0, "regressed"),
+                    ("large", "cold", "wall_ms", 5000.0, 0.2, "unchanged"),
+                ],
+            ),
+        ];
+        let (verdicts, warnings) = verdicts::parse_checks(&lines.join("\n"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        verdicts
     }
 
     /// No network references: the only URL allowed is the SVG namespace.
@@ -885,59 +624,198 @@ mod tests {
         assert!(!html.contains("@import"), "no imported CSS");
     }
 
-    #[test]
-    fn report_with_history_has_charts_and_a_summary() {
-        let history = sample_history::history(12);
-        let html = render_html(&history, None, &quick());
-        assert_self_contained(&html);
-        assert!(html.starts_with("<!DOCTYPE html>"));
-        assert!(html.contains("<svg"));
-        // 4 scenarios × (wall + memory).
-        assert_eq!(html.matches("<svg").count(), 8);
-        assert!(html.contains("linux-x86_64-epyc-7b13-2c-24g"));
-        assert!(html.contains("2024-05-01 → 2024-05-12"));
-        assert!(
-            html.contains("Latest run: 2 regressions"),
-            "wall time and allocations of small/cold"
-        );
-        assert!(html.contains("class=\"change regressed\""));
-        assert!(html.contains("wall time (ms)"));
-        assert!(html.contains("memory (MiB)"));
+    fn position(html: &str, needle: &str) -> usize {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("missing {needle}"))
     }
 
     #[test]
-    fn report_uses_the_gate_when_given() {
+    fn sections_come_in_order_summary_before_any_chart() {
         let history = sample_history::history(12);
-        let base = &history[history.len() - 2];
-        let head = &history[history.len() - 1];
-        let gate = compare_fixtures(&base.fixtures, &head.fixtures, &quick().gate);
-        assert_eq!(gate.exit_code(), 1);
-        let html = render_html(&history, Some(&gate), &quick());
+        let html = render(&history, stored(&history), &quick());
         assert_self_contained(&html);
+        let summary = position(&html, "<section id=\"summary\">");
+        let trends = position(&html, "<section id=\"trends\">");
+        let changes = position(&html, "<section id=\"change-points\">");
+        let first_chart = position(&html, "<svg width=");
         assert!(
-            html.contains("Gate failed: 2 regressions against the baseline."),
-            "wall and alloc"
+            summary < trends && trends < changes,
+            "summary, trends, change points"
         );
-        assert!(html.contains("vs baseline"));
-        assert!(html.contains("<h2>Regression gate"));
+        assert!(summary < first_chart, "no chart before the summary");
+        // Only sparklines inside the summary.
+        assert!(
+            html[summary..trends].matches("<svg").count()
+                == html[summary..trends].matches("class=\"spark\"").count()
+        );
+        // Informational metrics are folded away.
+        let details = position(&html, "<details><summary>Informational metrics");
+        assert!(details < trends);
+        let folded = &html[details..trends];
+        assert!(folded.contains("phase.scan_ms") && folded.contains("cpu_ms"));
+        let headline = &html[summary..position(&html, "</table>")];
+        assert!(
+            !headline.contains("phase.scan_ms"),
+            "informational metrics are not in the headline table"
+        );
     }
 
     #[test]
-    fn single_run_renders_points_without_lines() {
-        let history = sample_history::history(1);
-        let html = render_html(&history, None, &quick());
-        assert_self_contained(&html);
-        assert!(html.contains("<svg"));
-        assert!(html.contains("<circle"), "points");
-        // No median line (full-opacity accent stroke) and no memory lines.
-        assert!(!html.contains("opacity=\"1\" stroke=\"#2563EB\" stroke-width=\"2\""));
-        assert!(!html.contains("stroke=\"#7C3AED\""));
-        assert!(html.contains("One run so far"));
+    fn the_summary_shows_the_stored_verdict_failures_first() {
+        let history = sample_history::history(12);
+        let html = render(&history, stored(&history), &quick());
+        assert!(html.contains("the gate failed against baseline <b>main</b>"));
+        assert!(html.contains("1 regression: small/cold wall_ms +12.0%"));
+        let rows: Vec<&str> = html.split("<tr").skip(1).take(3).collect();
+        assert!(
+            rows[1].contains("pill regressed") && rows[1].contains("<b>small</b> · cold"),
+            "{}",
+            rows[1]
+        );
+        assert!(rows[1].contains("wall_ms regressed +12.0%: the gate&#39;s reason"));
+        assert!(rows[2].contains("pill unchanged"), "{}", rows[2]);
+        // Every fixture × scenario has a row with a sparkline.
+        assert_eq!(html.matches("class=\"spark\"").count(), 4);
+    }
+
+    #[test]
+    fn without_a_stored_verdict_nothing_is_judged() {
+        let history = sample_history::history(12);
+        let html = render(&history, StoredVerdicts::default(), &quick());
+        assert!(html.contains("no verdict recorded"));
+        assert!(!html.contains("gate failed"));
+        assert!(!html.contains("pill regressed"));
+        assert!(!html.contains("class=\"change regressed\""));
+    }
+
+    #[test]
+    fn trends_have_a_chart_per_metric_and_the_baseline_when_known() {
+        let history = sample_history::history(12);
+        let html = render(&history, stored(&history), &quick());
+        let trends = &html[position(&html, "<section id=\"trends\">")
+            ..position(&html, "<section id=\"change-points\">")];
+        // 4 scenarios × (wall, CPU, RSS, alloc, hit rate); no instructions recorded.
+        assert_eq!(trends.matches("<svg").count(), 20);
+        assert!(trends.contains("Wall time (ms)") && trends.contains("Cache hit rate"));
+        assert!(!trends.contains("Instructions ("));
+        assert!(
+            trends.contains("05-12 "),
+            "points are labelled with date and short commit"
+        );
+        assert!(trends.contains("+12.0%"), "the stored regression is marked");
+    }
+
+    #[test]
+    fn change_points_are_listed_with_commit_ranges() {
+        let mut history = sample_history::history(24);
+        for run in &mut history[12..] {
+            for v in &mut run.fixtures[1].scenarios[0]
+                .metrics
+                .get_mut("wall_ms")
+                .unwrap()
+                .samples
+            {
+                *v *= 1.3;
+            }
+        }
+        let html = render(&history, StoredVerdicts::default(), &quick());
+        let section = &html[position(&html, "<section id=\"change-points\">")..];
+        let from = history[11].git.commit.as_deref().unwrap()[..7].to_string();
+        let to = history[12].git.commit.as_deref().unwrap()[..7].to_string();
+        assert!(section.contains(&format!("{from} .. {to}")), "{section}");
+        assert!(
+            section.contains("p=0.01") || section.contains("p<0.001") || section.contains("p=0.0")
+        );
+    }
+
+    #[test]
+    fn the_window_follows_last_and_since() {
+        let history = sample_history::history(12);
+        let last = ReportOptions {
+            window: WindowSpec {
+                last: Some(5),
+                since: None,
+            },
+            ..quick()
+        };
+        let html = render(&history, StoredVerdicts::default(), &last);
+        assert!(html.contains("5 of 12 runs"));
+        assert!(html.contains("2024-05-08 → 2024-05-12"));
+        let since = ReportOptions {
+            window: WindowSpec {
+                last: None,
+                since: Some("2024-05-10".into()),
+            },
+            ..quick()
+        };
+        let html = render(&history, StoredVerdicts::default(), &since);
+        assert!(html.contains("3 of 12 runs"));
+    }
+
+    #[test]
+    fn a_year_of_history_renders_within_budget() {
+        let history = sample_history::history(365);
+        let started = std::time::Instant::now();
+        let rendered = render_report(
+            &ReportInput {
+                history: &history,
+                ..ReportInput::default()
+            },
+            &ReportOptions::default(),
+        );
+        let elapsed = started.elapsed();
+        assert_eq!(rendered.window.runs.len(), 365);
+        assert!(
+            rendered.html.len() < window::PAGE_BUDGET_BYTES,
+            "{} bytes",
+            rendered.html.len()
+        );
+        eprintln!("365 runs: {} bytes in {elapsed:?}", rendered.html.len());
+    }
+
+    /// The histories committed under `reports/history` render a page that
+    /// claims no verdict the gate never gave.
+    #[test]
+    fn the_committed_histories_render_and_claim_nothing() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/history");
+        let mut rendered = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.ends_with(".jsonl") || name.matches('.').count() > 1 {
+                continue;
+            }
+            let history = crate::history::read_history(&path).unwrap();
+            assert!(history.skipped.is_empty(), "{name}: {:?}", history.skipped);
+            let (verdicts, _) = verdicts::read_checks(&verdicts::checks_path(&path)).unwrap();
+            let html = render(&history.records, verdicts.clone(), &quick());
+            assert_self_contained(&html);
+            let summary = position(&html, "<section id=\"summary\">");
+            let trends = position(&html, "<section id=\"trends\">");
+            assert!(summary < position(&html, "<svg width=") && summary < trends);
+            let latest = history.records.last().unwrap();
+            if verdicts.for_run(&latest.started_at).is_none() {
+                assert!(html.contains("no verdict recorded"), "{name}");
+                assert!(!html.contains("gate failed"), "{name}");
+            }
+            let rows = latest
+                .fixtures
+                .iter()
+                .map(|f| f.scenarios.len())
+                .sum::<usize>();
+            assert_eq!(
+                html[summary..trends].matches("class=\"spark\"").count(),
+                rows,
+                "{name}"
+            );
+            rendered += 1;
+        }
+        assert!(rendered > 0, "no history under {}", dir.display());
     }
 
     #[test]
     fn empty_history_gets_a_friendly_page() {
-        let html = render_html(&[], None, &quick());
+        let html = render(&[], StoredVerdicts::default(), &quick());
         assert_self_contained(&html);
         assert!(html.contains("No history yet"));
         assert!(!html.contains("<svg"));
@@ -949,21 +827,9 @@ mod tests {
         for run in &mut history {
             run.fixtures[0].fixture = "<script>alert(1)</script>".into();
         }
-        let html = render_html(&history, None, &quick());
+        let html = render(&history, StoredVerdicts::default(), &quick());
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    }
-
-    #[test]
-    fn only_the_most_recent_runs_are_drawn() {
-        let history = sample_history::history(12);
-        let options = ReportOptions {
-            max_runs: 5,
-            ..quick()
-        };
-        let html = render_html(&history, None, &options);
-        assert!(html.contains("5 of 12 runs"));
-        assert!(html.contains("2024-05-08 → 2024-05-12"));
     }
 
     #[test]
@@ -974,14 +840,32 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "<html></html>");
     }
 
-    /// Writes `/tmp/report-sample.html` from a synthetic 12-run history with a
-    /// regression in the last run, for looking at in a browser:
-    /// `cargo test -p harness --no-default-features -- --ignored write_sample_report`.
+    /// Writes `/tmp/report-sample.html` from a synthetic 24-run history
+    /// with stored verdicts, a sweep and a comparison, for a browser, and
+    /// `/tmp/history-365.jsonl`, a synthetic year:
+    /// `cargo test -p harness -- --ignored write_sample_report`.
     #[test]
     #[ignore = "writes a file outside the test's temp dir"]
     fn write_sample_report() {
-        let history = sample_history::history(12);
-        let html = render_html(&history, None, &ReportOptions::default());
-        write_report(Path::new("/tmp/report-sample.html"), &html).unwrap();
+        let history = sample_history::history(24);
+        let comparison = comparison::Comparison {
+            base: history[22].clone(),
+            head: history[23].clone(),
+            source: ".cache/perf/compare-sample".into(),
+        };
+        let input = ReportInput {
+            history: &history,
+            verdicts: stored(&history),
+            sweep: Some(&history[0]),
+            comparison: Some(comparison),
+        };
+        let rendered = render_report(&input, &ReportOptions::default());
+        write_report(Path::new("/tmp/report-sample.html"), &rendered.html).unwrap();
+        // A year of nightly runs, for timing `soda-perf report` on it.
+        let year: Vec<String> = sample_history::history(365)
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap())
+            .collect();
+        std::fs::write("/tmp/history-365.jsonl", year.join("\n") + "\n").unwrap();
     }
 }

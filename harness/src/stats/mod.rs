@@ -9,7 +9,9 @@
 pub mod bootstrap;
 pub mod change_points;
 pub mod descriptive;
+pub mod fit;
 pub mod mann_whitney;
+pub mod median_interval;
 pub mod noise;
 pub mod normal;
 pub mod paired;
