@@ -14,8 +14,6 @@ use super::series::{BaselineStep, ChangeAt, Point, VerdictMark};
 pub const ACCENT: RGBColor = RGBColor(37, 99, 235);
 pub const REGRESSED: RGBColor = RGBColor(220, 38, 38);
 pub const IMPROVED: RGBColor = RGBColor(22, 163, 74);
-pub const RSS_COLOR: RGBColor = RGBColor(124, 58, 237);
-pub const ALLOC_COLOR: RGBColor = RGBColor(13, 148, 136);
 const TEXT: RGBColor = RGBColor(75, 85, 99);
 const AXIS: RGBColor = RGBColor(209, 213, 219);
 const GRID: RGBColor = RGBColor(238, 240, 243);
