@@ -70,8 +70,11 @@ fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let span = max - min;
     let pad = if span > 0.0 {
         span * 0.15
+    } else if max.abs() > 1e-9 {
+        max.abs() * 0.05
     } else {
-        (max.abs() * 0.05).max(1e-9)
+        // All zero: a unit range, not ticks of 0.0000.
+        1.0
     };
     let lower = if min >= 0.0 {
         (min - pad).max(0.0)
@@ -482,5 +485,6 @@ mod tests {
         assert_eq!(lo, 0.0);
         assert!(hi > 100.0);
         assert_eq!(y_range(std::iter::empty()), (0.0, 1.0));
+        assert_eq!(y_range([0.0, 0.0].into_iter()), (0.0, 1.0));
     }
 }
