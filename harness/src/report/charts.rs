@@ -14,8 +14,6 @@ use super::series::{BaselineStep, ChangeAt, Point, VerdictMark};
 pub const ACCENT: RGBColor = RGBColor(37, 99, 235);
 pub const REGRESSED: RGBColor = RGBColor(220, 38, 38);
 pub const IMPROVED: RGBColor = RGBColor(22, 163, 74);
-pub const RSS_COLOR: RGBColor = RGBColor(124, 58, 237);
-pub const ALLOC_COLOR: RGBColor = RGBColor(13, 148, 136);
 const TEXT: RGBColor = RGBColor(75, 85, 99);
 const AXIS: RGBColor = RGBColor(209, 213, 219);
 const GRID: RGBColor = RGBColor(238, 240, 243);
@@ -72,8 +70,11 @@ fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let span = max - min;
     let pad = if span > 0.0 {
         span * 0.15
+    } else if max.abs() > 1e-9 {
+        max.abs() * 0.05
     } else {
-        (max.abs() * 0.05).max(1e-9)
+        // All zero: a unit range, not ticks of 0.0000.
+        1.0
     };
     let lower = if min >= 0.0 {
         (min - pad).max(0.0)
@@ -186,6 +187,62 @@ fn to_x(run: usize) -> f64 {
 /// the gate's regressions (red rings) and improvements (green), and change
 /// points (an amber rule before the first run of the new level).
 pub fn trend_chart(chart: &TrendChart<'_>) -> Result<String, ChartError> {
+    let svg = draw_trend(chart)?;
+    if chart.points.len() > DOTS_UP_TO {
+        return Ok(svg);
+    }
+    let titles: Vec<String> = chart
+        .points
+        .iter()
+        .map(|p| {
+            let label = chart.axes.run_labels.get(p.run).map_or("", String::as_str);
+            format!("{label}: {}", significant(p.median))
+        })
+        .collect();
+    Ok(title_dots(&svg, &titles))
+}
+
+/// Gives the run dots (in drawing order, one per point) a `<title>`: the
+/// run's date and short commit and its median, shown on hover. Plotters
+/// has no titles, so its dots are rewritten.
+fn title_dots(svg: &str, titles: &[String]) -> String {
+    let dot_fill = format!(
+        "r=\"3\" opacity=\"1\" fill=\"#{:02X}{:02X}{:02X}\"",
+        ACCENT.0, ACCENT.1, ACCENT.2
+    );
+    let mut out = String::with_capacity(svg.len() + titles.len() * 40);
+    let mut rest = svg;
+    let mut titles = titles.iter();
+    while let Some(start) = rest.find("<circle ") {
+        let Some(len) = rest[start..].find("/>") else {
+            break;
+        };
+        let element = &rest[start..start + len];
+        out.push_str(&rest[..start]);
+        let title = if element.contains(&dot_fill) {
+            titles.next()
+        } else {
+            None
+        };
+        match title {
+            Some(title) => {
+                out.push_str(element);
+                out.push_str("><title>");
+                out.push_str(&super::html::escape(title));
+                out.push_str("</title></circle>");
+            }
+            None => {
+                out.push_str(element);
+                out.push_str("/>");
+            }
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn draw_trend(chart: &TrendChart<'_>) -> Result<String, ChartError> {
     let points = chart.points;
     let y = y_range(
         points
@@ -408,6 +465,40 @@ mod tests {
     }
 
     #[test]
+    fn each_dot_names_its_run() {
+        let points = points(3);
+        let run_labels = labels(3);
+        let svg = trend_chart(&TrendChart {
+            points: &points,
+            baseline: &[],
+            marks: &[VerdictMark {
+                run: 2,
+                verdict: Verdict::Regressed,
+                change_pct: 7.5,
+            }],
+            changes: &[],
+            axes: Axes {
+                run_labels: &run_labels,
+                y_desc: "ms",
+            },
+            width: 600,
+            height: 240,
+        })
+        .unwrap();
+        for (i, median) in ["100", "101", "102"].iter().enumerate() {
+            assert!(
+                svg.contains(&format!("<title>run{i}: {median}</title></circle>")),
+                "{svg}"
+            );
+        }
+        assert_eq!(
+            svg.matches("<title>").count(),
+            3,
+            "the regression ring has none"
+        );
+    }
+
+    #[test]
     fn long_histories_draw_no_dot_per_run() {
         let points = points(200);
         let run_labels = labels(200);
@@ -484,5 +575,6 @@ mod tests {
         assert_eq!(lo, 0.0);
         assert!(hi > 100.0);
         assert_eq!(y_range(std::iter::empty()), (0.0, 1.0));
+        assert_eq!(y_range([0.0, 0.0].into_iter()), (0.0, 1.0));
     }
 }

@@ -261,7 +261,9 @@ pub fn metric_trend(
             }
         }
     }
-    if points.is_empty() {
+    // A hit rate that is 0 in every run (a cold build, by design) says nothing.
+    let all_zero = points.iter().all(|p| p.median == 0.0 && p.upper == 0.0);
+    if points.is_empty() || (metric == TrendMetric::CacheHitRate && all_zero) {
         return None;
     }
     // The search is O(n²) per shuffle: it looks at the most recent
