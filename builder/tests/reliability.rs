@@ -347,3 +347,37 @@ fn temp_files_of_dead_processes_are_removed_by_the_next_build() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Item 8: an invalid schema printed a source excerpt per error (194 MB for
+/// 76 KB); an artifact path equal to the schema overwrote the schema.
+#[test]
+fn schema_errors_are_capped_and_the_schema_is_never_the_artifact() {
+    let dir = project_copy("small-app");
+    let schema = dir.path().join("schema.graphql");
+    let text = std::fs::read_to_string(&schema).unwrap();
+    std::fs::write(
+        &schema,
+        format!("{text}\ntype Broken {{ {} }}\n", "x(".repeat(5_000)),
+    )
+    .unwrap();
+    let out = build(dir.path(), &["--no-incremental"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(err.contains("schema.graphql:"), "located: {err}");
+    assert!(err.contains("more error(s)"), "counted: {err}");
+    assert!(err.len() < 5_000, "{} bytes", err.len());
+
+    std::fs::write(&schema, &text).unwrap();
+    let out = build(dir.path(), &["--out", schema.to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the schema `default`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&schema).unwrap(),
+        text,
+        "the schema is intact"
+    );
+}
