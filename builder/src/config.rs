@@ -501,8 +501,16 @@ pub fn normalize_path(path: &Path) -> PathBuf {
 impl Config {
     /// A stable hash of every option that changes analysis output; part of the
     /// persisted cache header.
+    /// What the persisted state depends on: everything but where the
+    /// artifact goes (a changed `--out` discarded the whole state; the
+    /// artifact stamp names the path it vouches for, so a new path is
+    /// written anyway).
     pub fn options_hash(&self) -> u64 {
-        let json = serde_json::to_string(self).unwrap_or_default();
+        let analysis = Config {
+            artifact_path: PathBuf::new(),
+            ..self.clone()
+        };
+        let json = serde_json::to_string(&analysis).unwrap_or_default();
         xxhash_rust::xxh3::xxh3_64(json.as_bytes())
     }
 

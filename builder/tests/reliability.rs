@@ -381,3 +381,30 @@ fn schema_errors_are_capped_and_the_schema_is_never_the_artifact() {
         "the schema is intact"
     );
 }
+
+/// Item 11: changing `--out` discarded the persisted state ("the config
+/// changed": a cold build), though the analysis does not depend on it.
+#[test]
+fn changing_out_keeps_the_persisted_state() {
+    let dir = project_copy("small-app");
+    let first = dir.path().join("first.json");
+    let second = dir.path().join("second.json");
+    assert_eq!(
+        code(&build(dir.path(), &["--out", first.to_str().unwrap()])),
+        0
+    );
+    let out = build(dir.path(), &["--out", second.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("using the persisted state"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("misses 0"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let read = |p: &Path| common::elements(&std::fs::read_to_string(p).unwrap());
+    assert_eq!(read(&second), read(&first));
+}
