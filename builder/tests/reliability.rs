@@ -408,3 +408,28 @@ fn changing_out_keeps_the_persisted_state() {
     let read = |p: &Path| common::elements(&std::fs::read_to_string(p).unwrap());
     assert_eq!(read(&second), read(&first));
 }
+
+/// Item 12: three errors about `query("Ünïcödé")` all pointed at the
+/// name's first column; now one diagnostic at the first character that
+/// cannot be in a GraphQL name (columns in characters, as everywhere).
+#[test]
+fn a_non_graphql_name_is_one_diagnostic_at_its_character() {
+    let dir = project_copy("small-app");
+    write_source(
+        dir.path(),
+        "src/pages/uni.ts",
+        &format!("{GQL_IMPORT}export const u = gql.default(({{ query }}) => query(\"Ab_Ünï\")`{{ products {{ id }} }}`());\n"),
+    );
+    let out = build(dir.path(), &["--no-incremental"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    let column = "export const u = gql.default(({ query }) => query(\"Ab_"
+        .chars()
+        .count()
+        + 1;
+    assert!(
+        err.contains(&format!("src/pages/uni.ts:2:{column}")),
+        "{err}"
+    );
+    assert_eq!(err.matches("error[").count(), 1, "{err}");
+}
