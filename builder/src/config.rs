@@ -143,6 +143,9 @@ pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
 }
 
 fn parse_json_config(path: &Path, text: &str) -> Result<ConfigValue, ConfigError> {
+    // A UTF-8 byte order mark (Windows editors write one) is not JSON,
+    // but a .ts config with one was accepted.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let json: serde_json::Value = serde_json::from_str(text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
         line: e.line() as u32,
@@ -464,9 +467,22 @@ fn config_from_value(path: &Path, value: &ConfigValue, text: &str) -> Result<Con
         Some(v) => resolve(&reader.string("cacheDir", v)?),
         None => root_dir.join(".cache/soda-gql/builder"),
     };
-    let artifact_path = match value.get("artifact").and_then(|a| a.get("path")) {
-        Some(v) => resolve(&reader.string("artifact.path", v)?),
+    // `artifact: 5` was ignored silently (the default path used).
+    let artifact_path = match value.get("artifact") {
         None => cache_dir.join("artifact.json"),
+        Some(artifact) => match (
+            reader.check_static("artifact", artifact)?,
+            artifact.get("path"),
+        ) {
+            (_, Some(v)) => resolve(&reader.string("artifact.path", v)?),
+            (ConfigValue::Object(_), None) => cache_dir.join("artifact.json"),
+            _ => {
+                return Err(reader.invalid(
+                    "artifact",
+                    "must be an object: { path: \"./artifact.json\" }",
+                ))
+            }
+        },
     };
     let graphql_system_aliases = match value.get("graphqlSystemAliases") {
         Some(v) => reader.strings("graphqlSystemAliases", v)?,
@@ -587,8 +603,16 @@ pub fn normalize_path(path: &Path) -> PathBuf {
 impl Config {
     /// A stable hash of every option that changes analysis output; part of the
     /// persisted cache header.
+    /// What the persisted state depends on: everything but where the
+    /// artifact goes (a changed `--out` discarded the whole state; the
+    /// artifact stamp names the path it vouches for, so a new path is
+    /// written anyway).
     pub fn options_hash(&self) -> u64 {
-        let json = serde_json::to_string(self).unwrap_or_default();
+        let analysis = Config {
+            artifact_path: PathBuf::new(),
+            ..self.clone()
+        };
+        let json = serde_json::to_string(&analysis).unwrap_or_default();
         xxhash_rust::xxh3::xxh3_64(json.as_bytes())
     }
 
@@ -639,6 +663,24 @@ mod tests {
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    #[test]
+    fn a_json_config_with_a_bom_is_read_and_a_non_object_artifact_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "soda-gql.config.json",
+            "\u{feff}{\"outdir\": \"./gs\", \"schemas\": {\"default\": {\"schema\": \"./s.graphql\"}}}",
+        );
+        load_config(&path).expect("a BOM is accepted");
+        let path = write(
+            dir.path(),
+            "soda-gql.config.json",
+            "{\"outdir\": \"./gs\", \"schemas\": {\"default\": {\"schema\": \"./s.graphql\"}}, \"artifact\": 5}",
+        );
+        let err = load_config(&path).unwrap_err().to_string();
+        assert!(err.contains("artifact"), "{err}");
     }
 
     #[test]

@@ -117,7 +117,31 @@ fn load(args: &BuildArgs) -> anyhow::Result<Config> {
         let cwd = std::env::current_dir().context("cannot read the working directory")?;
         config.artifact_path = builder::config::normalize_path(&cwd.join(out));
     }
+    refuse_overwriting_an_input(&config)?;
     Ok(config)
+}
+
+/// The artifact must not replace what the build reads: a schema (it was
+/// accepted, and the schema overwritten), the config or a source.
+fn refuse_overwriting_an_input(config: &Config) -> anyhow::Result<()> {
+    let artifact = &config.artifact_path;
+    let schema = config
+        .schemas
+        .iter()
+        .find(|(_, s)| s.paths.iter().any(|p| p == artifact));
+    let what = if let Some((label, _)) = schema {
+        format!("the schema `{label}`")
+    } else if *artifact == config.config_path {
+        "the config file".to_owned()
+    } else if builder::discover::is_ts_file(&artifact.to_string_lossy()) {
+        "a TypeScript source".to_owned()
+    } else {
+        return Ok(());
+    };
+    anyhow::bail!(
+        "the artifact path {} is {what}: the build would overwrite its own input; set `artifact.path` (or --out) to a .json file of its own",
+        artifact.display()
+    )
 }
 
 fn run(args: BuildArgs) -> Result<ExitCode, SetupError> {

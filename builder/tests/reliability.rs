@@ -347,3 +347,89 @@ fn temp_files_of_dead_processes_are_removed_by_the_next_build() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Item 8: an invalid schema printed a source excerpt per error (194 MB for
+/// 76 KB); an artifact path equal to the schema overwrote the schema.
+#[test]
+fn schema_errors_are_capped_and_the_schema_is_never_the_artifact() {
+    let dir = project_copy("small-app");
+    let schema = dir.path().join("schema.graphql");
+    let text = std::fs::read_to_string(&schema).unwrap();
+    std::fs::write(
+        &schema,
+        format!("{text}\ntype Broken {{ {} }}\n", "x(".repeat(5_000)),
+    )
+    .unwrap();
+    let out = build(dir.path(), &["--no-incremental"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(err.contains("schema.graphql:"), "located: {err}");
+    assert!(err.contains("more error(s)"), "counted: {err}");
+    assert!(err.len() < 5_000, "{} bytes", err.len());
+
+    std::fs::write(&schema, &text).unwrap();
+    let out = build(dir.path(), &["--out", schema.to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the schema `default`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&schema).unwrap(),
+        text,
+        "the schema is intact"
+    );
+}
+
+/// Item 11: changing `--out` discarded the persisted state ("the config
+/// changed": a cold build), though the analysis does not depend on it.
+#[test]
+fn changing_out_keeps_the_persisted_state() {
+    let dir = project_copy("small-app");
+    let first = dir.path().join("first.json");
+    let second = dir.path().join("second.json");
+    assert_eq!(
+        code(&build(dir.path(), &["--out", first.to_str().unwrap()])),
+        0
+    );
+    let out = build(dir.path(), &["--out", second.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("using the persisted state"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("misses 0"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let read = |p: &Path| common::elements(&std::fs::read_to_string(p).unwrap());
+    assert_eq!(read(&second), read(&first));
+}
+
+/// Item 12: three errors about `query("Ünïcödé")` all pointed at the
+/// name's first column; now one diagnostic at the first character that
+/// cannot be in a GraphQL name (columns in characters, as everywhere).
+#[test]
+fn a_non_graphql_name_is_one_diagnostic_at_its_character() {
+    let dir = project_copy("small-app");
+    write_source(
+        dir.path(),
+        "src/pages/uni.ts",
+        &format!("{GQL_IMPORT}export const u = gql.default(({{ query }}) => query(\"Ab_Ünï\")`{{ products {{ id }} }}`());\n"),
+    );
+    let out = build(dir.path(), &["--no-incremental"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    let column = "export const u = gql.default(({ query }) => query(\"Ab_"
+        .chars()
+        .count()
+        + 1;
+    assert!(
+        err.contains(&format!("src/pages/uni.ts:2:{column}")),
+        "{err}"
+    );
+    assert_eq!(err.matches("error[").count(), 1, "{err}");
+}

@@ -114,6 +114,14 @@ struct Piece {
 }
 
 pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
+    if let Some(d) = invalid_name(unit.def) {
+        return Compiled {
+            valid: false,
+            operation: None,
+            diagnostics: vec![d],
+            usages: Vec::new(),
+        };
+    }
     let mut compiled = match &unit.def.form {
         DefinitionForm::Fields(items) => compile_fields(unit, schema, items),
         DefinitionForm::Template => compile_template(unit, schema),
@@ -319,6 +327,34 @@ fn compile_template(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
         diagnostics,
         usages: Vec::new(),
     }
+}
+
+/// A name that is not a GraphQL name (`/[_A-Za-z][_0-9A-Za-z]*/`): one
+/// diagnostic at the offending character (columns in characters, as every
+/// diagnostic counts them), where the rendered `query Ünïcödé` gave a parse
+/// error per character, all at the name's first column.
+fn invalid_name(def: &Definition) -> Option<Diagnostic> {
+    let name = def.name.as_str();
+    if name.is_empty() {
+        return None; // not_emitted says it with its own help
+    }
+    let bad = name
+        .chars()
+        .enumerate()
+        .find(|&(i, c)| !(c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())))?;
+    let kind = def.kind.keyword();
+    let (line, column) = (def.name_location.line, def.name_location.column);
+    // The name location is the string's opening quote.
+    let at = (line, column + 1 + bad.0 as u32);
+    let d = Diagnostic::error(
+        codes::INVALID_DEFINITION,
+        format!(
+            "`{name}` is not a GraphQL name: {:?} cannot appear in a {kind} name",
+            bad.1
+        ),
+    )
+    .with_help("GraphQL names are ASCII letters, digits and `_`, not starting with a digit");
+    Some(at_position(def, d, Some(at)))
 }
 
 /// Why a definition whose document is valid yields no operation to emit.
