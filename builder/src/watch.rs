@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode};
@@ -203,7 +203,42 @@ pub fn watch(
         }
     }
     on_ready();
-    while let Ok(message) = rx.recv() {
+    // Directories created since the last look, looked at once more a little
+    // later: a file written into a new directory before the watcher had
+    // added its watch sends no event of its own (the walk at the directory's
+    // event finds it only if it was already there).
+    let mut recheck: Vec<PathBuf> = Vec::new();
+    let mut recheck_at: Option<Instant> = None;
+    let recheck_after = debounce * 2 + Duration::from_millis(100);
+    loop {
+        let message = match recheck_at {
+            None => match rx.recv() {
+                Ok(message) => message,
+                Err(_) => break,
+            },
+            Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(message) => message,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    recheck_at = None;
+                    let dirs: BTreeSet<PathBuf> =
+                        recheck.drain(..).filter(|d| d.is_dir()).collect();
+                    let known: BTreeSet<String> = session.state().files.keys().cloned().collect();
+                    let config = session.config().clone();
+                    let mut changes = change_set_from_paths(&config, &known, &dirs);
+                    // Known files there were seen by their own events.
+                    changes.updated.clear();
+                    if !changes.is_empty() {
+                        let result = session.update(&changes);
+                        // Files the build does not read: nothing to say.
+                        if !matches!(&result, Ok(output) if is_no_op(output)) {
+                            on_build(&changes, &result, session);
+                        }
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            },
+        };
         let events = match message {
             WatchMessage::Stop => break,
             WatchMessage::Events(Ok(events)) => events,
@@ -214,6 +249,14 @@ pub fn watch(
                 continue;
             }
         };
+        for event in &events {
+            if matches!(event.kind, EventKind::Create(_)) {
+                recheck.extend(event.paths.iter().filter(|p| p.is_dir()).cloned());
+            }
+        }
+        if !recheck.is_empty() && recheck_at.is_none() {
+            recheck_at = Some(Instant::now() + recheck_after);
+        }
         if let Some(trace) = std::env::var_os("SODA_WATCH_TRACE") {
             use std::io::Write as _;
             if let Ok(mut f) = std::fs::OpenOptions::new()
