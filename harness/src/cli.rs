@@ -308,6 +308,9 @@ pub struct CompareArgs {
     /// Write a Markdown summary of the comparison.
     #[arg(long, value_name = "PATH")]
     pub export_markdown: Option<PathBuf>,
+    /// Write the verdicts (versioned JSON naming base and head; see the usage guide).
+    #[arg(long, value_name = "PATH")]
+    pub export_json: Option<PathBuf>,
     #[command(flatten)]
     pub suite: SuiteArgs,
     #[command(flatten)]
@@ -940,7 +943,15 @@ fn cmd_check(args: &CheckArgs) -> Result<Outcome> {
             compare::render_gate_table(&gate, &base_label, "this run")
         );
         print!("{}", crate::gate::render_unresolved(&gate));
-        write_exports(&record, Some(&gate), &args.exports, &args.common)?;
+        let check = export::verdicts::ScreenCheck {
+            record: &record,
+            baseline: &base,
+            foreign_machine,
+            paired,
+            report: &gate,
+        }
+        .to_record();
+        write_verdict_exports(&check, &record, &gate, &args.exports, &args.common)?;
         return Ok(outcome_of(&gate));
     }
     let sha = baseline_commit(&base, &args.common)?;
@@ -1052,17 +1063,29 @@ fn cmd_check(args: &CheckArgs) -> Result<Outcome> {
             &format!("check history: appended to {}", path.display()),
         );
     }
-    if let Some(path) = &args.exports.export_json {
-        crate::fsutil::write_atomic(path, check_json.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        inform(&args.common, &format!("json: {}", path.display()));
+    write_verdict_exports(&check, &record, &gate, &args.exports, &args.common)?;
+    Ok(outcome_of(&gate))
+}
+
+/// `--export-json` of a verdict: the versioned verdict record (rows,
+/// reasons, exit status) instead of the run record; the other formats as
+/// `run` writes them, with the gate's findings.
+fn write_verdict_exports<T: serde::Serialize>(
+    verdict_record: &T,
+    record: &RunRecord,
+    gate: &GateReport,
+    exports: &ExportArgs,
+    common: &CommonArgs,
+) -> Result<()> {
+    if let Some(path) = &exports.export_json {
+        export::write_export(path, &export::verdicts::to_json(verdict_record)?)?;
+        inform(common, &format!("json: {}", path.display()));
     }
     let other_exports = ExportArgs {
         export_json: None,
-        ..args.exports.clone()
+        ..exports.clone()
     };
-    write_exports(&record, Some(&gate), &other_exports, &args.common)?;
-    Ok(outcome_of(&gate))
+    write_exports(record, Some(gate), &other_exports, common)
 }
 
 fn outcome_of(gate: &GateReport) -> Outcome {
@@ -1237,6 +1260,16 @@ fn compare_revisions(
         let input = ExportInput::new(&head_record, Some(&gate), &BootstrapConfig::default())
             .with_base(base.label());
         export::write_export(path, &export::export(ExportFormat::Markdown, &input)?)?;
+    }
+    if let Some(path) = &args.export_json {
+        let record = export::verdicts::CompareRecord::new(
+            export::verdicts::RevisionInfo::new(base.label(), &base_record.git),
+            export::verdicts::RevisionInfo::new(head.label(), &head_record.git),
+            &head_record,
+            &gate,
+        );
+        export::write_export(path, &export::verdicts::to_json(&record)?)?;
+        inform(&args.common, &format!("json: {}", path.display()));
     }
     Ok(if gate.has_regressions() {
         Outcome::Regression
