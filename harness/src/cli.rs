@@ -24,6 +24,8 @@ use crate::scenario::{self, ProgressEvent, ScenarioName, ScenarioOptions};
 use crate::stats::BootstrapConfig;
 use crate::verdict::{self, GateConfig, GateReport};
 
+mod merge;
+
 /// Where runs keep their per-run output, relative to the workspace root.
 pub const RUNS_DIR: &str = ".cache/perf";
 /// Where baselines and history live, relative to the workspace root.
@@ -60,6 +62,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Render the HTML trend report from the run history.
     Report(ReportArgs),
+    /// Join the metrics.json of every `run --shard i/n` into one run record.
+    Merge(merge::MergeArgs),
     /// The measured child process (internal).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -198,6 +202,10 @@ pub struct RunArgs {
     /// reports/history/<machine>.sweep.jsonl, not the run history.
     #[arg(long, value_name = "PRESETS", num_args = 0..=1, default_missing_value = "all")]
     pub preset_sweep: Option<String>,
+    /// Measure only shard I of N of the fixture × scenario plan (round
+    /// robin); `soda-perf merge` joins the shards' metrics.json.
+    #[arg(long, value_name = "I/N", conflicts_with = "preset_sweep")]
+    pub shard: Option<crate::shard::ShardSpec>,
     #[command(flatten)]
     pub suite: SuiteArgs,
     #[command(flatten)]
@@ -365,6 +373,7 @@ pub fn run() -> ExitCode {
         Command::Selftest(args) => cmd_selftest(&args),
         Command::Compare(args) => cmd_compare(&args),
         Command::Report(args) => cmd_report(&args),
+        Command::Merge(args) => merge::cmd_merge(&args),
         Command::Worker(args) => return cmd_worker(&args),
     };
     match result {
@@ -417,6 +426,9 @@ fn cmd_run(args: &RunArgs) -> Result<Outcome> {
     let root = workspace_root(&args.common)?;
     if let Some(presets) = &args.preset_sweep {
         return cmd_sweep(&root, args, presets);
+    }
+    if let Some(shard) = args.shard {
+        return merge::cmd_run_shard(&root, args, shard);
     }
     let record = run_suite(&root, &args.suite, &args.common)?;
     print!("{}", export::render_table(&record));
@@ -483,7 +495,20 @@ fn plan_suite(root: &Path, suite: &SuiteArgs) -> Result<SuitePlan> {
 /// Runs every fixture × scenario with this binary's worker. Each fixture's
 /// results are written as soon as it finishes, so a crash loses nothing.
 fn run_suite(root: &Path, suite: &SuiteArgs, common: &CommonArgs) -> Result<RunRecord> {
-    let plan = plan_suite(root, suite)?;
+    run_suite_sharded(root, suite, common, None)
+}
+
+/// [`run_suite`] of one shard's fixtures × scenarios (all when `None`).
+fn run_suite_sharded(
+    root: &Path,
+    suite: &SuiteArgs,
+    common: &CommonArgs,
+    shard: Option<&crate::shard::ShardInfo>,
+) -> Result<RunRecord> {
+    let mut plan = plan_suite(root, suite)?;
+    let selected = merge::shard_selection(&plan, shard);
+    plan.fixtures
+        .retain(|f| selected.iter().any(|(name, _)| *name == f.name));
     if !cfg!(feature = "worker") {
         bail!("this soda-perf was built without the `worker` feature and cannot measure; build it with default features (`cargo perf run`)");
     }
@@ -497,10 +522,10 @@ fn run_suite(root: &Path, suite: &SuiteArgs, common: &CommonArgs) -> Result<RunR
     settle_generated(&plan.fixtures, &scratch, &mut runner)?;
 
     let progress = progress_bar(common, total_steps(&plan));
-    for fixture in &plan.fixtures {
+    for (fixture, scenarios) in plan.fixtures.iter().zip(selected.iter().map(|(_, s)| s)) {
         let result = scenario::run_fixture(
             fixture,
-            &plan.scenarios,
+            scenarios,
             &plan.options,
             &scratch,
             &mut runner,
@@ -529,7 +554,7 @@ fn run_suite(root: &Path, suite: &SuiteArgs, common: &CommonArgs) -> Result<RunR
     progress.finish_and_clear();
     let _ = std::fs::remove_dir_all(&scratch);
     let metrics_path = run_dir.join("metrics.json");
-    write_record(&metrics_path, &record)?;
+    merge::write_record_of_shard(&metrics_path, &record, shard)?;
     inform(common, &format!("metrics: {}", metrics_path.display()));
     if !suite.no_history {
         let path = history::append_run(&root.join(REPORTS_DIR), &record)?;
@@ -595,8 +620,13 @@ fn unique_run_dir(root: &Path, started_at: &str) -> Result<PathBuf> {
 }
 
 fn write_record(path: &Path, record: &RunRecord) -> Result<()> {
-    let mut json = serde_json::to_string_pretty(&with_summaries(record)?)
-        .context("cannot serialize the run record")?;
+    merge::write_record_of_shard(path, record, None)
+}
+
+/// Writes `value` (a record with its summaries) as pretty JSON.
+fn write_record_value(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let mut json =
+        serde_json::to_string_pretty(value).context("cannot serialize the run record")?;
     json.push('\n');
     crate::fsutil::write_atomic(path, json.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
