@@ -144,7 +144,7 @@ fn the_largest_suite_fits_the_budget_and_names_both_revisions() {
         seed: BootstrapConfig::DEFAULT_SEED,
     };
     let config = GateConfig {
-        bootstrap: bootstrap.clone(),
+        bootstrap,
         ..GateConfig::default()
     };
     let gate = compare_fixtures(&base.fixtures, &head.fixtures, &config);
