@@ -24,6 +24,7 @@ use crate::scenario::{self, ProgressEvent, ScenarioName, ScenarioOptions};
 use crate::stats::BootstrapConfig;
 use crate::verdict::{self, GateConfig, GateReport};
 
+mod import;
 mod merge;
 
 /// Where runs keep their per-run output, relative to the workspace root.
@@ -64,6 +65,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Join the metrics.json of every `run --shard i/n` into one run record.
     Merge(merge::MergeArgs),
+    /// Import results of other tools into the history (criterion micro-benchmarks).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// The measured child process (internal).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -374,6 +378,7 @@ pub fn run() -> ExitCode {
         Command::Compare(args) => cmd_compare(&args),
         Command::Report(args) => cmd_report(&args),
         Command::Merge(args) => merge::cmd_merge(&args),
+        Command::Import(command) => import::cmd_import(&command),
         Command::Worker(args) => return cmd_worker(&args),
     };
     match result {

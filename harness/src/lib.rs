@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod gate;
 pub mod generate;
 pub mod history;
+pub mod import_criterion;
 pub mod machine;
 pub mod model;
 pub mod protocol;
