@@ -433,3 +433,41 @@ fn a_non_graphql_name_is_one_diagnostic_at_its_character() {
     );
     assert_eq!(err.matches("error[").count(), 1, "{err}");
 }
+
+/// Item 9: a cache entry replaced by a directory, or a dangling `lock`
+/// symlink, made every build fail (exit 2, naming the cache directory).
+#[test]
+fn cache_entries_that_are_not_files_are_removed_with_a_warning() {
+    for what in [
+        "state.bin",
+        "chunks.pack",
+        "lock",
+        "artifact.stamp",
+        "lock-symlink",
+    ] {
+        let dir = project_copy("small-app");
+        assert_eq!(code(&build(dir.path(), &[])), 0);
+        let cache = dir.path().join(".cache/soda-gql/builder");
+        let name = what.trim_end_matches("-symlink");
+        let path = cache.join(name);
+        std::fs::remove_file(&path).unwrap();
+        if what.ends_with("-symlink") {
+            std::os::unix::fs::symlink("/nonexistent/soda/lock", &path).unwrap();
+        } else {
+            std::fs::create_dir_all(path.join("inside")).unwrap();
+        }
+        let out = build(dir.path(), &[]);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 0, "{what}: {err}");
+        assert!(
+            err.contains(&format!("warning: {}", path.display())),
+            "{what}: {err}"
+        );
+        assert!(path.is_file(), "{what}: written afresh");
+        assert_eq!(
+            common::elements(&artifact(dir.path())),
+            common::elements(&common::clean_artifact(dir.path())),
+            "{what}"
+        );
+    }
+}
