@@ -471,3 +471,47 @@ fn cache_entries_that_are_not_files_are_removed_with_a_warning() {
         );
     }
 }
+
+/// Item 10: 5,000 operations spreading one fragment in one file; editing
+/// the fragment made an incremental process slower than a clean one (it
+/// decoded and diffed the whole state for a change that reaches every
+/// element). When the moved files hold most elements, the build is cold.
+#[test]
+fn an_edit_reaching_most_elements_builds_cold_and_equals_clean() {
+    let dir = project_copy("small-app");
+    let fanout = |extra: &str| {
+        let mut text = format!(
+            "{GQL_IMPORT}export const fanFields = gql.default(({{ fragment }}) => fragment(\"FanFields\", \"Product\")`{{ id {extra} }}`());\n"
+        );
+        for i in 0..1_200 {
+            text.push_str(&format!(
+                "export const fan{i} = gql.default(({{ query }}) => query(\"Fan{i}\")`{{ products {{ ...${{fanFields}} }} }}`());\n"
+            ));
+        }
+        text
+    };
+    write_source(dir.path(), "src/pages/fanout.ts", &fanout(""));
+    assert_eq!(code(&build(dir.path(), &[])), 0);
+    write_source(dir.path(), "src/pages/fanout.ts", &fanout("name"));
+    let out = build(dir.path(), &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("built cold"), "{}", stderr(&out));
+    assert_eq!(
+        common::elements(&artifact(dir.path())),
+        common::elements(&common::clean_artifact(dir.path()))
+    );
+    // An edit of a file with few elements still builds from the state.
+    let product = dir.path().join("src/entities/product.ts");
+    let text = std::fs::read_to_string(&product).unwrap();
+    std::fs::write(
+        &product,
+        text.replace("    price\n", "    price\n    inStock\n"),
+    )
+    .unwrap();
+    let out = build(dir.path(), &[]);
+    assert!(
+        stderr(&out).contains("using the persisted state"),
+        "{}",
+        stderr(&out)
+    );
+}
