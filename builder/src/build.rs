@@ -55,6 +55,8 @@ pub fn run_build_session(
     let mut output = session.build_initial()?;
     if options.write {
         session.write_outputs()?;
+        let warnings = session.take_write_warnings();
+        add_repairs(&mut output, &warnings);
     }
     if let Some(lock) = &lock {
         add_repairs(&mut output, &lock.repaired);

@@ -335,6 +335,7 @@ fn run_watch(args: &BuildArgs, config: Config) -> Result<ExitCode, SetupError> {
         build::add_repairs(&mut initial, &lock.repaired);
     }
     setup(session.write_outputs().map_err(anyhow::Error::new))?;
+    build::add_repairs(&mut initial, &session.take_write_warnings());
     print_output(&config, &initial, args);
 
     let (tx, rx) = mpsc::channel();

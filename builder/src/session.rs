@@ -323,6 +323,8 @@ pub struct BuilderSession {
     /// What the last build reported, persisted for a build that changes
     /// nothing to report again.
     last_diagnostics: Vec<Diagnostic>,
+    /// Warnings of the last `write_outputs` (a damaged cache file it replaced).
+    write_warnings: Vec<String>,
     /// The directories the last walk listed, with their stats (the head's
     /// `dirs`): a build that finds them unmoved lists none.
     walked_dirs: Vec<(String, crate::fingerprint::StatKey)>,
@@ -395,6 +397,7 @@ impl BuilderSession {
             pending_body: None,
             pending_head: None,
             last_diagnostics: Vec::new(),
+            write_warnings: Vec::new(),
             walked_dirs: Vec::new(),
         }
     }
@@ -1663,6 +1666,11 @@ impl BuilderSession {
     /// these very elements and warnings: its bytes would differ only in
     /// `meta.createdAt` and `report`, and a bundler watching it would
     /// rebuild for nothing.
+    /// The warnings of the last [`BuilderSession::write_outputs`], taken.
+    pub fn take_write_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.write_warnings)
+    }
+
     pub fn write_outputs(&mut self) -> Result<(), BuildError> {
         if self.dirty && self.pending_body.is_some() {
             // A state to write whole: its body first decoded.
@@ -1674,9 +1682,20 @@ impl BuilderSession {
         let path = &self.config.artifact_path;
         let stamp_path = self.config.cache_dir.join(artifact::STAMP_FILE);
         let content_hash = artifact.content_hash();
-        let on_disk = self.options.incremental
-            && artifact::ArtifactStamp::read(&stamp_path)
-                .is_some_and(|stamp| stamp.vouches_for(path, content_hash));
+        let stamp = if self.options.incremental {
+            artifact::ArtifactStamp::read(&stamp_path)
+        } else {
+            None
+        };
+        if self.options.incremental && stamp.is_none() && stamp_path.is_file() {
+            // Recovered by writing the artifact and the stamp again, but
+            // said, as every other damaged cache file is.
+            self.write_warnings.push(format!(
+                "warning: {} is corrupt: ignored it, the artifact is written again",
+                stamp_path.display()
+            ));
+        }
+        let on_disk = stamp.is_some_and(|stamp| stamp.vouches_for(path, content_hash));
         if !on_disk {
             let stat = artifact.write(path).map_err(|source| BuildError::Write {
                 path: path.clone(),

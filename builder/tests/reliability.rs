@@ -515,3 +515,26 @@ fn an_edit_reaching_most_elements_builds_cold_and_equals_clean() {
         stderr(&out)
     );
 }
+
+/// Item 9: a corrupt `artifact.stamp` was recovered without the warning
+/// the other damaged cache files get.
+#[test]
+fn a_corrupt_artifact_stamp_is_recovered_with_a_warning() {
+    let dir = project_copy("small-app");
+    assert_eq!(code(&build(dir.path(), &[])), 0);
+    let stamp = dir.path().join(".cache/soda-gql/builder/artifact.stamp");
+    std::fs::write(&stamp, b"garbage").unwrap();
+    let out = build(dir.path(), &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("warning: {} is corrupt", stamp.display())),
+        "{}",
+        stderr(&out)
+    );
+    let again = build(dir.path(), &[]);
+    assert!(
+        !stderr(&again).contains("warning"),
+        "recovered: {}",
+        stderr(&again)
+    );
+}
