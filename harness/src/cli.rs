@@ -24,6 +24,8 @@ use crate::scenario::{self, ProgressEvent, ScenarioName, ScenarioOptions};
 use crate::stats::BootstrapConfig;
 use crate::verdict::{self, GateConfig, GateReport};
 
+mod merge;
+
 /// Where runs keep their per-run output, relative to the workspace root.
 pub const RUNS_DIR: &str = ".cache/perf";
 /// Where baselines and history live, relative to the workspace root.
@@ -60,6 +62,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Render the HTML trend report from the run history.
     Report(ReportArgs),
+    /// Join the metrics.json of every `run --shard i/n` into one run record.
+    Merge(merge::MergeArgs),
     /// The measured child process (internal).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -203,6 +207,10 @@ pub struct RunArgs {
     /// and a local run should leave the tree as it was.
     #[arg(long)]
     pub history: bool,
+    /// Measure only shard I of N of the fixture × scenario plan (round
+    /// robin); `soda-perf merge` joins the shards' metrics.json.
+    #[arg(long, value_name = "I/N", conflicts_with = "preset_sweep")]
+    pub shard: Option<crate::shard::ShardSpec>,
     #[command(flatten)]
     pub suite: SuiteArgs,
     #[command(flatten)]
@@ -313,6 +321,9 @@ pub struct CompareArgs {
     /// Write a Markdown summary of the comparison.
     #[arg(long, value_name = "PATH")]
     pub export_markdown: Option<PathBuf>,
+    /// Write the verdicts (versioned JSON naming base and head; see the usage guide).
+    #[arg(long, value_name = "PATH")]
+    pub export_json: Option<PathBuf>,
     #[command(flatten)]
     pub suite: SuiteArgs,
     #[command(flatten)]
@@ -367,6 +378,7 @@ pub fn run() -> ExitCode {
         Command::Selftest(args) => cmd_selftest(&args),
         Command::Compare(args) => cmd_compare(&args),
         Command::Report(args) => cmd_report(&args),
+        Command::Merge(args) => merge::cmd_merge(&args),
         Command::Worker(args) => return cmd_worker(&args),
     };
     match result {
@@ -419,6 +431,9 @@ fn cmd_run(args: &RunArgs) -> Result<Outcome> {
     let root = workspace_root(&args.common)?;
     if let Some(presets) = &args.preset_sweep {
         return cmd_sweep(&root, args, presets);
+    }
+    if let Some(shard) = args.shard {
+        return merge::cmd_run_shard(&root, args, shard);
     }
     let suite = SuiteArgs {
         no_history: args.suite.no_history || !args.history,
@@ -489,7 +504,20 @@ fn plan_suite(root: &Path, suite: &SuiteArgs) -> Result<SuitePlan> {
 /// Runs every fixture × scenario with this binary's worker. Each fixture's
 /// results are written as soon as it finishes, so a crash loses nothing.
 fn run_suite(root: &Path, suite: &SuiteArgs, common: &CommonArgs) -> Result<RunRecord> {
-    let plan = plan_suite(root, suite)?;
+    run_suite_sharded(root, suite, common, None)
+}
+
+/// [`run_suite`] of one shard's fixtures × scenarios (all when `None`).
+fn run_suite_sharded(
+    root: &Path,
+    suite: &SuiteArgs,
+    common: &CommonArgs,
+    shard: Option<&crate::shard::ShardInfo>,
+) -> Result<RunRecord> {
+    let mut plan = plan_suite(root, suite)?;
+    let selected = merge::shard_selection(&plan, shard);
+    plan.fixtures
+        .retain(|f| selected.iter().any(|(name, _)| *name == f.name));
     if !cfg!(feature = "worker") {
         bail!("this soda-perf was built without the `worker` feature and cannot measure; build it with default features (`cargo perf run`)");
     }
@@ -503,10 +531,10 @@ fn run_suite(root: &Path, suite: &SuiteArgs, common: &CommonArgs) -> Result<RunR
     settle_generated(&plan.fixtures, &scratch, &mut runner)?;
 
     let progress = progress_bar(common, total_steps(&plan));
-    for fixture in &plan.fixtures {
+    for (fixture, scenarios) in plan.fixtures.iter().zip(selected.iter().map(|(_, s)| s)) {
         let result = scenario::run_fixture(
             fixture,
-            &plan.scenarios,
+            scenarios,
             &plan.options,
             &scratch,
             &mut runner,
@@ -535,7 +563,7 @@ fn run_suite(root: &Path, suite: &SuiteArgs, common: &CommonArgs) -> Result<RunR
     progress.finish_and_clear();
     let _ = std::fs::remove_dir_all(&scratch);
     let metrics_path = run_dir.join("metrics.json");
-    write_record(&metrics_path, &record)?;
+    merge::write_record_of_shard(&metrics_path, &record, shard)?;
     inform(common, &format!("metrics: {}", metrics_path.display()));
     if !suite.no_history {
         let path = history::append_run(&root.join(REPORTS_DIR), &record)?;
@@ -601,8 +629,13 @@ fn unique_run_dir(root: &Path, started_at: &str) -> Result<PathBuf> {
 }
 
 fn write_record(path: &Path, record: &RunRecord) -> Result<()> {
-    let mut json = serde_json::to_string_pretty(&with_summaries(record)?)
-        .context("cannot serialize the run record")?;
+    merge::write_record_of_shard(path, record, None)
+}
+
+/// Writes `value` (a record with its summaries) as pretty JSON.
+fn write_record_value(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let mut json =
+        serde_json::to_string_pretty(value).context("cannot serialize the run record")?;
     json.push('\n');
     crate::fsutil::write_atomic(path, json.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
@@ -949,7 +982,15 @@ fn cmd_check(args: &CheckArgs) -> Result<Outcome> {
             compare::render_gate_table(&gate, &base_label, "this run")
         );
         print!("{}", crate::gate::render_unresolved(&gate));
-        write_exports(&record, Some(&gate), &args.exports, &args.common)?;
+        let check = export::verdicts::ScreenCheck {
+            record: &record,
+            baseline: &base,
+            foreign_machine,
+            paired,
+            report: &gate,
+        }
+        .to_record();
+        write_verdict_exports(&check, &record, &gate, &args.exports, &args.common)?;
         return Ok(outcome_of(&gate));
     }
     let sha = baseline_commit(&base, &args.common)?;
@@ -1061,17 +1102,29 @@ fn cmd_check(args: &CheckArgs) -> Result<Outcome> {
             &format!("check history: appended to {}", path.display()),
         );
     }
-    if let Some(path) = &args.exports.export_json {
-        crate::fsutil::write_atomic(path, check_json.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        inform(&args.common, &format!("json: {}", path.display()));
+    write_verdict_exports(&check, &record, &gate, &args.exports, &args.common)?;
+    Ok(outcome_of(&gate))
+}
+
+/// `--export-json` of a verdict: the versioned verdict record (rows,
+/// reasons, exit status) instead of the run record; the other formats as
+/// `run` writes them, with the gate's findings.
+fn write_verdict_exports<T: serde::Serialize>(
+    verdict_record: &T,
+    record: &RunRecord,
+    gate: &GateReport,
+    exports: &ExportArgs,
+    common: &CommonArgs,
+) -> Result<()> {
+    if let Some(path) = &exports.export_json {
+        export::write_export(path, &export::verdicts::to_json(verdict_record)?)?;
+        inform(common, &format!("json: {}", path.display()));
     }
     let other_exports = ExportArgs {
         export_json: None,
-        ..args.exports.clone()
+        ..exports.clone()
     };
-    write_exports(&record, Some(&gate), &other_exports, &args.common)?;
-    Ok(outcome_of(&gate))
+    write_exports(record, Some(gate), &other_exports, common)
 }
 
 fn outcome_of(gate: &GateReport) -> Outcome {
@@ -1246,6 +1299,16 @@ fn compare_revisions(
         let input = ExportInput::new(&head_record, Some(&gate), &BootstrapConfig::default())
             .with_base(base.label());
         export::write_export(path, &export::export(ExportFormat::Markdown, &input)?)?;
+    }
+    if let Some(path) = &args.export_json {
+        let record = export::verdicts::CompareRecord::new(
+            export::verdicts::RevisionInfo::new(base.label(), &base_record.git),
+            export::verdicts::RevisionInfo::new(head.label(), &head_record.git),
+            &head_record,
+            &gate,
+        );
+        export::write_export(path, &export::verdicts::to_json(&record)?)?;
+        inform(&args.common, &format!("json: {}", path.display()));
     }
     Ok(if gate.has_regressions() {
         Outcome::Regression

@@ -19,6 +19,7 @@ pub mod protocol;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod shard;
 pub mod stats;
 pub mod verdict;
 #[cfg(feature = "worker")]

@@ -10,6 +10,7 @@ pub mod github;
 pub mod json;
 pub mod markdown;
 pub mod table;
+pub mod verdicts;
 
 use std::collections::BTreeMap;
 use std::io;

@@ -1,0 +1,177 @@
+//! `run --shard i/n` and `merge`: the command-line side of [`crate::shard`].
+//! A shard runs its part of the plan and writes a metrics.json that carries
+//! the whole plan and its place in it; it never appends to the history (a
+//! partial run there would read as a run that lost scenarios). `merge`
+//! joins every shard's record, writes one metrics.json and appends it to
+//! the history, as an unsharded `run` would.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::{
+    inform, plan_suite, run_suite_sharded, unique_run_dir, with_summaries, workspace_root,
+    write_exports, write_record_value, CommonArgs, ExportArgs, Outcome, RunArgs, SuiteArgs,
+    SuitePlan, REPORTS_DIR,
+};
+use crate::export;
+use crate::history;
+use crate::model::RunRecord;
+use crate::protocol::WorkerScenario;
+use crate::shard::{self, ShardInfo, ShardSpec};
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The metrics.json (or `--export-json` file) of every shard of one run.
+    #[arg(required = true, value_name = "METRICS_JSON")]
+    pub shards: Vec<PathBuf>,
+    /// Where to write the merged run record (default: .cache/perf/<start>-merged/metrics.json).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Do not append the merged run to the history.
+    #[arg(long)]
+    pub no_history: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub exports: ExportArgs,
+}
+
+/// Per fixture of the plan, the scenarios this shard measures (every
+/// scenario without a shard); fixtures with none are left out.
+pub(super) fn shard_selection(
+    plan: &SuitePlan,
+    shard: Option<&ShardInfo>,
+) -> Vec<(String, Vec<WorkerScenario>)> {
+    plan.fixtures
+        .iter()
+        .map(|fixture| {
+            let scenarios = match shard {
+                None => plan.scenarios.clone(),
+                Some(info) => {
+                    let spec = ShardSpec {
+                        index: info.index,
+                        count: info.count,
+                    };
+                    let names = shard::scenarios_of(&info.plan, &fixture.name, spec);
+                    plan.scenarios
+                        .iter()
+                        .copied()
+                        .filter(|s| names.iter().any(|n| n == s.name()))
+                        .collect()
+                }
+            };
+            (fixture.name.clone(), scenarios)
+        })
+        .filter(|(_, scenarios)| !scenarios.is_empty())
+        .collect()
+}
+
+/// The whole plan of `suite` and this shard's place in it.
+fn shard_info(plan: &SuitePlan, spec: ShardSpec) -> ShardInfo {
+    let fixtures: Vec<String> = plan.fixtures.iter().map(|f| f.name.clone()).collect();
+    let scenarios: Vec<String> = plan
+        .scenarios
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect();
+    ShardInfo {
+        index: spec.index,
+        count: spec.count,
+        plan: shard::plan_entries(&fixtures, &scenarios),
+    }
+}
+
+/// Writes a run record with its summaries, and its shard information when
+/// it is a shard's.
+pub(super) fn write_record_of_shard(
+    path: &Path,
+    record: &RunRecord,
+    shard: Option<&ShardInfo>,
+) -> Result<()> {
+    let mut value = with_summaries(record)?;
+    if let (Some(info), Some(object)) = (shard, value.as_object_mut()) {
+        object.insert(
+            shard::SHARD_KEY.to_string(),
+            serde_json::to_value(info).context("cannot serialize the shard information")?,
+        );
+    }
+    write_record_value(path, &value)
+}
+
+/// `run --shard i/n`.
+pub(super) fn cmd_run_shard(root: &Path, args: &RunArgs, spec: ShardSpec) -> Result<Outcome> {
+    let plan = plan_suite(root, &args.suite)?;
+    let info = shard_info(&plan, spec);
+    let suite = SuiteArgs {
+        no_history: true,
+        ..args.suite.clone()
+    };
+    let record = run_suite_sharded(root, &suite, &args.common, Some(&info))?;
+    print!("{}", export::render_table(&record));
+    inform(
+        &args.common,
+        &format!(
+            "shard {spec}: {} of {} fixture × scenario(s); not appended to the history (`soda-perf merge` does that)",
+            record.fixtures.iter().map(|f| f.scenarios.len()).sum::<usize>(),
+            info.plan.len()
+        ),
+    );
+    if let Some(path) = &args.exports.export_json {
+        write_record_of_shard(path, &record, Some(&info))?;
+        inform(&args.common, &format!("json: {}", path.display()));
+    }
+    let other_exports = ExportArgs {
+        export_json: None,
+        ..args.exports.clone()
+    };
+    write_exports(&record, None, &other_exports, &args.common)?;
+    Ok(Outcome::Clean)
+}
+
+/// `merge <metrics.json>...`.
+pub(super) fn cmd_merge(args: &MergeArgs) -> Result<Outcome> {
+    let mut shards = Vec::with_capacity(args.shards.len());
+    for path in &args.shards {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        shards.push(shard::parse_shard(&path.display().to_string(), &text)?);
+    }
+    let record = shard::merge(&shards)?;
+    let keys = shard::machine_keys(&shards);
+    if keys.len() > 1 {
+        inform(
+            &args.common,
+            &format!(
+                "note: the shards ran on {} machines ({}); the merged run is filed under {}",
+                keys.len(),
+                keys.join(", "),
+                record.machine.key
+            ),
+        );
+    }
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => {
+            let root = workspace_root(&args.common)?;
+            unique_run_dir(&root, &format!("{}-merged", record.started_at))?.join("metrics.json")
+        }
+    };
+    write_record_of_shard(&out, &record, None)?;
+    print!("{}", export::render_table(&record));
+    inform(
+        &args.common,
+        &format!("merged {} shard(s): {}", shards.len(), out.display()),
+    );
+    if !args.no_history {
+        let root = workspace_root(&args.common)?;
+        let path = history::append_run(&root.join(REPORTS_DIR), &record)?;
+        inform(
+            &args.common,
+            &format!("history: appended to {}", path.display()),
+        );
+    }
+    write_exports(&record, None, &args.exports, &args.common)?;
+    Ok(Outcome::Clean)
+}
