@@ -38,7 +38,7 @@ pub fn run_build_session(
     config: &Config,
     options: BuildOptions,
 ) -> Result<(BuilderSession, BuildOutput), BuildError> {
-    let _lock = if options.incremental {
+    let lock = if options.incremental {
         Some(cache::lock(config).map_err(|source| BuildError::Write {
             path: config.cache_dir.join("lock"),
             source,
@@ -52,9 +52,24 @@ pub fn run_build_session(
             incremental: options.incremental,
         },
     );
-    let output = session.build_initial()?;
+    let mut output = session.build_initial()?;
     if options.write {
         session.write_outputs()?;
+        let warnings = session.take_write_warnings();
+        add_repairs(&mut output, &warnings);
+    }
+    if let Some(lock) = &lock {
+        add_repairs(&mut output, &lock.repaired);
     }
     Ok((session, output))
+}
+
+/// The cache entries the lock removed, before the session's own note.
+pub fn add_repairs(output: &mut BuildOutput, repaired: &[String]) {
+    if repaired.is_empty() {
+        return;
+    }
+    let mut notes = repaired.to_vec();
+    notes.extend(output.cache_note.take());
+    output.cache_note = Some(notes.join("\n"));
 }

@@ -618,10 +618,59 @@ pub fn clear_cache(config: &Config) -> std::io::Result<()> {
 /// processes on one project take turns instead of interleaving writes.
 pub struct CacheLock {
     _file: File,
+    /// Cache entries that were not files (a directory, a dangling symlink)
+    /// and were removed: one warning each, for the build's output.
+    pub repaired: Vec<String>,
+}
+
+/// The files of the cache directory a build reads and writes.
+const CACHE_FILES: [&str; 4] = [
+    "lock",
+    STATE_FILE,
+    crate::chunks::PACK_FILE,
+    crate::artifact::STAMP_FILE,
+];
+
+/// Removes what stands where a cache file belongs but is not one: a
+/// directory (every write failed, exit 2, naming the cache directory), or a
+/// symlink to nothing (the lock could not be created). The cache is
+/// derived data: losing it costs a cold build, never the build.
+fn clear_obstacles(config: &Config) -> Vec<String> {
+    let mut repaired = Vec::new();
+    for name in CACHE_FILES {
+        let path = config.cache_dir.join(name);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let what = if meta.is_dir() {
+            "is a directory"
+        } else if meta.file_type().is_symlink() && std::fs::metadata(&path).is_err() {
+            "is a symlink to nothing"
+        } else {
+            continue;
+        };
+        let removed = if meta.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        repaired.push(match removed {
+            Ok(()) => format!(
+                "warning: {} {what}, not a cache file: removed it (the build writes it afresh)",
+                path.display()
+            ),
+            Err(e) => format!(
+                "warning: {} {what}, not a cache file, and cannot be removed ({e}): remove it by hand",
+                path.display()
+            ),
+        });
+    }
+    repaired
 }
 
 pub fn lock(config: &Config) -> std::io::Result<CacheLock> {
     std::fs::create_dir_all(&config.cache_dir)?;
+    let repaired = clear_obstacles(config);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -634,7 +683,10 @@ pub fn lock(config: &Config) -> std::io::Result<CacheLock> {
             crate::artifact::remove_stale_temps(dir);
         }
     }
-    Ok(CacheLock { _file: file })
+    Ok(CacheLock {
+        _file: file,
+        repaired,
+    })
 }
 
 #[cfg(test)]

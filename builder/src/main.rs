@@ -211,7 +211,13 @@ fn print_output(config: &Config, output: &BuildOutput, args: &BuildArgs) {
         let _ = writeln!(err, "{}", d.render_human());
     }
     if let Some(note) = &output.cache_note {
-        let _ = writeln!(err, "info: {note}");
+        for line in note.lines() {
+            if line.starts_with("warning:") {
+                let _ = writeln!(err, "{line}");
+            } else {
+                let _ = writeln!(err, "info: {line}");
+            }
+        }
     }
     if args.show_cache {
         for (file, status) in &output.cache_status {
@@ -316,7 +322,7 @@ fn print_graph(state: &SessionState, filter: &str, format: Format) -> anyhow::Re
 
 fn run_watch(args: &BuildArgs, config: Config) -> Result<ExitCode, SetupError> {
     let incremental = !args.no_incremental;
-    let _lock = if incremental {
+    let lock = if incremental {
         Some(setup(
             builder::cache::lock(&config).context("cannot lock the cache directory"),
         )?)
@@ -324,8 +330,12 @@ fn run_watch(args: &BuildArgs, config: Config) -> Result<ExitCode, SetupError> {
         None
     };
     let mut session = BuilderSession::new(config.clone(), SessionOptions { incremental });
-    let initial = setup(session.build_initial().map_err(anyhow::Error::new))?;
+    let mut initial = setup(session.build_initial().map_err(anyhow::Error::new))?;
+    if let Some(lock) = &lock {
+        build::add_repairs(&mut initial, &lock.repaired);
+    }
     setup(session.write_outputs().map_err(anyhow::Error::new))?;
+    build::add_repairs(&mut initial, &session.take_write_warnings());
     print_output(&config, &initial, args);
 
     let (tx, rx) = mpsc::channel();

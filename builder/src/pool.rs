@@ -19,13 +19,10 @@ const AWAKE_AT_MOST: Duration = Duration::from_millis(30);
 /// Starts the pool and keeps each worker awake, yielding its core to any
 /// thread that has work, until [`start`] or [`AWAKE_AT_MOST`].
 ///
-/// The workers get stacks of [`crate::analyze::STACK_SIZE`] (reserved, used
-/// as touched): an analysis recurses once per level of nesting, and a
-/// worker with less would grow a new stack for every file it analyzes.
+/// The workers keep the default stack: an analysis sizes the stack it needs
+/// by the file's nesting and grows one only for a file that deep
+/// (`analyze::on_deep_stack`).
 pub fn warm_up() {
-    let _ = rayon::ThreadPoolBuilder::new()
-        .stack_size(crate::analyze::STACK_SIZE)
-        .build_global();
     for _ in 0..rayon::current_num_threads() {
         rayon::spawn(|| {
             AWAKE.fetch_add(1, Ordering::Release);

@@ -323,6 +323,8 @@ pub struct BuilderSession {
     /// What the last build reported, persisted for a build that changes
     /// nothing to report again.
     last_diagnostics: Vec<Diagnostic>,
+    /// Warnings of the last `write_outputs` (a damaged cache file it replaced).
+    write_warnings: Vec<String>,
     /// The directories the last walk listed, with their stats (the head's
     /// `dirs`): a build that finds them unmoved lists none.
     walked_dirs: Vec<(String, crate::fingerprint::StatKey)>,
@@ -395,6 +397,7 @@ impl BuilderSession {
             pending_body: None,
             pending_head: None,
             last_diagnostics: Vec::new(),
+            write_warnings: Vec::new(),
             walked_dirs: Vec::new(),
         }
     }
@@ -644,8 +647,42 @@ impl BuilderSession {
             None => None,
         };
         timer.lap("load_and_scan");
-        if let (Some(head), Some(stat_scan), Some(body), Some(elements)) =
-            (head, &stat_scan, body, &elements)
+        // When the files that moved hold most of the elements, the state
+        // saves little and costs its decode and its diff: a cold build is
+        // faster (5,000 operations spreading one fragment in one file: an
+        // incremental process took 1.0–1.6 s where a clean one took 0.3 s).
+        // A suspect only re-read for raciness (its stat as recorded) has
+        // not moved.
+        let mostly_moved = match (head, &stat_scan, &elements) {
+            (Some(head), Some(scan), Some(elements))
+                if !scan.suspects.is_empty() && elements.len() >= MOSTLY_MOVED_MIN =>
+            {
+                let mut per_file: BTreeMap<&str, usize> = BTreeMap::new();
+                for id in elements.keys() {
+                    if let Some((file, _)) = id.split_once("::") {
+                        if scan.suspects.contains(file) {
+                            *per_file.entry(file).or_default() += 1;
+                        }
+                    }
+                }
+                let moved: usize = per_file
+                    .iter()
+                    .filter(|(file, _)| {
+                        let recorded = head.files.iter().find(|f| &*f.path == **file);
+                        let now = crate::fingerprint::stat(&self.config.root_dir.join(file));
+                        recorded.is_none_or(|r| now.map_or(true, |s| s != r.stat))
+                    })
+                    .map(|(_, n)| n)
+                    .sum();
+                2 * moved > elements.len()
+            }
+            _ => false,
+        };
+        if mostly_moved {
+            cache_note = Some("most elements are in the files that changed: built cold".into());
+        }
+        if let (Some(head), Some(stat_scan), Some(body), Some(elements), false) =
+            (head, &stat_scan, body, &elements, mostly_moved)
         {
             // No file moved, none came that anything waits for, no chunk
             // file went missing: the last build's answer stands, and the
@@ -1633,6 +1670,11 @@ impl BuilderSession {
     /// these very elements and warnings: its bytes would differ only in
     /// `meta.createdAt` and `report`, and a bundler watching it would
     /// rebuild for nothing.
+    /// The warnings of the last [`BuilderSession::write_outputs`], taken.
+    pub fn take_write_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.write_warnings)
+    }
+
     pub fn write_outputs(&mut self) -> Result<(), BuildError> {
         if self.dirty && self.pending_body.is_some() {
             // A state to write whole: its body first decoded.
@@ -1644,9 +1686,20 @@ impl BuilderSession {
         let path = &self.config.artifact_path;
         let stamp_path = self.config.cache_dir.join(artifact::STAMP_FILE);
         let content_hash = artifact.content_hash();
-        let on_disk = self.options.incremental
-            && artifact::ArtifactStamp::read(&stamp_path)
-                .is_some_and(|stamp| stamp.vouches_for(path, content_hash));
+        let stamp = if self.options.incremental {
+            artifact::ArtifactStamp::read(&stamp_path)
+        } else {
+            None
+        };
+        if self.options.incremental && stamp.is_none() && stamp_path.is_file() {
+            // Recovered by writing the artifact and the stamp again, but
+            // said, as every other damaged cache file is.
+            self.write_warnings.push(format!(
+                "warning: {} is corrupt: ignored it, the artifact is written again",
+                stamp_path.display()
+            ));
+        }
+        let on_disk = stamp.is_some_and(|stamp| stamp.vouches_for(path, content_hash));
         if !on_disk {
             let stat = artifact.write(path).map_err(|source| BuildError::Write {
                 path: path.clone(),
@@ -1773,6 +1826,10 @@ fn wanted_new_file<A: std::ops::Deref<Target = str>>(
 }
 
 /// The note of a persisted state that could not be used.
+/// Projects smaller than this always build from their state: a cold build
+/// of a few hundred elements costs too little to be worth the switch.
+const MOSTLY_MOVED_MIN: usize = 1_000;
+
 fn discarded_note(reason: &str) -> String {
     format!("persisted state discarded ({reason}): cold build")
 }

@@ -97,6 +97,27 @@ pub fn change_set_from_paths(
             continue;
         }
         expanded.insert(path.clone());
+        // A file renamed and then removed inside one debounce window can
+        // be reported by its last name only: every known file of the
+        // directory an event names is looked at, and a missing one removed.
+        if let Some(dir_rel) = path.parent().and_then(rel_of) {
+            let prefix = if dir_rel.is_empty() {
+                String::new()
+            } else {
+                format!("{dir_rel}/")
+            };
+            for file in known.range(prefix.clone()..) {
+                if !file.starts_with(&prefix) {
+                    break;
+                }
+                if !file[prefix.len()..].contains('/') {
+                    let abs = config.root_dir.join(file);
+                    if !abs.exists() {
+                        expanded.insert(abs);
+                    }
+                }
+            }
+        }
         if !path.exists() {
             if let Some(rel) = rel_of(path) {
                 let prefix = format!("{rel}/");

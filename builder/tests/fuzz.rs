@@ -305,6 +305,15 @@ fn mutated_fixtures_never_abort_hang_flood_or_disagree() {
         if failures.len() >= 10 {
             break;
         }
+        // Long runs report as they go: a run cut short still has figures.
+        if (case + 1) % 500 == 0 {
+            println!(
+                "fuzz progress: {} cases in {:.0} s; exit codes {by_code:?}; {} failure(s)",
+                case + 1,
+                started.elapsed().as_secs_f64(),
+                failures.len()
+            );
+        }
     }
     println!(
         "fuzz: {cases} cases (seed {seed}, {fixture}) in {:.1} s; incremental exit codes {by_code:?}; {} failure(s)",

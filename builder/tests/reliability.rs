@@ -433,3 +433,108 @@ fn a_non_graphql_name_is_one_diagnostic_at_its_character() {
     );
     assert_eq!(err.matches("error[").count(), 1, "{err}");
 }
+
+/// Item 9: a cache entry replaced by a directory, or a dangling `lock`
+/// symlink, made every build fail (exit 2, naming the cache directory).
+#[test]
+fn cache_entries_that_are_not_files_are_removed_with_a_warning() {
+    for what in [
+        "state.bin",
+        "chunks.pack",
+        "lock",
+        "artifact.stamp",
+        "lock-symlink",
+    ] {
+        let dir = project_copy("small-app");
+        assert_eq!(code(&build(dir.path(), &[])), 0);
+        let cache = dir.path().join(".cache/soda-gql/builder");
+        let name = what.trim_end_matches("-symlink");
+        let path = cache.join(name);
+        std::fs::remove_file(&path).unwrap();
+        if what.ends_with("-symlink") {
+            std::os::unix::fs::symlink("/nonexistent/soda/lock", &path).unwrap();
+        } else {
+            std::fs::create_dir_all(path.join("inside")).unwrap();
+        }
+        let out = build(dir.path(), &[]);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 0, "{what}: {err}");
+        assert!(
+            err.contains(&format!("warning: {}", path.display())),
+            "{what}: {err}"
+        );
+        assert!(path.is_file(), "{what}: written afresh");
+        assert_eq!(
+            common::elements(&artifact(dir.path())),
+            common::elements(&common::clean_artifact(dir.path())),
+            "{what}"
+        );
+    }
+}
+
+/// Item 10: 5,000 operations spreading one fragment in one file; editing
+/// the fragment made an incremental process slower than a clean one (it
+/// decoded and diffed the whole state for a change that reaches every
+/// element). When the moved files hold most elements, the build is cold.
+#[test]
+fn an_edit_reaching_most_elements_builds_cold_and_equals_clean() {
+    let dir = project_copy("small-app");
+    let fanout = |extra: &str| {
+        let mut text = format!(
+            "{GQL_IMPORT}export const fanFields = gql.default(({{ fragment }}) => fragment(\"FanFields\", \"Product\")`{{ id {extra} }}`());\n"
+        );
+        for i in 0..1_200 {
+            text.push_str(&format!(
+                "export const fan{i} = gql.default(({{ query }}) => query(\"Fan{i}\")`{{ products {{ ...${{fanFields}} }} }}`());\n"
+            ));
+        }
+        text
+    };
+    write_source(dir.path(), "src/pages/fanout.ts", &fanout(""));
+    assert_eq!(code(&build(dir.path(), &[])), 0);
+    write_source(dir.path(), "src/pages/fanout.ts", &fanout("name"));
+    let out = build(dir.path(), &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("built cold"), "{}", stderr(&out));
+    assert_eq!(
+        common::elements(&artifact(dir.path())),
+        common::elements(&common::clean_artifact(dir.path()))
+    );
+    // An edit of a file with few elements still builds from the state.
+    let product = dir.path().join("src/entities/product.ts");
+    let text = std::fs::read_to_string(&product).unwrap();
+    std::fs::write(
+        &product,
+        text.replace("    price\n", "    price\n    inStock\n"),
+    )
+    .unwrap();
+    let out = build(dir.path(), &[]);
+    assert!(
+        stderr(&out).contains("using the persisted state"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Item 9: a corrupt `artifact.stamp` was recovered without the warning
+/// the other damaged cache files get.
+#[test]
+fn a_corrupt_artifact_stamp_is_recovered_with_a_warning() {
+    let dir = project_copy("small-app");
+    assert_eq!(code(&build(dir.path(), &[])), 0);
+    let stamp = dir.path().join(".cache/soda-gql/builder/artifact.stamp");
+    std::fs::write(&stamp, b"garbage").unwrap();
+    let out = build(dir.path(), &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("warning: {} is corrupt", stamp.display())),
+        "{}",
+        stderr(&out)
+    );
+    let again = build(dir.path(), &[]);
+    assert!(
+        !stderr(&again).contains("warning"),
+        "recovered: {}",
+        stderr(&again)
+    );
+}

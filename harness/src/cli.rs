@@ -206,6 +206,11 @@ pub struct RunArgs {
     /// reports/history/<machine>.sweep.jsonl, not the run history.
     #[arg(long, value_name = "PRESETS", num_args = 0..=1, default_missing_value = "all")]
     pub preset_sweep: Option<String>,
+    /// Append this run (or sweep) to reports/history/<machine>.jsonl, the
+    /// trend report's input. Off by default: those files are tracked by git,
+    /// and a local run should leave the tree as it was.
+    #[arg(long)]
+    pub history: bool,
     /// Measure only shard I of N of the fixture × scenario plan (round
     /// robin); `soda-perf merge` joins the shards' metrics.json.
     #[arg(long, value_name = "I/N", conflicts_with = "preset_sweep")]
@@ -435,7 +440,11 @@ fn cmd_run(args: &RunArgs) -> Result<Outcome> {
     if let Some(shard) = args.shard {
         return merge::cmd_run_shard(&root, args, shard);
     }
-    let record = run_suite(&root, &args.suite, &args.common)?;
+    let suite = SuiteArgs {
+        no_history: args.suite.no_history || !args.history,
+        ..args.suite.clone()
+    };
+    let record = run_suite(&root, &suite, &args.common)?;
     print!("{}", export::render_table(&record));
     write_exports(&record, None, &args.exports, &args.common)?;
     Ok(Outcome::Clean)
@@ -458,7 +467,7 @@ fn cmd_sweep(root: &Path, args: &RunArgs, presets: &str) -> Result<Outcome> {
     };
     let record = run_suite(root, &suite, &args.common)?;
     print!("{}", export::render_table(&record));
-    if !args.suite.no_history {
+    if args.history && !args.suite.no_history {
         let path = sweep::append_sweep(&root.join(REPORTS_DIR), &record)
             .context("cannot append the sweep")?;
         inform(

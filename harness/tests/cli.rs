@@ -375,6 +375,7 @@ fn run_measures_a_fixture_and_writes_metrics() {
             "--warmup",
             "0",
             "--quiet",
+            "--history",
             "--export-json",
         ])
         .arg(&json_out)
@@ -423,4 +424,42 @@ fn run_measures_a_fixture_and_writes_metrics() {
         })
         .count();
     assert_eq!(histories, 1);
+}
+
+/// The README's main job leaves the tree as it was: without `--history`,
+/// `run` writes nothing under reports/ (those files are tracked by git).
+#[cfg(feature = "worker")]
+#[test]
+fn run_without_history_writes_nothing_under_reports() {
+    let root = repo_root();
+    let workspace = empty_workspace();
+    std::fs::create_dir_all(workspace.path().join("fixtures")).unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(root.join("fixtures").join("small-app"))
+        .arg(workspace.path().join("fixtures"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    cargo_bin_cmd!("soda-perf")
+        .args([
+            "run",
+            "--fixture",
+            "small-app",
+            "--scenario",
+            "cold",
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--quiet",
+            "--root",
+        ])
+        .arg(workspace.path())
+        .assert()
+        .success();
+    assert!(
+        !workspace.path().join("reports/history").exists(),
+        "a run without --history wrote a history"
+    );
 }

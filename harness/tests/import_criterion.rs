@@ -40,7 +40,7 @@ fn criterion_results_join_the_history() {
         r#"{"sampling_mode":"Linear","iters":[1.0,1.0,1.0],"times":[3000000.0,3100000.0,2900000.0]}"#,
     );
     cargo_bin_cmd!("soda-perf")
-        .args(["import", "criterion", "--quiet", "--root"])
+        .args(["import", "criterion", "--history", "--quiet", "--root"])
         .arg(workspace.path())
         .assert()
         .success()

@@ -83,7 +83,7 @@ fn sharded_runs_merge_into_the_unsharded_structure() {
             .success();
     };
     let whole = workspace.path().join("whole.json");
-    run(&["--no-history"], &whole);
+    run(&[], &whole);
     let shards: Vec<PathBuf> = (1..=2)
         .map(|i| workspace.path().join(format!("shard{i}.json")))
         .collect();
@@ -103,6 +103,7 @@ fn sharded_runs_merge_into_the_unsharded_structure() {
     cargo_bin_cmd!("soda-perf")
         .arg("merge")
         .args(shards.iter().rev())
+        .arg("--history")
         .arg("--out")
         .arg(&merged)
         .arg("--quiet")

@@ -580,6 +580,21 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// A template's text pieces, each where it starts in the file.
+    fn template_parts(&self, tpl: &ast::Tpl) -> Vec<TemplatePart> {
+        tpl.quasis
+            .iter()
+            .map(|q| {
+                let loc = self.src.location(q.span.lo);
+                TemplatePart {
+                    text: q.raw.to_string(),
+                    line: loc.line,
+                    column: loc.column,
+                }
+            })
+            .collect()
+    }
+
     fn current_path(&mut self) -> String {
         let base = if self.scope.is_empty() {
             let n = self.next_counter("_anonymous");
@@ -822,19 +837,7 @@ impl Walker<'_, '_> {
 
         let (parts, interpolations, form) = match form {
             Form::Template(tagged) => (
-                tagged
-                    .tpl
-                    .quasis
-                    .iter()
-                    .map(|q| {
-                        let loc = self.src.location(q.span.lo);
-                        TemplatePart {
-                            text: q.raw.to_string(),
-                            line: loc.line,
-                            column: loc.column,
-                        }
-                    })
-                    .collect(),
+                self.template_parts(&tagged.tpl),
                 tagged
                     .tpl
                     .exprs
@@ -902,19 +905,7 @@ impl Walker<'_, '_> {
             kind,
             name,
             name_location: self.src.location(span.lo),
-            parts: tagged
-                .tpl
-                .quasis
-                .iter()
-                .map(|q| {
-                    let loc = self.src.location(q.span.lo);
-                    TemplatePart {
-                        text: q.raw.to_string(),
-                        line: loc.line,
-                        column: loc.column,
-                    }
-                })
-                .collect(),
+            parts: self.template_parts(&tagged.tpl),
         })
     }
 

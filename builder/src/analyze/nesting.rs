@@ -59,7 +59,14 @@ pub(super) fn nesting(text: &str, limit: usize) -> Nesting {
     let mut deepest = 0;
     let mut i = 0;
     while i < b.len() {
-        let c = b[i];
+        // Most bytes are names and spaces: skip them in a tight loop (the
+        // scan runs over every byte of every file a clean build reads).
+        while i < b.len() && !MAY_NEST[b[i] as usize] {
+            i += 1;
+        }
+        let Some(&c) = b.get(i) else {
+            break;
+        };
         if stack.last() == Some(&b'`') {
             match c {
                 b'\\' => i += 1,
@@ -96,12 +103,14 @@ pub(super) fn nesting(text: &str, limit: usize) -> Nesting {
                 _ => {}
             }
         }
-        deepest = deepest.max(stack.len());
-        if stack.len() > limit {
-            return Nesting {
-                deepest,
-                too_deep_at: Some(i),
-            };
+        if stack.len() > deepest {
+            deepest = stack.len();
+            if deepest > limit {
+                return Nesting {
+                    deepest,
+                    too_deep_at: Some(i),
+                };
+            }
         }
         i += 1;
     }
@@ -110,6 +119,19 @@ pub(super) fn nesting(text: &str, limit: usize) -> Nesting {
         too_deep_at: None,
     }
 }
+
+/// The bytes [`nesting`] looks at: brackets, quotes, comment starts,
+/// escapes and `${`; every other byte is skipped.
+const MAY_NEST: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = b"()[]{}'\"`/\\$";
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 fn find(haystack: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     haystack

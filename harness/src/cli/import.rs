@@ -1,5 +1,5 @@
 //! `import criterion [DIR]`: criterion's results (`builder/benches/`) as one
-//! run record of the fixture `micro`, appended to this machine's history so
+//! run record of the fixture `micro`, appended (`--history`) to this machine's history so
 //! the trend report shows micro and macro results together.
 
 use std::path::PathBuf;
@@ -26,9 +26,10 @@ pub struct ImportCriterionArgs {
     /// Criterion's output directory (default: target/criterion under the workspace root).
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Do not append the results to the history (print and export only).
+    /// Append the results to reports/history/<machine>.jsonl (off by
+    /// default, as for `run`: print and export only).
     #[arg(long)]
-    pub no_history: bool,
+    pub history: bool,
     #[command(flatten)]
     pub common: CommonArgs,
     #[command(flatten)]
@@ -59,7 +60,7 @@ fn import_criterion(args: &ImportCriterionArgs) -> Result<Outcome> {
         scenarios,
     });
     print!("{}", crate::export::render_table(&record));
-    if !args.no_history {
+    if args.history {
         let path = history::append_run(&root.join(REPORTS_DIR), &record)?;
         inform(
             &args.common,

@@ -2,8 +2,8 @@
 //! A shard runs its part of the plan and writes a metrics.json that carries
 //! the whole plan and its place in it; it never appends to the history (a
 //! partial run there would read as a run that lost scenarios). `merge`
-//! joins every shard's record, writes one metrics.json and appends it to
-//! the history, as an unsharded `run` would.
+//! joins every shard's record, writes one metrics.json and, with
+//! `--history`, appends it to the history, as an unsharded `run --history` would.
 
 use std::path::{Path, PathBuf};
 
@@ -29,9 +29,10 @@ pub struct MergeArgs {
     /// Where to write the merged run record (default: .cache/perf/<start>-merged/metrics.json).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// Do not append the merged run to the history.
+    /// Append the merged run to reports/history/<machine>.jsonl (off by
+    /// default, as for `run`: those files are tracked by git).
     #[arg(long)]
-    pub no_history: bool,
+    pub history: bool,
     #[command(flatten)]
     pub common: CommonArgs,
     #[command(flatten)]
@@ -164,7 +165,7 @@ pub(super) fn cmd_merge(args: &MergeArgs) -> Result<Outcome> {
         &args.common,
         &format!("merged {} shard(s): {}", shards.len(), out.display()),
     );
-    if !args.no_history {
+    if args.history {
         let root = workspace_root(&args.common)?;
         let path = history::append_run(&root.join(REPORTS_DIR), &record)?;
         inform(
