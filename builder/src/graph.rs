@@ -84,13 +84,14 @@ enum ResolveError {
         specifier: String,
         line: u32,
         column: u32,
-        line_text: String,
+        /// The import's line (or its excerpt) and the characters before it.
+        line_text: (String, u32),
     },
     MissingExport {
         module: String,
         name: String,
         /// Where the import that asked for it is.
-        at: Option<(String, u32, u32, String)>,
+        at: Option<(String, u32, u32, (String, u32))>,
     },
     UnknownBinding,
     TooDeep,
@@ -151,7 +152,7 @@ impl<'a> Resolver<'a> {
                     i.specifier.clone(),
                     i.location.line,
                     b.clone(),
-                    i.line_text.clone(),
+                    (i.line_text.clone(), i.line_skipped),
                     i.location.column,
                 )
             })
@@ -224,7 +225,7 @@ impl<'a> Resolver<'a> {
                             specifier: specifier.clone(),
                             line: 0,
                             column: 0,
-                            line_text: String::new(),
+                            line_text: (String::new(), 0),
                         }),
                     };
                 }
@@ -275,6 +276,29 @@ fn at(
         },
         Some(Snippet::new(line_text, column, len as u32)),
     )
+}
+
+/// [`at`] in a line kept as an excerpt that skips `skipped` characters.
+fn at_excerpt(
+    file: &str,
+    line: u32,
+    column: u32,
+    (text, skipped): &(String, u32),
+    len: usize,
+) -> (Location, Option<Snippet>) {
+    let (mut location, snippet) = at(
+        file,
+        line,
+        column.saturating_sub(*skipped).max(1),
+        text,
+        len,
+    );
+    location.column = column;
+    let snippet = snippet.map(|mut s| {
+        s.skipped += skipped;
+        s
+    });
+    (location, snippet)
 }
 
 /// Resolves every spread of one definition.
@@ -359,7 +383,7 @@ pub fn resolve_definition(
                 )
                 .with_help("check the path; relative imports resolve to .ts/.tsx files or a directory's index.ts");
                 if line > 0 {
-                    let (l, s) = at(&ifile, line, column, &line_text, specifier.len() + 2);
+                    let (l, s) = at_excerpt(&ifile, line, column, &line_text, specifier.len() + 2);
                     d = d.at(l, s);
                 } else {
                     d = d.at(loc.clone(), snippet.clone());
@@ -382,7 +406,7 @@ pub fn resolve_definition(
                 .with_help(format!("export `{name}` from {module}, or fix the import"));
                 d = match site {
                     Some((f, l, c, text)) => {
-                        let (l, s) = at(&f, l, c, &text, name.len());
+                        let (l, s) = at_excerpt(&f, l, c, &text, name.len());
                         d.at(l, s)
                     }
                     None => d.at(loc.clone(), snippet.clone()),

@@ -538,3 +538,37 @@ fn a_corrupt_artifact_stamp_is_recovered_with_a_warning() {
         stderr(&again)
     );
 }
+
+/// Found by the long fuzz (case 15972): `import { a } from "./nope";` 2,000
+/// times on one line kept the whole 60 KB line in every import's summary, a
+/// 115 MB state from 113 KB of input. Each import now keeps an excerpt, and
+/// its diagnostic still points at the right column.
+#[test]
+fn a_long_line_of_imports_keeps_the_state_small() {
+    let dir = project_copy("small-app");
+    let imports = (0..2000)
+        .map(|i| format!("import {{ a{i} }} from \"./nope{i}\";"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let source = format!(
+        "{GQL_IMPORT}{imports}\nexport const op = gql.default(({{ query }}) => query(\"Op\")`{{ products {{ ...${{a1999}} }} }}`());\n"
+    );
+    let input = source.len() as u64;
+    write_source(dir.path(), "src/pages/many.ts", &source);
+    let out = build(dir.path(), &[]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    // The spread's import is the last one on the line: its specifier's column.
+    let column = imports.find("\"./nope1999\"").unwrap() + 1;
+    assert!(
+        err.contains(&format!("src/pages/many.ts:2:{column}")),
+        "{err}"
+    );
+    let state = std::fs::metadata(dir.path().join(".cache/soda-gql/builder/state.bin"))
+        .unwrap()
+        .len();
+    assert!(
+        state < 20 * input + 2_000_000,
+        "state {state} bytes from {input} bytes of input"
+    );
+}

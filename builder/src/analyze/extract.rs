@@ -456,15 +456,16 @@ impl Walker<'_, '_> {
             return;
         }
         let location = self.src.location(import.src.span.lo);
-        let line_text = self
-            .src
-            .line_text_at(self.src.offset(import.src.span.lo))
-            .to_owned();
+        let (line_text, line_skipped) = ImportDecl::line_excerpt(
+            self.src.line_text_at(self.src.offset(import.src.span.lo)),
+            self.src.location(import.span.lo).column,
+        );
         self.summary.imports.push(ImportDecl {
             specifier,
             bindings,
             location,
             line_text,
+            line_skipped,
         });
     }
 

@@ -16,7 +16,7 @@ use crate::diagnostics::{Diagnostic, Location};
 
 /// Bumped whenever the summary's shape or the extraction rules change; part of
 /// the persisted cache header, so an old cache is discarded.
-pub const ANALYZER_VERSION: u32 = 3;
+pub const ANALYZER_VERSION: u32 = 4;
 
 pub use extract::analyze_module;
 pub use forms::{
@@ -92,7 +92,32 @@ pub struct ImportDecl {
     pub bindings: Vec<ImportBinding>,
     /// Position of the specifier string, for "unresolved import" diagnostics.
     pub location: Location,
+    /// The import's line for diagnostics: whole, or for a long one (minified
+    /// code, thousands of imports on one line) the part from where the
+    /// import starts, [`ImportDecl::LINE_MAX`] characters at most, so a
+    /// summary never holds a copy of a long line per import.
     pub line_text: String,
+    /// Characters of the line before `line_text`.
+    pub line_skipped: u32,
+}
+
+impl ImportDecl {
+    /// Longest import line kept whole.
+    pub const LINE_MAX: usize = 2 * crate::diagnostics::Snippet::EXCERPT;
+
+    /// `line` as an import starting at 1-based `column` keeps it.
+    pub fn line_excerpt(line: &str, column: u32) -> (String, u32) {
+        if line.len() <= Self::LINE_MAX {
+            return (line.to_owned(), 0);
+        }
+        let skipped = column.saturating_sub(1);
+        let text = line
+            .chars()
+            .skip(skipped as usize)
+            .take(Self::LINE_MAX)
+            .collect();
+        (text, skipped)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
