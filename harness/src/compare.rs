@@ -291,29 +291,15 @@ pub fn run_paired_on(
     progress: &mut dyn FnMut(Side, &ProgressEvent),
 ) -> Result<(ScenarioResult, ScenarioResult), ScenarioError> {
     let scenario = base.scenario();
-    let fixture = base.project().name.clone();
-    let mut event = |side, stage, index, of| {
-        progress(
-            side,
-            &ProgressEvent {
-                fixture: fixture.clone(),
-                scenario,
-                stage,
-                index,
-                of,
-            },
-        )
-    };
-    event(Side::Base, Stage::Priming, 0, 1);
-    base.prime(base_runner)?;
-    event(Side::Head, Stage::Priming, 0, 1);
-    head.prime(head_runner)?;
-    for index in 0..options.warmup {
-        event(Side::Base, Stage::Warmup, index, options.warmup);
-        base.run_iteration(base_runner, Stage::Warmup)?;
-        event(Side::Head, Stage::Warmup, index, options.warmup);
-        head.run_iteration(head_runner, Stage::Warmup)?;
-    }
+    let mut event = announcer(base, progress);
+    prime_and_warm(
+        base,
+        head,
+        options.warmup,
+        base_runner,
+        head_runner,
+        &mut event,
+    )?;
     let mut base_runs = CollectedRuns::default();
     let mut head_runs = CollectedRuns::default();
     for index in 0..options.iterations {
@@ -355,6 +341,51 @@ pub fn run_paired_on(
         scenario_result(scenario, options.warmup, base.verifies(), base_runs),
         scenario_result(scenario, options.warmup, head.verifies(), head_runs),
     ))
+}
+
+/// The progress callback of a paired run of `run`'s fixture × scenario, as
+/// `(side, stage, index, of)`.
+pub(crate) fn announcer<'p>(
+    run: &ScenarioRun,
+    progress: &'p mut dyn FnMut(Side, &ProgressEvent),
+) -> impl FnMut(Side, Stage, usize, usize) + 'p {
+    let scenario = run.scenario();
+    let fixture = run.project().name.clone();
+    move |side, stage, index, of| {
+        progress(
+            side,
+            &ProgressEvent {
+                fixture: fixture.clone(),
+                scenario,
+                stage,
+                index,
+                of,
+            },
+        )
+    }
+}
+
+/// The start every paired run shares: both sides primed, then `warmup`
+/// warm-up runs, base and head alternately.
+pub(crate) fn prime_and_warm(
+    base: &mut ScenarioRun,
+    head: &mut ScenarioRun,
+    warmup: usize,
+    base_runner: &mut dyn Runner,
+    head_runner: &mut dyn Runner,
+    event: &mut impl FnMut(Side, Stage, usize, usize),
+) -> Result<(), ScenarioError> {
+    event(Side::Base, Stage::Priming, 0, 1);
+    base.prime(base_runner)?;
+    event(Side::Head, Stage::Priming, 0, 1);
+    head.prime(head_runner)?;
+    for index in 0..warmup {
+        event(Side::Base, Stage::Warmup, index, warmup);
+        base.run_iteration(base_runner, Stage::Warmup)?;
+        event(Side::Head, Stage::Warmup, index, warmup);
+        head.run_iteration(head_runner, Stage::Warmup)?;
+    }
+    Ok(())
 }
 
 /// An instruction-count run; `None` when valgrind is missing.

@@ -289,28 +289,15 @@ pub fn run_interleaved_on(
             ^ xxhash_rust::xxh3::xxh3_64(format!("{fixture}/{}", scenario.name()).as_bytes()),
     );
     let max = config.max_pairs.max(config.initial_pairs).max(3);
-    let mut event = |side, stage, index, of| {
-        progress(
-            side,
-            &ProgressEvent {
-                fixture: fixture.clone(),
-                scenario,
-                stage,
-                index,
-                of,
-            },
-        )
-    };
-    event(Side::Base, Stage::Priming, 0, 1);
-    base.prime(base_runner)?;
-    event(Side::Head, Stage::Priming, 0, 1);
-    head.prime(head_runner)?;
-    for index in 0..sides.base.warmup.max(1) {
-        event(Side::Base, Stage::Warmup, index, sides.base.warmup);
-        base.run_iteration(base_runner, Stage::Warmup)?;
-        event(Side::Head, Stage::Warmup, index, sides.base.warmup);
-        head.run_iteration(head_runner, Stage::Warmup)?;
-    }
+    let mut event = crate::compare::announcer(base, progress);
+    crate::compare::prime_and_warm(
+        base,
+        head,
+        sides.base.warmup.max(1),
+        base_runner,
+        head_runner,
+        &mut event,
+    )?;
     let mut base_runs: Vec<Measurement> = Vec::new();
     let mut head_runs: Vec<Measurement> = Vec::new();
     let mut head_first = Vec::new();

@@ -159,21 +159,8 @@ pub fn comparison_rows(comparison: &Comparison, config: &GateConfig) -> Vec<Comp
 /// Both sides' samples as dots on one scale: base above (grey), head below
 /// (blue), each median a tick.
 pub fn strip_plot(base: &[f64], head: &[f64], width: u32) -> String {
-    let all = base.iter().chain(head).copied().filter(|v| v.is_finite());
-    let (min, max) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    if !min.is_finite() {
+    let Some(x) = super::html::strip_scale(base.iter().chain(head).copied(), width, 6.0) else {
         return String::new();
-    }
-    let pad = 6.0;
-    let w = f64::from(width) - 2.0 * pad;
-    let x = |v: f64| {
-        if max > min {
-            pad + w * (v - min) / (max - min)
-        } else {
-            pad + w / 2.0
-        }
     };
     let mut svg = format!(
         "<svg class=\"strip\" width=\"{width}\" height=\"34\" viewBox=\"0 0 {width} 34\" role=\"img\" aria-label=\"samples of base and head\">"

@@ -99,6 +99,33 @@ ul.missing { color: var(--muted); font-size: 14px; }
 footer { color: var(--faint); font-size: 13px; margin-top: 48px; }
 "#;
 
+/// The x position of a value on a strip `width` wide with `pad` on each
+/// side, scaled from the smallest to the largest finite value (all in the
+/// middle when they are equal); `None` when no value is finite.
+pub fn strip_scale(
+    values: impl IntoIterator<Item = f64>,
+    width: u32,
+    pad: f64,
+) -> Option<impl Fn(f64) -> f64> {
+    let (min, max) = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !min.is_finite() {
+        return None;
+    }
+    let w = f64::from(width) - 2.0 * pad;
+    Some(move |v: f64| {
+        if max > min {
+            pad + w * (v - min) / (max - min)
+        } else {
+            pad + w / 2.0
+        }
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 mod tests {

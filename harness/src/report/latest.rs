@@ -76,19 +76,8 @@ pub fn samples_strip(values: &[f64], width: u32) -> String {
     let Some(median) = median_of(&finite) else {
         return String::new();
     };
-    let (min, max) = finite
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    let pad = 5.0;
-    let w = f64::from(width) - 2.0 * pad;
-    let x = |v: f64| {
-        if max > min {
-            pad + w * (v - min) / (max - min)
-        } else {
-            pad + w / 2.0
-        }
+    let Some(x) = super::html::strip_scale(finite.iter().copied(), width, 5.0) else {
+        return String::new();
     };
     let mut svg = format!(
         "<svg class=\"strip\" width=\"{width}\" height=\"20\" viewBox=\"0 0 {width} 20\" role=\"img\" aria-label=\"{} samples\">",
