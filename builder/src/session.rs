@@ -328,6 +328,10 @@ pub struct BuilderSession {
     /// The directories the last walk listed, with their stats (the head's
     /// `dirs`): a build that finds them unmoved lists none.
     walked_dirs: Vec<(String, crate::fingerprint::StatKey)>,
+    /// The include globs that match no entry, as of the last change of the
+    /// entries: compiling the globs again for every targeted update costs
+    /// more than the rest of its diagnostics.
+    unmatched_includes: Option<Vec<Diagnostic>>,
 }
 
 struct PendingBody {
@@ -399,6 +403,7 @@ impl BuilderSession {
             last_diagnostics: Vec::new(),
             write_warnings: Vec::new(),
             walked_dirs: Vec::new(),
+            unmatched_includes: None,
         }
     }
 
@@ -440,11 +445,13 @@ impl BuilderSession {
             Ok(mut state) => {
                 state.elements = pending.elements;
                 self.state = state;
+                self.unmatched_includes = None;
                 self.index = RuntimeIndex::build(&self.state);
             }
             Err(_) => {
                 let _ = std::fs::remove_file(cache::state_path(&self.config));
                 self.state = SessionState::default();
+                self.unmatched_includes = None;
                 self.index = RuntimeIndex::default();
                 self.initialized = false;
                 self.dirty = true;
@@ -744,6 +751,7 @@ impl BuilderSession {
                 Ok(mut state) => {
                     state.elements = Arc::clone(elements);
                     self.state = state;
+                    self.unmatched_includes = None;
                     self.index = RuntimeIndex::build(&self.state);
                     self.last_diagnostics = head.diagnostics.clone();
                     self.walked_dirs = head_dirs(head);
@@ -933,6 +941,7 @@ impl BuilderSession {
         self.ensure_state();
         if !self.initialized || changes.should_invalidate_analyzer() {
             self.state = SessionState::default();
+            self.unmatched_includes = None;
             self.index = RuntimeIndex::default();
             self.initialized = false;
             return self.build_initial();
@@ -1114,6 +1123,7 @@ impl BuilderSession {
         if entries_changed {
             self.dirty = true;
             deps_changed = true;
+            self.unmatched_includes = None;
         }
         // Drop files nothing reaches any more (only an import edit can cause
         // it). A full discovery reached every file it returns from the entries.
@@ -1493,10 +1503,13 @@ impl BuilderSession {
         for c in self.state.compiled.values() {
             diagnostics.extend(c.diagnostics.iter().cloned());
         }
-        diagnostics.extend(discover::unmatched_includes(
-            &self.config,
-            &self.state.entries,
-        ));
+        let (config, entries) = (&self.config, &self.state.entries);
+        diagnostics.extend(
+            self.unmatched_includes
+                .get_or_insert_with(|| discover::unmatched_includes(config, entries))
+                .iter()
+                .cloned(),
+        );
         sort_diagnostics(&mut diagnostics);
         diagnostics.dedup();
         let diagnostics = truncate_per_file(diagnostics, MAX_PER_FILE);
