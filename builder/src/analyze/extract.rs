@@ -529,6 +529,10 @@ impl Walker<'_, '_> {
     /// `checkCallExpression` does): an error for what cannot work, a warning
     /// for what it does not recognize. `None` for every other call.
     fn gql_misuse(&self, call: &ast::CallExpr) -> Option<Diagnostic> {
+        // Most files import no `gql`: none of their calls can misuse it.
+        if self.gql_locals.is_empty() {
+            return None;
+        }
         let ast::Callee::Expr(callee) = &call.callee else {
             return None;
         };
@@ -1314,7 +1318,7 @@ impl Visit for Walker<'_, '_> {
 
     fn visit_opt_chain_expr(&mut self, chain: &ast::OptChainExpr) {
         // `gql?.default(...)`: the call is a link of the optional chain.
-        if let ast::OptChainBase::Call(call) = &*chain.base {
+        if let (false, ast::OptChainBase::Call(call)) = (self.gql_locals.is_empty(), &*chain.base) {
             let member = match strip_wrappers(&call.callee) {
                 ast::Expr::OptChain(inner) => match &*inner.base {
                     ast::OptChainBase::Member(m) => Some(m),
@@ -1378,7 +1382,9 @@ impl Visit for Walker<'_, '_> {
             walker: self,
             found: false,
         };
-        p.value.visit_with(&mut finder);
+        if !self.gql_locals.is_empty() {
+            p.value.visit_with(&mut finder);
+        }
         if finder.found {
             let warning = self.unrecognized(p.span, "a gql definition in a class property");
             self.summary.diagnostics.push(warning);
