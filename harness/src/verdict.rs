@@ -472,23 +472,18 @@ fn in_holm_family(v: &MetricVerdict) -> bool {
 /// applied again with the adjusted p-values. Valid under any dependence
 /// between the metrics (wall and CPU time are strongly correlated).
 fn apply_holm(rows: &mut [GateRow], config: &GateConfig) {
-    let mut family: Vec<usize> = (0..rows.len())
+    let family: Vec<usize> = (0..rows.len())
         .filter(|&i| in_holm_family(&rows[i].metric))
         .collect();
-    let size = family.len();
-    family.sort_by(|&a, &b| {
-        let pa = rows[a].metric.p_value.unwrap_or(1.0);
-        let pb = rows[b].metric.p_value.unwrap_or(1.0);
-        pa.total_cmp(&pb)
-    });
-    let mut running_max: f64 = 0.0;
-    for (rank, &index) in family.iter().enumerate() {
+    let p_values: Vec<f64> = family
+        .iter()
+        .map(|&i| rows[i].metric.p_value.unwrap_or(1.0))
+        .collect();
+    let adjusted = crate::stats::paired::holm_adjust(&p_values);
+    for (&index, p_adjusted) in family.iter().zip(adjusted) {
         let metric = &mut rows[index].metric;
-        let p = metric.p_value.unwrap_or(1.0);
-        // Monotone: an adjusted p-value is never below an earlier one.
-        running_max = running_max.max(((size - rank) as f64 * p).min(1.0));
-        metric.p_adjusted = Some(running_max);
-        metric.family_size = size;
+        metric.p_adjusted = Some(p_adjusted);
+        metric.family_size = family.len();
         judge_timing(metric, config);
     }
 }

@@ -184,14 +184,8 @@ pub fn merge_interleaved(
         }
     }
     let size = tests.len();
-    let mut order: Vec<usize> = (0..size).collect();
-    order.sort_by(|&a, &b| tests[a].2.p_value.total_cmp(&tests[b].2.p_value));
-    let mut adjusted = vec![1.0; size];
-    let mut running: f64 = 0.0;
-    for (rank, &i) in order.iter().enumerate() {
-        running = running.max(((size - rank) as f64 * tests[i].2.p_value).min(1.0));
-        adjusted[i] = running;
-    }
+    let p_values: Vec<f64> = tests.iter().map(|(_, _, e)| e.p_value).collect();
+    let adjusted = crate::stats::paired::holm_adjust(&p_values);
     for (i, (run_index, name, evidence)) in tests.iter().enumerate() {
         let run = &runs[*run_index];
         let Some(mut metric) = paired::paired_metric_verdict(name, run, evidence) else {

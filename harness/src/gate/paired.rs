@@ -2,9 +2,11 @@
 //! commit's binary and the current one, each on its own working copy of the
 //! same settled fixture, run in pairs whose order is drawn at random, so
 //! that machine drift, speed states and neighbours hit both sides alike.
-//! Pairs are added in batches until every gated metric resolves (or a cap),
-//! and the per-pair log ratios are judged by the Wilcoxon signed-rank test
-//! and the order-statistic interval of their median.
+//! Pairs are added in geometrically growing batches until every gated
+//! metric resolves (or a cap): a quiet machine decides a row in 12 pairs, a
+//! loaded one keeps going, because under load only more pairs narrow the
+//! interval. The per-pair log ratios are judged by the Wilcoxon signed-rank
+//! test and the order-statistic interval of their median.
 
 use std::path::Path;
 
@@ -34,7 +36,8 @@ pub const PAIRED_METRICS: [&str; 3] = ["wall_ms", "cpu_ms", "peak_rss_kib"];
 pub struct PairedConfig {
     /// Pairs before the first look.
     pub initial_pairs: usize,
-    /// Pairs added per further look while a metric is unresolved.
+    /// The least number of pairs added per further look while a metric is
+    /// unresolved (a look adds at least half the pairs so far, too).
     pub batch: usize,
     /// No more pairs than this, resolved or not.
     pub max_pairs: usize,
@@ -47,9 +50,33 @@ impl Default for PairedConfig {
         PairedConfig {
             initial_pairs: 12,
             batch: 8,
-            max_pairs: 36,
+            max_pairs: 240,
             seed: 0x0A1B_0A1B_5EED,
         }
+    }
+}
+
+impl PairedConfig {
+    /// No more pairs than this.
+    pub fn cap(&self) -> usize {
+        self.max_pairs.max(self.initial_pairs).max(3)
+    }
+
+    /// The pairs of the first look.
+    pub fn first_look(&self) -> usize {
+        self.initial_pairs.max(3).min(self.cap())
+    }
+
+    /// The pairs of the look after one at `pairs`; `None` at the cap. Looks
+    /// grow geometrically (12, 20, 30, 45, 68, 102, 153, 230, 240 by
+    /// default): every look is a chance for a false alarm, so a noisy row
+    /// reaches many pairs in few looks.
+    pub fn next_look(&self, pairs: usize) -> Option<usize> {
+        if pairs >= self.cap() {
+            return None;
+        }
+        let grown = (pairs + self.batch.max(1)).max(pairs + pairs.div_ceil(2));
+        Some(grown.min(self.cap()))
     }
 }
 
@@ -177,15 +204,17 @@ pub fn judge_paired(
     )
 }
 
-/// Whether another batch can change the outcome: a metric is resolved when
-/// its verdict (alone, unadjusted) is decided, or when its interval already
-/// lies inside ±threshold.
-fn resolved(evidence: &PairedEvidence, gate: &GateConfig) -> bool {
+/// Whether more pairs can change what the gate does: a metric is resolved
+/// when it is decided (regressed or improved, alone, unadjusted) or when
+/// its interval's upper end already rules out a regression beyond the
+/// threshold. Deciding an improvement or narrowing the lower end would
+/// only cost pairs the exit code does not depend on.
+pub fn resolved(evidence: &PairedEvidence, gate: &GateConfig) -> bool {
     let threshold = gate.threshold_pct / 100.0;
-    let inside = evidence.ci.lower >= 1.0 - threshold && evidence.ci.upper <= 1.0 + threshold;
+    let regression_ruled_out = evidence.ci.upper <= 1.0 + threshold;
     let (verdict, _, _) =
         judge_paired(evidence, evidence.p_value, Direction::SmallerIsBetter, gate);
-    inside || matches!(verdict, Verdict::Regressed | Verdict::Improved)
+    regression_ruled_out || matches!(verdict, Verdict::Regressed | Verdict::Improved)
 }
 
 /// A [`MetricVerdict`] for a paired metric (the p-value and verdict are
@@ -288,7 +317,6 @@ pub fn run_interleaved_on(
         config.seed
             ^ xxhash_rust::xxh3::xxh3_64(format!("{fixture}/{}", scenario.name()).as_bytes()),
     );
-    let max = config.max_pairs.max(config.initial_pairs).max(3);
     let mut event = crate::compare::announcer(base, progress);
     crate::compare::prime_and_warm(
         base,
@@ -301,7 +329,7 @@ pub fn run_interleaved_on(
     let mut base_runs: Vec<Measurement> = Vec::new();
     let mut head_runs: Vec<Measurement> = Vec::new();
     let mut head_first = Vec::new();
-    let mut target = config.initial_pairs.max(3).min(max);
+    let mut target = config.first_look();
     loop {
         while base_runs.len() < target {
             let index = base_runs.len();
@@ -322,10 +350,10 @@ pub fn run_interleaved_on(
         let run = assemble(base, head, sides, &base_runs, &head_runs, &head_first);
         let evidence = run_evidence(&run, gate);
         let all_resolved = !evidence.is_empty() && evidence.iter().all(|(_, e)| resolved(e, gate));
-        if all_resolved || target >= max {
-            return Ok(run);
+        match config.next_look(target) {
+            Some(next) if !all_resolved => target = next,
+            _ => return Ok(run),
         }
-        target = (target + config.batch.max(1)).min(max);
     }
 }
 
@@ -426,6 +454,36 @@ mod tests {
         assert_eq!(verdict, Verdict::Inconclusive, "{reason}");
         assert!(need.unwrap() > 5, "{reason}");
         assert!(reason.contains("pairs would resolve it"), "{reason}");
+    }
+
+    #[test]
+    fn looks_grow_geometrically_up_to_the_cap() {
+        let config = PairedConfig::default();
+        let mut looks = vec![config.first_look()];
+        while let Some(next) = config.next_look(*looks.last().unwrap()) {
+            looks.push(next);
+        }
+        assert_eq!(looks, vec![12, 20, 30, 45, 68, 102, 153, 230, 240]);
+        let small = PairedConfig {
+            initial_pairs: 5,
+            batch: 8,
+            max_pairs: 4,
+            seed: 1,
+        };
+        assert_eq!((small.first_look(), small.next_look(5)), (5, None));
+    }
+
+    #[test]
+    fn a_row_is_resolved_once_its_interval_rules_out_a_regression() {
+        // Noisy around an improvement: the upper end is below +5%, the
+        // lower end far below −5% — nothing more to learn for the gate.
+        let base = vec![100.0; 24];
+        let head: Vec<f64> = (0..24)
+            .map(|i| 90.0 + f64::from(i % 6) * 2.0 - 4.0)
+            .collect();
+        let evidence = paired_evidence(&base, &head, &quick()).unwrap();
+        assert!(evidence.ci.upper <= 1.05, "{evidence:?}");
+        assert!(resolved(&evidence, &quick()));
     }
 
     #[test]

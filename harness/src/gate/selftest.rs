@@ -231,7 +231,7 @@ pub fn resample_aa(
             // CPU and RSS ratios stay together, as in a real run.
             let pool_len = usable.iter().map(|l| l.len()).min().unwrap_or(0);
             let mut draws: Vec<(usize, bool)> = Vec::new();
-            let mut target = config.initial_pairs.max(3).min(config.max_pairs.max(3));
+            let mut target = config.first_look();
             loop {
                 while draws.len() < target {
                     draws.push((rng.below(pool_len), rng.next_u64() & 1 == 1));
@@ -247,29 +247,28 @@ pub fn resample_aa(
                         paired::paired_evidence(&bases, &heads, gate)
                     })
                     .collect();
-                let done = evidence.iter().all(|e| paired_resolved(e, gate));
-                if done || target >= config.max_pairs {
-                    tests.extend(evidence.into_iter().map(|e| (row_index, e)));
-                    break;
+                let done = evidence.iter().all(|e| paired::resolved(e, gate));
+                match config.next_look(target) {
+                    Some(next) if !done => target = next,
+                    _ => {
+                        tests.extend(evidence.into_iter().map(|e| (row_index, e)));
+                        break;
+                    }
                 }
-                target = (target + config.batch.max(1)).min(config.max_pairs);
             }
         }
-        let size = tests.len();
-        let mut order: Vec<usize> = (0..size).collect();
-        order.sort_by(|&a, &b| tests[a].1.p_value.total_cmp(&tests[b].1.p_value));
-        let mut running: f64 = 0.0;
+        let p_values: Vec<f64> = tests.iter().map(|(_, e)| e.p_value).collect();
+        let adjusted = crate::stats::paired::holm_adjust(&p_values);
         let mut flagged_rows: Vec<usize> = Vec::new();
-        for (rank, &i) in order.iter().enumerate() {
-            running = running.max(((size - rank) as f64 * tests[i].1.p_value).min(1.0));
+        for ((row, evidence), p_adjusted) in tests.iter().zip(adjusted) {
             let (verdict, _, _) = paired::judge_paired(
-                &tests[i].1,
-                running,
+                evidence,
+                p_adjusted,
                 crate::model::Direction::SmallerIsBetter,
                 gate,
             );
-            if verdict == Verdict::Regressed && !flagged_rows.contains(&tests[i].0) {
-                flagged_rows.push(tests[i].0);
+            if verdict == Verdict::Regressed && !flagged_rows.contains(row) {
+                flagged_rows.push(*row);
             }
         }
         for &row in &flagged_rows {
@@ -278,18 +277,6 @@ pub fn resample_aa(
         gate_alarms += usize::from(!flagged_rows.is_empty());
     }
     gate_alarms
-}
-
-fn paired_resolved(evidence: &PairedEvidence, gate: &GateConfig) -> bool {
-    let threshold = gate.threshold_pct / 100.0;
-    let inside = evidence.ci.lower >= 1.0 - threshold && evidence.ci.upper <= 1.0 + threshold;
-    let (verdict, _, _) = paired::judge_paired(
-        evidence,
-        evidence.p_value,
-        crate::model::Direction::SmallerIsBetter,
-        gate,
-    );
-    inside || matches!(verdict, Verdict::Regressed | Verdict::Improved)
 }
 
 fn rate(count: usize, of: usize) -> String {
@@ -309,7 +296,7 @@ fn rate(count: usize, of: usize) -> String {
 /// The report as the terminal shows it.
 pub fn render(report: &SelftestReport, gate: &GateConfig, config: &PairedConfig) -> String {
     let mut out = format!(
-        "selftest: {} A/A and {} slowed (+{}% injected) checks per row; threshold {}%, alpha {}, pairs {}..{} (batches of {})\n",
+        "selftest: {} A/A and {} slowed (+{}% injected) checks per row; threshold {}%, alpha {}, pairs {}..{} (looks grow by half, at least {} pairs)\n",
         report.runs,
         report.runs,
         report.slowdown_pct,
