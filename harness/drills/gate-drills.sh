@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The gate's drills (issue 10), run in the background, one check at a time:
 # A/A checks of a build against its own baseline (quiet, and under load from
-# a parallel cargo build), checks of the perf-slowdown-demo build (its
-# builder does 10% more work), and checks with 2% more allocated bytes
+# a parallel cargo build), checks of the slowed build (slowdown-demo.patch
+# applied: its builder does 10% more work), and checks with 2% more allocated bytes
 # injected. Every check's exit code, time, load and --export-json land in OUT.
 #
 #   gate-drills.sh A_BIN SLOW_BIN ROOT OUT ROUNDS [FIRST_ROUND [DEADLINE_EPOCH]]
@@ -33,20 +33,33 @@ check() { # label binary extra-args…
 
 loaded() { # label binary extra-args…: the same check beside a cargo build
     local load_dir="$OUT/load-target"
-    rm -rf "$load_dir"
-    (cd "$ROOT" && exec cargo build -q -p builder --target-dir "$load_dir") >/dev/null 2>&1 &
+    # The build restarts from nothing until the check ends, so the load
+    # lasts as long as the check, however long that is.
+    (
+        cd "$ROOT" || exit
+        while true; do
+            rm -rf "$load_dir"
+            cargo build -q -p builder --target-dir "$load_dir" >/dev/null 2>&1
+        done
+    ) &
     local load_pid=$!
     sleep 5
     check "$@"
+    pkill -P "$load_pid" 2>/dev/null
     kill "$load_pid" 2>/dev/null
     wait "$load_pid" 2>/dev/null
+    pkill -f -- "--target-dir $load_dir" 2>/dev/null
 }
 
+# Per round: 4 A/A checks (3 quiet, 1 loaded) and 2 of the slowed build
+# (1 quiet, 1 loaded); +2% allocated bytes every third round.
 for round in $(seq "$FIRST" "$ROUNDS"); do
     check "aa-quiet-$round" "$A_BIN"
     check "slow-$round" "$SLOW_BIN"
     loaded "aa-loaded-$round" "$A_BIN"
-    check "slow-b-$round" "$SLOW_BIN"
+    check "aa-quiet-b-$round" "$A_BIN"
+    loaded "slow-loaded-$round" "$SLOW_BIN"
+    check "aa-quiet-c-$round" "$A_BIN"
     if [ $((round % 3)) -eq 1 ]; then
         check "alloc-$round" "$A_BIN" --inject-alloc-pct 2
     fi
