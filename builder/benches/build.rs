@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use builder::config::load_config;
-use builder::parse_floor::ParseFloor;
+use builder::phases::parse_floor::ParseFloor;
 use builder::{clean_build, BuilderSession, SessionOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
 

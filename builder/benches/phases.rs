@@ -10,10 +10,10 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use builder::analyze::{analyze_module, AnalyzerContext};
 use builder::config::load_config;
-use builder::fingerprint::{hash_bytes, stat};
-use builder::graph::{resolve_definition, Modules};
+use builder::io::fingerprint::{hash_bytes, stat};
+use builder::phases::analyze::{analyze_module, AnalyzerContext};
+use builder::phases::link::{resolve_definition, Modules};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn config_path() -> PathBuf {

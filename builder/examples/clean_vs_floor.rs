@@ -1,4 +1,4 @@
-//! A clean build against the parse floor (`builder::parse_floor`), run
+//! A clean build against the parse floor (`builder::phases::parse_floor`), run
 //! alternately so both see the same machine, in alternating order: the
 //! medians of N pairs and the median of their ratios, overall and by which
 //! of the two ran first. The criterion bench times each on its own, minutes
@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use builder::config::load_config;
-use builder::parse_floor::ParseFloor;
+use builder::phases::parse_floor::ParseFloor;
 
 #[path = "support/mod.rs"]
 mod support;

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use builder::session::SessionState;
+use builder::incremental::session::SessionState;
 
 #[path = "support/mod.rs"]
 mod support;
@@ -17,13 +17,15 @@ fn main() -> anyhow::Result<()> {
         .nth(1)
         .ok_or_else(|| anyhow::anyhow!("usage: state_encoding <state.bin>"))?;
     let bytes = std::fs::read(&path)?;
-    let (_, head, payload) = builder::cache::decode(&bytes).map_err(anyhow::Error::msg)?;
+    let (_, head, payload) =
+        builder::incremental::persist::decode(&bytes).map_err(anyhow::Error::msg)?;
     let head_bytes = postcard::to_allocvec(&head)?;
     let head_ms = median(
         (0..15)
             .map(|_| {
                 let t = Instant::now();
-                let _: builder::cache::StateHead = postcard::from_bytes(&head_bytes).expect("head");
+                let _: builder::incremental::persist::StateHead =
+                    postcard::from_bytes(&head_bytes).expect("head");
                 t.elapsed().as_secs_f64() * 1000.0
             })
             .collect(),
@@ -79,12 +81,16 @@ fn main() -> anyhow::Result<()> {
             println!("  {:<9} {:>9} bytes, decode {ms:.2} ms", $name, bytes.len());
         }};
     }
-    part!("files", state.files, builder::discover::FileTable);
-    part!("resolved", state.resolved, std::collections::BTreeMap<String, builder::graph::ResolvedDefinition>);
-    part!("compiled", state.compiled, std::collections::BTreeMap<String, builder::session::CompiledEntry>);
+    part!("files", state.files, builder::phases::discover::FileTable);
+    part!("resolved", state.resolved, std::collections::BTreeMap<String, builder::phases::link::ResolvedDefinition>);
+    part!("compiled", state.compiled, std::collections::BTreeMap<String, builder::incremental::session::CompiledEntry>);
     part!("elements", state.elements, std::collections::BTreeMap<String, String>);
     part!("entries", state.entries, std::collections::BTreeSet<String>);
-    part!("graph", state.graph, builder::graph_patch::DependencyGraph);
+    part!(
+        "graph",
+        state.graph,
+        builder::incremental::graph_patch::DependencyGraph
+    );
     part!("chunks", state.chunks, builder::chunks::ChunkManifest);
     part!(
         "diags",

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use builder::config::load_config;
-use builder::discover::{self, Globs};
+use builder::phases::discover::{self, Globs};
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -36,7 +36,7 @@ fn main() -> anyhow::Result<()> {
     let globs = Globs::new(&config)?;
     let scan = discover::scan(&config, &globs, true);
     let paths: Vec<String> = scan.entries.iter().cloned().collect();
-    let schemas = builder::graphql::schema::load_schemas(&config)?;
+    let schemas = builder::phases::graphql::schema::load_schemas(&config)?;
     let hash = schemas.combined_hash();
     println!(
         "scan (walk + stats)  {:.2} ms",
@@ -45,7 +45,7 @@ fn main() -> anyhow::Result<()> {
         })
     );
     let mut schema = || {
-        if let Ok(s) = builder::graphql::schema::load_schemas(&config) {
+        if let Ok(s) = builder::phases::graphql::schema::load_schemas(&config) {
             let _ = s.validate_all();
         }
     };
@@ -107,19 +107,19 @@ fn main() -> anyhow::Result<()> {
     println!(
         "state read           {:.2} ms",
         time(&mut || {
-            let _ = std::fs::read(builder::cache::state_path(&config));
+            let _ = std::fs::read(builder::incremental::persist::state_path(&config));
         })
     );
     println!(
         "state load           {:.2} ms",
         time(&mut || {
-            let _ = builder::cache::load_state(&config, hash);
+            let _ = builder::incremental::persist::load_state(&config, hash);
         })
     );
     // The parse floor as the criterion bench measures it, then with each
     // file's own path (the analyzer resolves `gql` imports against it), then
     // with import resolution on top.
-    let ctx = builder::analyze::AnalyzerContext::for_config(&config);
+    let ctx = builder::phases::analyze::AnalyzerContext::for_config(&config);
     let files: Vec<String> = discover::scan(&config, &globs, false)
         .entries
         .into_iter()
@@ -129,21 +129,21 @@ fn main() -> anyhow::Result<()> {
         let mut floor = || {
             files.par_iter().for_each(|rel| {
                 let text = std::fs::read_to_string(config.root_dir.join(rel)).unwrap_or_default();
-                let _ = builder::analyze::analyze_module("x.ts", &text, &ctx);
+                let _ = builder::phases::analyze::analyze_module("x.ts", &text, &ctx);
             })
         };
         println!("floor (path x.ts)    {:.2} ms", time(&mut floor));
         let mut real = || {
             files.par_iter().for_each(|rel| {
                 let text = std::fs::read_to_string(config.root_dir.join(rel)).unwrap_or_default();
-                let _ = builder::analyze::analyze_module(rel, &text, &ctx);
+                let _ = builder::phases::analyze::analyze_module(rel, &text, &ctx);
             })
         };
         println!("floor (real paths)   {:.2} ms", time(&mut real));
         let mut deps = || {
             files.par_iter().for_each(|rel| {
                 let text = std::fs::read_to_string(config.root_dir.join(rel)).unwrap_or_default();
-                let summary = builder::analyze::analyze_module(rel, &text, &ctx);
+                let summary = builder::phases::analyze::analyze_module(rel, &text, &ctx);
                 let _ = discover::resolve_deps(&config, Some(&scan.known), rel, &summary);
             })
         };
@@ -152,12 +152,13 @@ fn main() -> anyhow::Result<()> {
             let all: Vec<_> = files
                 .par_iter()
                 .map(|rel| {
-                    let bytes = builder::fingerprint::read_with_stat(&config.root_dir.join(rel))
-                        .map(|(bytes, _)| bytes)
-                        .unwrap_or_default();
-                    let _ = builder::fingerprint::hash_bytes(&bytes);
+                    let bytes =
+                        builder::io::fingerprint::read_with_stat(&config.root_dir.join(rel))
+                            .map(|(bytes, _)| bytes)
+                            .unwrap_or_default();
+                    let _ = builder::io::fingerprint::hash_bytes(&bytes);
                     let text = String::from_utf8(bytes).unwrap_or_default();
-                    let summary = builder::analyze::analyze_module(rel, &text, &ctx);
+                    let summary = builder::phases::analyze::analyze_module(rel, &text, &ctx);
                     let deps = discover::resolve_deps(&config, Some(&scan.known), rel, &summary);
                     (summary, deps)
                 })

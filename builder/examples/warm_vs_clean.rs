@@ -45,7 +45,7 @@ fn run(bin: &Path, config: &Path, clean: bool) -> anyhow::Result<f64> {
 /// The floor process: list every directory below `root` and stat its
 /// TypeScript files; prints how many.
 fn stat_floor(root: &Path) -> anyhow::Result<()> {
-    use builder::walk::{DirHandle, EntryKind};
+    use builder::io::walk::{DirHandle, EntryKind};
     use rayon::prelude::*;
     fn walk(dir: &DirHandle, path: &Path) -> usize {
         let Ok(entries) = dir.entries() else {
@@ -54,7 +54,7 @@ fn stat_floor(root: &Path) -> anyhow::Result<()> {
         entries
             .par_iter()
             .with_max_len(64)
-            .map(|entry| match builder::walk::resolve_kind(dir, entry) {
+            .map(|entry| match builder::io::walk::resolve_kind(dir, entry) {
                 EntryKind::Dir if entry.name != ".cache" && entry.name != "node_modules" => {
                     let child = path.join(&entry.name);
                     dir.open_child(&entry.name, &child)

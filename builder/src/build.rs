@@ -2,9 +2,9 @@
 //! persisted state unless told not to), write the artifact and the state.
 //! Holds no watch state: `watch` drives a long-lived session instead.
 
-use crate::cache;
 use crate::config::Config;
-use crate::session::{BuildError, BuildOutput, BuilderSession, SessionOptions};
+use crate::incremental::persist;
+use crate::incremental::session::{BuildError, BuildOutput, BuilderSession, SessionOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuildOptions {
@@ -39,7 +39,7 @@ pub fn run_build_session(
     options: BuildOptions,
 ) -> Result<(BuilderSession, BuildOutput), BuildError> {
     let lock = if options.incremental {
-        Some(cache::lock(config).map_err(|source| BuildError::Write {
+        Some(persist::lock(config).map_err(|source| BuildError::Write {
             path: config.cache_dir.join("lock"),
             source,
         })?)

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::artifact::{write_atomic_with, Durability};
+use crate::phases::artifact::{write_atomic_with, Durability};
 
 /// What a chunk is planned from: one source file's facts.
 pub struct ChunkInput<'a> {

@@ -1,24 +1,13 @@
 //! soda-gql builder: TypeScript sources in, one artifact of ready GraphQL
 //! documents out. See ARCHITECTURE.md for the bird's-eye view.
 
-pub mod analyze;
-pub mod artifact;
 pub mod build;
-pub mod cache;
 pub mod chunks;
 pub mod config;
 pub mod diagnostics;
-pub mod discover;
-pub mod emit;
-pub mod fingerprint;
-pub mod graph;
-pub mod graph_patch;
-pub mod graphql;
-pub mod parse_floor;
-pub mod pool;
-pub mod resolve;
-pub mod session;
-pub mod walk;
+pub mod incremental;
+pub mod io;
+pub mod phases;
 pub mod watch;
 
 /// The jemalloc options `soda-builder` ships with (a C string for the
@@ -27,8 +16,8 @@ pub mod watch;
 /// arena per CPU. The benchmark and the harness worker use the same.
 pub const JEMALLOC_CONF: &[u8] = b"thp:always,metadata_thp:always,percpu_arena:percpu\0";
 
-pub use artifact::Artifact;
 pub use build::{clean_build, run_build, BuildOptions};
-pub use session::{
+pub use incremental::session::{
     BuildError, BuildOutput, BuilderService, BuilderSession, ChangeSet, SessionOptions,
 };
+pub use phases::artifact::Artifact;

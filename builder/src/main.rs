@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use builder::config::{find_config, load_config, Config};
-use builder::session::{BuildError, BuildOutput, BuilderSession, SessionOptions, SessionState};
-use builder::{build, graph, watch};
+use builder::incremental::session::{
+    BuildError, BuildOutput, BuilderSession, SessionOptions, SessionState,
+};
+use builder::phases::link;
+use builder::{build, watch};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -87,7 +90,7 @@ pub static malloc_conf: &[u8] = builder::JEMALLOC_CONF;
 fn main() -> ExitCode {
     // Start the worker threads now, awake: they are ready by the time the
     // config and the state are read, instead of waking inside the first walk.
-    builder::pool::warm_up();
+    builder::io::pool::warm_up();
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => match run(args) {
@@ -133,7 +136,7 @@ fn refuse_overwriting_an_input(config: &Config) -> anyhow::Result<()> {
         format!("the schema `{label}`")
     } else if *artifact == config.config_path {
         "the config file".to_owned()
-    } else if builder::discover::is_ts_file(&artifact.to_string_lossy()) {
+    } else if builder::phases::discover::is_ts_file(&artifact.to_string_lossy()) {
         "a TypeScript source".to_owned()
     } else {
         return Ok(());
@@ -162,7 +165,7 @@ fn run(args: BuildArgs) -> Result<ExitCode, SetupError> {
     };
     if let Some(path) = &args.write_delta {
         setup(
-            builder::artifact::write_atomic(path, output.delta.to_json().as_bytes())
+            builder::phases::artifact::write_atomic(path, output.delta.to_json().as_bytes())
                 .with_context(|| format!("cannot write the delta to {}", path.display())),
         )?;
     }
@@ -234,7 +237,7 @@ fn print_output(config: &Config, output: &BuildOutput, args: &BuildArgs) {
         .artifact
         .elements
         .values()
-        .filter(|e| builder::emit::is_operation_element(e))
+        .filter(|e| builder::phases::emit::is_operation_element(e))
         .count();
     println!(
         "{} {} elements ({} operations, {} fragments) from {} files in {:.1} ms; cache hits {} misses {} skips {}; {} error(s), {} warning(s) -> {}",
@@ -269,7 +272,7 @@ fn print_graph(state: &SessionState, filter: &str, format: Format) -> anyhow::Re
             .definitions
             .iter()
             .map(|d| {
-                let id = graph::canonical_id(file, &d.ast_path);
+                let id = link::canonical_id(file, &d.ast_path);
                 let deps = session_files
                     .resolved
                     .get(&id)
@@ -324,7 +327,7 @@ fn run_watch(args: &BuildArgs, config: Config) -> Result<ExitCode, SetupError> {
     let incremental = !args.no_incremental;
     let lock = if incremental {
         Some(setup(
-            builder::cache::lock(&config).context("cannot lock the cache directory"),
+            builder::incremental::persist::lock(&config).context("cannot lock the cache directory"),
         )?)
     } else {
         None

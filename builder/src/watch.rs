@@ -13,8 +13,8 @@ use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
 use crate::config::Config;
-use crate::discover::is_ts_file;
-use crate::session::{BuildError, BuildOutput, BuilderSession, ChangeSet};
+use crate::incremental::session::{BuildError, BuildOutput, BuilderSession, ChangeSet};
+use crate::phases::discover::is_ts_file;
 
 pub enum WatchMessage {
     Events(DebounceEventResult),
@@ -81,7 +81,7 @@ pub fn change_set_from_paths(
     known: &BTreeSet<String>,
     paths: &BTreeSet<PathBuf>,
 ) -> ChangeSet {
-    let rel_of = |p: &Path| crate::discover::relative_in_root(config, p);
+    let rel_of = |p: &Path| crate::phases::discover::relative_in_root(config, p);
     let mut changes = ChangeSet::default();
     let mut expanded: BTreeSet<PathBuf> = BTreeSet::new();
     for path in paths {

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 mod common;
 
-use builder::analyze::{analyze_module, AnalyzerContext};
 use builder::clean_build;
+use builder::phases::analyze::{analyze_module, AnalyzerContext};
 use common::{config_in, fixture, render_diagnostics};
 
 fn artifact_snapshot(name: &str) -> String {

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use builder::config::{load_config, Config};
-use builder::session::SessionState;
+use builder::incremental::session::SessionState;
 use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
 use proptest::prelude::*;
 
@@ -575,7 +575,7 @@ fn a_build_that_changes_nothing_reports_again_and_rewrites_no_state() {
         settled.report().files.listed > 0,
         "moved directories are listed"
     );
-    let state = builder::cache::state_path(&config);
+    let state = builder::incremental::persist::state_path(&config);
     let written = std::fs::metadata(&state).unwrap().modified().unwrap();
     let again = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
     assert_eq!(again.report().files.read, 0);
@@ -699,7 +699,7 @@ fn a_directory_that_moved_is_listed_once() {
     assert_eq!(quiet.report().files.listed, 0, "nothing moved");
     std::fs::write(project.root.join("src/utils/.helper.ts.swp"), "x").unwrap();
     date_changed_dirs(&project, base + std::time::Duration::from_secs(2));
-    let state = builder::cache::state_path(&config);
+    let state = builder::incremental::persist::state_path(&config);
     let body_before = std::fs::read(&state).unwrap();
     let moved = builder::run_build(&config, options).unwrap();
     assert!(
@@ -880,8 +880,8 @@ fn peek_returns_the_cached_fingerprint_without_reading() {
     let path = project.root.join(&rel);
     let cached = session.peek(&path).expect("a discovered file is cached");
     let bytes = std::fs::read(&path).unwrap();
-    assert_eq!(cached.hash, builder::fingerprint::hash_bytes(&bytes));
-    assert_eq!(cached.stat, builder::fingerprint::stat(&path).unwrap());
+    assert_eq!(cached.hash, builder::io::fingerprint::hash_bytes(&bytes));
+    assert_eq!(cached.stat, builder::io::fingerprint::stat(&path).unwrap());
     assert_eq!(session.peek(Path::new(&rel)), Some(cached));
     assert_eq!(session.peek(&project.root.join("schema.graphql")), None);
     assert_eq!(session.peek(&project.root.join("src/nope.ts")), None);
@@ -915,7 +915,7 @@ fn corrupt_or_old_state_is_discarded_with_a_note() {
     let project = Project::new();
     let config = project.config();
     let first = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
-    let state = builder::cache::state_path(&config);
+    let state = builder::incremental::persist::state_path(&config);
     let mut bytes = std::fs::read(&state).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x5a;

@@ -11,7 +11,7 @@ use std::path::Path;
 use builder::build::clean_build;
 use builder::config::load_config;
 use builder::diagnostics::codes;
-use builder::session::{BuilderSession, SessionOptions};
+use builder::incremental::session::{BuilderSession, SessionOptions};
 
 /// `root/app` (a copy of small-app whose config includes `extra_includes`)
 /// and `root/shared/entities/review.ts`, a fragment spread by

@@ -618,7 +618,7 @@ pub fn metric_spec(name: &str) -> (&'static str, MetricKind, Direction) {
 /// iteration cold whatever happens here.
 fn clear_cache_before_cold(config_path: &Path) {
     if let Ok(config) = builder::config::load_config(config_path) {
-        let _ = builder::cache::clear_cache(&config);
+        let _ = builder::incremental::persist::clear_cache(&config);
     }
 }
 

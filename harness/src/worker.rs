@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use builder::build::{clean_build, run_build_session, BuildOptions};
 use builder::config::load_config;
-use builder::session::{BuildError, BuilderSession, ChangeSet, SessionOptions};
+use builder::incremental::session::{BuildError, BuilderSession, ChangeSet, SessionOptions};
 
 use crate::protocol::{
     AllocCounters, CacheCounters, FileCounters, Injection, WorkerReport, WorkerRequest,
@@ -304,8 +304,8 @@ pub fn worker_main(request_json: &str) -> i32 {
     // As `soda-builder` starts: the pool's workers awake for the first phase,
     // and up before anything is timed (their start-up allocations would
     // otherwise fall inside a timed region or not, as the scheduler has it).
-    builder::pool::warm_up();
-    builder::pool::wait_until_awake();
+    builder::io::pool::warm_up();
+    builder::io::pool::wait_until_awake();
     let report = match WorkerRequest::from_json(request_json) {
         Ok(request) => match run_request(&request) {
             Ok(report) => report,
@@ -348,9 +348,11 @@ pub fn run_request(request: &WorkerRequest) -> Result<WorkerReport, WorkerError>
         WorkerScenario::Calibrate => return Ok(calibrate()),
         WorkerScenario::Cold | WorkerScenario::Warm | WorkerScenario::TargetedProcess => {
             if scenario == WorkerScenario::Cold {
-                builder::cache::clear_cache(&config).map_err(|source| WorkerError::ClearCache {
-                    config_path: request.config_path.clone(),
-                    source,
+                builder::incremental::persist::clear_cache(&config).map_err(|source| {
+                    WorkerError::ClearCache {
+                        config_path: request.config_path.clone(),
+                        source,
+                    }
                 })?;
             }
             // Exactly `soda-builder build`: lock the cache, load the persisted

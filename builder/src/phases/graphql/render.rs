@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use crate::analyze::{Definition, DefinitionKind};
 use crate::diagnostics::{codes, Diagnostic, Location, Snippet};
+use crate::phases::analyze::{Definition, DefinitionKind};
 
 use super::ir;
 
@@ -288,7 +288,7 @@ pub fn render(
     }
     // An options-object operation's only template is its variable list; its
     // interpolations are `.spread()` references, compiled from the fields.
-    let options_object = matches!(def.form, crate::analyze::DefinitionForm::Fields(_));
+    let options_object = matches!(def.form, crate::phases::analyze::DefinitionForm::Fields(_));
     for (i, part) in def.parts.iter().enumerate() {
         let text = part.text.as_str();
         if options_object {

@@ -19,26 +19,26 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::analyze::{AnalyzerContext, Definition, ANALYZER_VERSION};
-use crate::artifact::{
-    self, Artifact, ArtifactMeta, BuildReport, BuilderArtifactDelta, RecomputedCounts,
-};
-use crate::cache::{self, CacheLoad};
 use crate::chunks::{self, ChunkInput, ChunkManifest};
 use crate::config::{Config, ConfigError};
 use crate::diagnostics::{sort_diagnostics, truncate_per_file, Diagnostic, Severity, MAX_PER_FILE};
-use crate::discover::{
-    self, CacheStats, Discovery, DiscoveryInput, FileCacheStatus, FileCounts, FileTable, Globs,
-};
-use crate::emit;
-use crate::fingerprint::Fingerprint;
-use crate::graph::{self, ResolvedDefinition};
-use crate::graph_patch::{
+use crate::incremental::graph_patch::{
     apply_graph_patch, diff_dependency_graphs, DependencyGraph, DependencyGraphPatch, GraphIndex,
 };
-use crate::graphql::compile::{compile, CompileUnit};
-use crate::graphql::render::{render, Rendered};
-use crate::graphql::schema::{load_schemas, SchemaError, SchemaSet};
+use crate::incremental::persist::{self, CacheLoad};
+use crate::io::fingerprint::Fingerprint;
+use crate::phases::analyze::{AnalyzerContext, Definition, ANALYZER_VERSION};
+use crate::phases::artifact::{
+    self, Artifact, ArtifactMeta, BuildReport, BuilderArtifactDelta, RecomputedCounts,
+};
+use crate::phases::discover::{
+    self, CacheStats, Discovery, DiscoveryInput, FileCacheStatus, FileCounts, FileTable, Globs,
+};
+use crate::phases::emit;
+use crate::phases::graphql::compile::{compile, CompileUnit};
+use crate::phases::graphql::render::{render, Rendered};
+use crate::phases::graphql::schema::{load_schemas, SchemaError, SchemaSet};
+use crate::phases::link::{self, ResolvedDefinition};
 
 #[derive(Debug, Error)]
 pub enum BuildError {
@@ -163,7 +163,7 @@ pub struct SessionState {
     pub compiled: BTreeMap<String, CompiledEntry>,
     /// Shared with the last artifact: an update copies the map only when
     /// something still holds the previous one. Persisted in the state's head
-    /// (`cache::StateHead`), not twice.
+    /// (`persist::StateHead`), not twice.
     #[serde(skip)]
     pub elements: Arc<BTreeMap<String, String>>,
     pub global_diagnostics: Vec<Diagnostic>,
@@ -319,7 +319,7 @@ pub struct BuilderSession {
     pending_body: Option<PendingBody>,
     /// A head to persist in front of that still-encoded body: the build
     /// changed nothing but what the head records (directories listed anew).
-    pending_head: Option<cache::StateHead<'static>>,
+    pending_head: Option<persist::StateHead<'static>>,
     /// What the last build reported, persisted for a build that changes
     /// nothing to report again.
     last_diagnostics: Vec<Diagnostic>,
@@ -327,7 +327,7 @@ pub struct BuilderSession {
     write_warnings: Vec<String>,
     /// The directories the last walk listed, with their stats (the head's
     /// `dirs`): a build that finds them unmoved lists none.
-    walked_dirs: Vec<(String, crate::fingerprint::StatKey)>,
+    walked_dirs: Vec<(String, crate::io::fingerprint::StatKey)>,
     /// The include globs that match no entry, as of the last change of the
     /// entries: compiling the globs again for every targeted update costs
     /// more than the rest of its diagnostics.
@@ -335,7 +335,7 @@ pub struct BuilderSession {
 }
 
 struct PendingBody {
-    body: cache::StateBody,
+    body: persist::StateBody,
     elements: Arc<BTreeMap<String, String>>,
 }
 
@@ -449,7 +449,7 @@ impl BuilderSession {
                 self.index = RuntimeIndex::build(&self.state);
             }
             Err(_) => {
-                let _ = std::fs::remove_file(cache::state_path(&self.config));
+                let _ = std::fs::remove_file(persist::state_path(&self.config));
                 self.state = SessionState::default();
                 self.unmatched_includes = None;
                 self.index = RuntimeIndex::default();
@@ -462,7 +462,7 @@ impl BuilderSession {
     /// The head of the state as it is now (what `write_outputs` persists),
     /// borrowing from the session; `elements` is their encoding
     /// (`StateHead::encode_elements`).
-    fn head(&self, elements: cache::Blob<'static>) -> cache::StateHead<'_> {
+    fn head(&self, elements: persist::Blob<'static>) -> persist::StateHead<'_> {
         let files = &self.state.files;
         // Imports the table lacks (a read failed): every import, sorted, merged
         // with the sorted table (no search per import).
@@ -506,18 +506,18 @@ impl BuilderSession {
             while let Some(entry) = entries.next_if(|entry| *entry < path.as_str()) {
                 unread_entries.push(entry.into());
             }
-            head_files.push(cache::HeadFile {
+            head_files.push(persist::HeadFile {
                 path: path.as_str().into(),
                 stat: e.fingerprint.stat,
                 entry: entries.next_if(|entry| *entry == path.as_str()).is_some(),
             });
         }
-        unread_entries.extend(entries.map(cache::Text::from));
-        cache::StateHead {
+        unread_entries.extend(entries.map(persist::Text::from));
+        persist::StateHead {
             files: head_files,
             unread_entries,
             dirs: head_dir_records(&self.walked_dirs),
-            awaited: awaited.into_iter().map(cache::Text::from).collect(),
+            awaited: awaited.into_iter().map(persist::Text::from).collect(),
             chunk_files: self
                 .state
                 .chunks
@@ -525,7 +525,7 @@ impl BuilderSession {
                 .keys()
                 .map(|k| k.as_str().into())
                 .collect(),
-            defining: defining.into_iter().map(cache::Text::from).collect(),
+            defining: defining.into_iter().map(persist::Text::from).collect(),
             pack_len: self.state.pack.len,
             racy_after_ns: self.state.racy_after_ns,
             diagnostics: self.last_diagnostics.clone(),
@@ -558,7 +558,7 @@ impl BuilderSession {
         let discovery_started = now_ns();
         let load = self.options.incremental && !self.initialized;
         let loaded = if load {
-            cache::load_state(&self.config, schema_hash)
+            persist::load_state(&self.config, schema_hash)
         } else {
             CacheLoad::Missing
         };
@@ -578,7 +578,7 @@ impl BuilderSession {
         // What the table is checked against: the loaded head (borrowed from
         // the bytes read), or the head of this session's own state.
         let own_head;
-        let head: Option<&cache::StateHead<'_>> = match head_bytes.as_ref().map(|h| h.decode()) {
+        let head: Option<&persist::StateHead<'_>> = match head_bytes.as_ref().map(|h| h.decode()) {
             Some(Ok(decoded)) => {
                 own_head = decoded;
                 Some(&own_head)
@@ -588,7 +588,7 @@ impl BuilderSession {
                 None
             }
             None if !self.state.files.is_empty() => {
-                own_head = self.head(cache::Blob::default()).into_owned();
+                own_head = self.head(persist::Blob::default()).into_owned();
                 Some(&own_head)
             }
             None => None,
@@ -600,7 +600,7 @@ impl BuilderSession {
         let mut missing_chunks = Vec::new();
         let mut walked = None;
         let mut unreadable = None;
-        crate::pool::start();
+        crate::io::pool::start();
         let stat_scan = head.map(|head| {
             let (unlisted, (decoded, missing)) = beside(
                 || {
@@ -676,7 +676,7 @@ impl BuilderSession {
                     .iter()
                     .filter(|(file, _)| {
                         let recorded = head.files.iter().find(|f| &*f.path == **file);
-                        let now = crate::fingerprint::stat(&self.config.root_dir.join(file));
+                        let now = crate::io::fingerprint::stat(&self.config.root_dir.join(file));
                         recorded.is_none_or(|r| now.map_or(true, |s| s != r.stat))
                     })
                     .map(|(_, n)| n)
@@ -718,7 +718,7 @@ impl BuilderSession {
                     let mut moved = head.clone().into_owned();
                     moved.dirs = head_dir_records(&scan.dirs)
                         .into_iter()
-                        .map(cache::HeadDir::into_owned)
+                        .map(persist::HeadDir::into_owned)
                         .collect();
                     moved.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
                     self.pending_head = Some(moved);
@@ -1147,7 +1147,7 @@ impl BuilderSession {
         timer.lap("index");
         // Borrowed out of the state for the rest of the commit, put back at the end.
         let files = std::mem::take(&mut self.state.files);
-        let modules: &dyn graph::ModuleSource = &files;
+        let modules: &dyn link::ModuleSource = &files;
 
         // 1. Which definitions to re-resolve.
         let touched: BTreeSet<String> = changed.union(&removed).cloned().collect();
@@ -1186,7 +1186,7 @@ impl BuilderSession {
                 if let Some(i) = m
                     .definitions
                     .iter()
-                    .position(|d| graph::canonical_id(file, &d.ast_path) == *id)
+                    .position(|d| link::canonical_id(file, &d.ast_path) == *id)
                 {
                     locations.push((file.to_owned(), i));
                 }
@@ -1196,7 +1196,7 @@ impl BuilderSession {
             .par_iter()
             .with_max_len(8)
             .filter_map(|(f, i)| {
-                let r = graph::resolve_definition(modules, &self.config.root_dir, f, *i)?;
+                let r = link::resolve_definition(modules, &self.config.root_dir, f, *i)?;
                 let def = modules.module(f)?.definitions.get(*i)?;
                 let content = definition_hash(def, &r);
                 Some((r, content, name_hash(def)))
@@ -1231,11 +1231,11 @@ impl BuilderSession {
         // finding points at. Otherwise the last result stands.
         let global = if schema_changed || self.graph_check_needed(&patch, &before) {
             let labels: BTreeSet<String> = schemas.schemas.keys().cloned().collect();
-            let global = graph::check_global(modules, &self.state.resolved, &labels);
+            let global = link::check_global(modules, &self.state.resolved, &labels);
             self.state.global_broken = global.broken.clone();
             global
         } else {
-            graph::GlobalCheck {
+            link::GlobalCheck {
                 diagnostics: self.state.global_diagnostics.clone(),
                 broken: self.state.global_broken.clone(),
             }
@@ -1265,7 +1265,7 @@ impl BuilderSession {
             .filter(|id| self.state.resolved.contains_key(*id))
         {
             need_render.insert(id.clone());
-            need_render.extend(graph::fragment_closure(&self.state.resolved, id));
+            need_render.extend(link::fragment_closure(&self.state.resolved, id));
         }
         need_render.retain(|id| !rendered.contains_key(id));
         // Spreads inline the fragment's rendered text: render dependencies first.
@@ -1339,7 +1339,7 @@ impl BuilderSession {
                     diagnostics.push(d.clone());
                 }
                 let own = rendered.get(*id);
-                let closure_ids = graph::fragment_closure(&self.state.resolved, id);
+                let closure_ids = link::fragment_closure(&self.state.resolved, id);
                 let closure: Option<Vec<(&str, &Definition, &Rendered)>> = closure_ids
                     .iter()
                     .map(|c| Some((c.as_str(), def_of(c)?, &**rendered.get(c)?)))
@@ -1589,7 +1589,7 @@ impl BuilderSession {
     /// elements and diagnostics, every file a hit.
     fn unchanged_output(
         &mut self,
-        head: &cache::StateHead,
+        head: &persist::StateHead,
         unchanged: u64,
         listed: u64,
         timer: Timer,
@@ -1772,8 +1772,8 @@ impl BuilderSession {
             }
             let encoded = || {
                 encode.then(|| {
-                    let elements = cache::StateHead::encode_elements(&self.state.elements);
-                    cache::encode_state(
+                    let elements = persist::StateHead::encode_elements(&self.state.elements);
+                    persist::encode_state(
                         &self.config,
                         schema_hash,
                         &self.head(elements),
@@ -1797,13 +1797,13 @@ impl BuilderSession {
                 source,
             };
             if let Some(bytes) = encoded {
-                cache::write_state(&self.config, &bytes.map_err(write_error)?)
+                persist::write_state(&self.config, &bytes.map_err(write_error)?)
                     .map_err(write_error)?;
                 self.dirty = false;
             } else if let (false, Some(head), Some(pending)) =
                 (self.dirty, self.pending_head.take(), &self.pending_body)
             {
-                cache::save_head(&self.config, schema_hash, &head, &pending.body)
+                persist::save_head(&self.config, schema_hash, &head, &pending.body)
                     .map_err(write_error)?;
             }
         }
@@ -1848,9 +1848,11 @@ fn discarded_note(reason: &str) -> String {
 }
 
 /// Directories as the head records them, borrowing the session's paths.
-fn head_dir_records(dirs: &[(String, crate::fingerprint::StatKey)]) -> Vec<cache::HeadDir<'_>> {
+fn head_dir_records(
+    dirs: &[(String, crate::io::fingerprint::StatKey)],
+) -> Vec<persist::HeadDir<'_>> {
     dirs.iter()
-        .map(|(path, stat)| cache::HeadDir {
+        .map(|(path, stat)| persist::HeadDir {
             path: path.as_str().into(),
             stat: *stat,
         })
@@ -1858,7 +1860,7 @@ fn head_dir_records(dirs: &[(String, crate::fingerprint::StatKey)]) -> Vec<cache
 }
 
 /// The head's directories as the session keeps them.
-fn head_dirs(head: &cache::StateHead<'_>) -> Vec<(String, crate::fingerprint::StatKey)> {
+fn head_dirs(head: &persist::StateHead<'_>) -> Vec<(String, crate::io::fingerprint::StatKey)> {
     head.dirs
         .iter()
         .map(|d| (d.path.to_string(), d.stat))

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::graph::ResolvedDefinition;
+use crate::phases::link::ResolvedDefinition;
 
 /// One definition as the graph sees it: where it lives, what it spreads, and
 /// a hash standing for everything else about it.

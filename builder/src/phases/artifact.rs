@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::discover::{CacheStats, FileCounts};
-use crate::fingerprint::StatKey;
+use crate::io::fingerprint::StatKey;
+use crate::phases::discover::{CacheStats, FileCounts};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactMeta {
@@ -250,7 +250,7 @@ impl ArtifactStamp {
     pub fn vouches_for(&self, path: &Path, content_hash: u64) -> bool {
         self.path == path
             && self.content_hash == content_hash
-            && crate::fingerprint::stat(path).is_ok_and(|stat| stat.same_as_written(&self.stat))
+            && crate::io::fingerprint::stat(path).is_ok_and(|stat| stat.same_as_written(&self.stat))
     }
 }
 

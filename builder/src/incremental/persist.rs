@@ -16,12 +16,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::ANALYZER_VERSION;
-use crate::artifact::{write_atomic_with, Durability};
 use crate::config::Config;
 use crate::diagnostics::Diagnostic;
-use crate::fingerprint::StatKey;
-use crate::session::SessionState;
+use crate::incremental::session::SessionState;
+use crate::io::fingerprint::StatKey;
+use crate::phases::analyze::ANALYZER_VERSION;
+use crate::phases::artifact::{write_atomic_with, Durability};
 
 /// 7: diagnostics' snippets are bounded excerpts (`Snippet::skipped`);
 /// 8: the stat key holds ctime and mode.
@@ -239,7 +239,7 @@ impl StateHead<'_> {
     pub fn decode_elements(&self) -> Result<BTreeMap<String, String>, String> {
         #[derive(Deserialize)]
         struct Elements(
-            #[serde(deserialize_with = "crate::discover::deserialize_sorted_map")]
+            #[serde(deserialize_with = "crate::phases::discover::deserialize_sorted_map")]
             BTreeMap<String, String>,
         );
         postcard::from_bytes::<Elements>(&self.elements.0)
@@ -628,7 +628,7 @@ const CACHE_FILES: [&str; 4] = [
     "lock",
     STATE_FILE,
     crate::chunks::PACK_FILE,
-    crate::artifact::STAMP_FILE,
+    crate::phases::artifact::STAMP_FILE,
 ];
 
 /// Removes what stands where a cache file belongs but is not one: a
@@ -677,10 +677,10 @@ pub fn lock(config: &Config) -> std::io::Result<CacheLock> {
         .write(true)
         .open(config.cache_dir.join("lock"))?;
     file.lock()?;
-    crate::artifact::remove_stale_temps(&config.cache_dir);
+    crate::phases::artifact::remove_stale_temps(&config.cache_dir);
     if let Some(dir) = config.artifact_path.parent() {
         if dir != config.cache_dir {
-            crate::artifact::remove_stale_temps(dir);
+            crate::phases::artifact::remove_stale_temps(dir);
         }
     }
     Ok(CacheLock {

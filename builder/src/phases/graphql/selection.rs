@@ -13,7 +13,7 @@ use apollo_compiler::ast::{self as gql, Type};
 use apollo_compiler::Schema;
 
 use super::ir::{Directive, Field, InlineFragment, Selection, Value};
-use crate::analyze::{ArgValue, DirectiveCall, FieldItem, SubSelection};
+use crate::phases::analyze::{ArgValue, DirectiveCall, FieldItem, SubSelection};
 
 /// A selection object: response key → entry, in insertion order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -620,13 +620,13 @@ fn bound(value: &gql::Value, assignments: &[(String, ArgValue)]) -> ArgValue {
         gql::Value::Int(i) => ArgValue::Number(
             i.as_str()
                 .parse::<f64>()
-                .map(crate::analyze::js_number)
+                .map(crate::phases::analyze::js_number)
                 .unwrap_or_else(|_| i.as_str().to_owned()),
         ),
         gql::Value::Float(f) => ArgValue::Number(
             f.as_str()
                 .parse::<f64>()
-                .map(crate::analyze::js_number)
+                .map(crate::phases::analyze::js_number)
                 .unwrap_or_else(|_| f.as_str().to_owned()),
         ),
         gql::Value::List(items) => {

@@ -15,10 +15,10 @@ use super::metadata::{self, JsValue, VarRef};
 use super::render::Rendered;
 use super::schema::LoadedSchema;
 use super::selection::{Builder, FragmentUsage, SpreadSource};
-use crate::analyze::{ArgValue, Definition, DefinitionForm, DefinitionKind, FieldItem};
 use crate::diagnostics::{
     codes, truncate_with_count, Diagnostic, Location, Snippet, MAX_PER_DEFINITION,
 };
+use crate::phases::analyze::{ArgValue, Definition, DefinitionForm, DefinitionKind, FieldItem};
 
 pub struct CompileUnit<'a> {
     pub def: &'a Definition,
@@ -601,7 +601,7 @@ fn var_ref(v: &ArgValue) -> VarRef {
 /// default adapter's aggregate: `fragments.map((m) => m.metadata)`).
 fn operation_metadata(
     unit: &CompileUnit<'_>,
-    callback: &crate::analyze::MetadataCallback,
+    callback: &crate::phases::analyze::MetadataCallback,
     variable_names: &[String],
     usages: &[FragmentUsage],
 ) -> Result<Option<serde_json::Value>, Vec<Diagnostic>> {

@@ -155,14 +155,14 @@ mod tests {
             "(".repeat(depth),
             ")".repeat(depth)
         );
-        let ctx = crate::analyze::AnalyzerContext {
+        let ctx = crate::phases::analyze::AnalyzerContext {
             outdir_rel: "graphql-system".into(),
             root_dir: std::path::PathBuf::new(),
             aliases: Vec::new(),
         };
         let summary = std::thread::Builder::new()
             .stack_size(256 << 10)
-            .spawn(move || crate::analyze::analyze_module("deep.ts", &source, &ctx))
+            .spawn(move || crate::phases::analyze::analyze_module("deep.ts", &source, &ctx))
             .unwrap()
             .join()
             .unwrap();

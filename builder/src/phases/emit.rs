@@ -4,8 +4,8 @@
 use serde_json::json;
 use sha1::{Digest, Sha1};
 
-use crate::analyze::Definition;
-use crate::graphql::compile::CompiledOperation;
+use crate::phases::analyze::Definition;
+use crate::phases::graphql::compile::CompiledOperation;
 
 fn sha1_hex(text: &str) -> String {
     let digest = Sha1::digest(text.as_bytes());
@@ -76,8 +76,8 @@ pub fn fragment_element(id: &str, def: &Definition, fragment_text: &str) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::DefinitionKind;
     use crate::diagnostics::Location;
+    use crate::phases::analyze::DefinitionKind;
 
     // The `json!` builder `operation_element` replaced: the oracle its bytes
     // are checked against.

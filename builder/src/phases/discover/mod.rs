@@ -13,14 +13,16 @@ use rayon::iter::Either;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::{analyze_module, AnalyzerContext, ModuleSummary};
-use crate::cache::{HeadDir, HeadFile, Text};
+pub mod resolve;
+
 use crate::config::Config;
 use crate::diagnostics::{codes, Diagnostic, Location};
-use crate::fingerprint::{self, Fingerprint, StatKey};
-use crate::graph::ModuleSource;
-use crate::resolve::{self, Resolution, TS_EXTENSIONS};
-use crate::walk::{self, DirHandle, EntryKind};
+use crate::incremental::persist::{HeadDir, HeadFile, Text};
+use crate::io::fingerprint::{self, Fingerprint, StatKey};
+use crate::io::walk::{self, DirHandle, EntryKind};
+use crate::phases::analyze::{analyze_module, AnalyzerContext, ModuleSummary};
+use crate::phases::link::ModuleSource;
+use resolve::{Resolution, TS_EXTENSIONS};
 
 /// One discovered file: its fingerprint, summary and resolved dependencies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

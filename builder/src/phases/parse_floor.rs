@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use crate::analyze::{analyze_module, AnalyzerContext};
 use crate::config::Config;
+use crate::phases::analyze::{analyze_module, AnalyzerContext};
 
 pub struct ParseFloor {
     files: Vec<PathBuf>,

@@ -1,6 +1,6 @@
 //! Evaluates metadata callbacks (`metadata: ({ $, $var, fragmentMetadata }) =>
 //! ({ ... })`) at build time, over the lowered expression of
-//! [`crate::analyze::MetaExpr`]: literals, objects, arrays, member access and
+//! [`crate::phases::analyze::MetaExpr`]: literals, objects, arrays, member access and
 //! optional chaining, `??` `||` `&&`, ternaries, arithmetic and comparison,
 //! template literals, arrow functions passed to array methods, `Math`, and
 //! soda-gql's `$var` tools. There are no statements, so no loop can hang; a
@@ -10,7 +10,9 @@ use std::rc::Rc;
 
 use serde_json::{Map, Number, Value as Json};
 
-use crate::analyze::{ArgValue, MetaElement, MetaExpr, MetaKey, MetaProp, MetadataCallback};
+use crate::phases::analyze::{
+    ArgValue, MetaElement, MetaExpr, MetaKey, MetaProp, MetadataCallback,
+};
 
 /// Evaluation steps per callback: far above any real callback (the
 /// playgrounds' take under 200), far below a noticeable pause.
@@ -307,7 +309,7 @@ pub fn to_js_string(v: &JsValue) -> String {
         JsValue::Undefined => "undefined".into(),
         JsValue::Null => "null".into(),
         JsValue::Bool(b) => b.to_string(),
-        JsValue::Number(n) => crate::analyze::js_number(*n),
+        JsValue::Number(n) => crate::phases::analyze::js_number(*n),
         JsValue::String(s) => s.to_string(),
         JsValue::Array(a) => a
             .iter()
@@ -1172,7 +1174,7 @@ fn leak(name: String) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::{analyze_module, AnalyzerContext};
+    use crate::phases::analyze::{analyze_module, AnalyzerContext};
 
     fn eval(
         src: &str,

@@ -10,9 +10,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::{Definition, DefinitionKind, ExportEntry, ImportedName, ModuleSummary};
 use crate::diagnostics::{codes, Diagnostic, Location, Snippet};
-use crate::resolve::{self, Resolution};
+use crate::phases::analyze::{
+    Definition, DefinitionKind, ExportEntry, ImportedName, ModuleSummary,
+};
+use crate::phases::discover::resolve::{self, Resolution};
 
 /// Module summaries by path, as the graph reads them. The session's file
 /// table implements it with summaries decoded on first use.

@@ -4,7 +4,7 @@
 //! (one path component to look up, no path to build). Elsewhere `std::fs`
 //! does the same with paths.
 
-use crate::fingerprint::StatKey;
+use crate::io::fingerprint::StatKey;
 
 /// What a directory entry is, as the listing says (`Unknown` on file
 /// systems that do not fill `d_type`: ask [`DirHandle::stat`]).
@@ -40,7 +40,7 @@ mod imp {
     use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir};
 
     use super::{Entry, EntryKind, EntryStat};
-    use crate::fingerprint::StatKey;
+    use crate::io::fingerprint::StatKey;
 
     #[derive(Debug)]
     pub struct DirHandle {
@@ -145,7 +145,7 @@ mod imp {
     use std::path::{Path, PathBuf};
 
     use super::{Entry, EntryKind, EntryStat};
-    use crate::fingerprint::StatKey;
+    use crate::io::fingerprint::StatKey;
 
     #[derive(Debug)]
     pub struct DirHandle {

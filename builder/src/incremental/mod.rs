@@ -1,0 +1,7 @@
+//! Everything that remembers between builds: the session (`build_initial`,
+//! `update`, `write_outputs`), its persisted state and the dependency graph
+//! it patches. A clean build is a session with no prior state.
+
+pub mod graph_patch;
+pub mod persist;
+pub mod session;
