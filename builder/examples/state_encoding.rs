@@ -91,7 +91,6 @@ fn main() -> anyhow::Result<()> {
         state.graph,
         builder::incremental::graph_patch::DependencyGraph
     );
-    part!("chunks", state.chunks, builder::chunks::ChunkManifest);
     part!(
         "diags",
         state.global_diagnostics,

@@ -2,7 +2,6 @@
 //! documents out. See ARCHITECTURE.md for the bird's-eye view.
 
 pub mod build;
-pub mod chunks;
 pub mod config;
 pub mod diagnostics;
 pub mod incremental;

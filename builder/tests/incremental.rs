@@ -377,10 +377,9 @@ fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
     path
 }
 
-/// The patched dependency graph and the chunk manifest equal a clean build's.
+/// The patched dependency graph equals a clean build's.
 fn assert_state_same_as_clean(project: &Project, state: &SessionState, step: &str) {
-    // A cold incremental session (the chunk manifest is only kept by those)
-    // with a cache directory of its own.
+    // A cold incremental session with a cache directory of its own.
     let cache = tempfile::tempdir().unwrap();
     let mut config = project.config();
     config.cache_dir = cache.path().to_path_buf();
@@ -391,19 +390,6 @@ fn assert_state_same_as_clean(project: &Project, state: &SessionState, step: &st
         clean.state().graph,
         "dependency graph differs after {step}"
     );
-    assert_eq!(
-        state.chunks,
-        clean.state().chunks,
-        "chunk manifest differs after {step}"
-    );
-    // Every chunk's output is in the pack, as its manifest hash (the clean
-    // build's) says.
-    let cache_dir = project.config().cache_dir;
-    for chunk in state.chunks.chunks.values() {
-        if let Err(e) = builder::chunks::read_chunk_output(&cache_dir, &state.pack, chunk) {
-            panic!("chunk output unreadable after {step}: {e}");
-        }
-    }
 }
 
 fn assert_same_as_clean(project: &Project, incremental: &builder::BuildOutput, step: &str) {
@@ -968,138 +954,21 @@ fn service_creates_the_session_lazily() {
     assert_same_as_clean(&project, &second, "a service update");
 }
 
-/// Each chunk output file under `<cache>/chunks`, by name, with its bytes.
-/// Every chunk's record in the pack, read through the session's index: file
-/// → (offset in the pack, output).
-fn pack_records(
-    config: &Config,
-    state: &SessionState,
-) -> std::collections::BTreeMap<String, (u64, Vec<u8>)> {
-    state
-        .chunks
-        .chunks
-        .values()
-        .map(|chunk| {
-            let output =
-                builder::chunks::read_chunk_output(&config.cache_dir, &state.pack, chunk).unwrap();
-            (
-                chunk.file.clone(),
-                (state.pack.spans[&chunk.file].0, output),
-            )
-        })
-        .collect()
-}
-
 #[test]
-fn only_changed_chunks_are_re_emitted() {
-    let mut project = Project::new();
-    let config = project.config();
-    let mut session = BuilderSession::new(config.clone(), SessionOptions { incremental: true });
-    let initial = session.build_initial().unwrap();
-    session.write_outputs().unwrap();
-    let before = pack_records(&config, session.state());
-    // One chunk per file with definitions.
-    assert_eq!(before.len(), FRAGMENTS + OPERATIONS);
-    assert_eq!(
-        initial.report().recomputed.chunks as usize,
-        FRAGMENTS + OPERATIONS
-    );
-    assert!(before.values().all(|(_, output)| !output.is_empty()));
-    let pack = builder::chunks::pack_path(&config.cache_dir);
-    let written = std::fs::read(&pack).unwrap();
-
-    // frag0 changes, and so does op0's document (it inlines frag0).
-    let changes = project.apply(&Edit::SetFields(0, 0b111));
-    let output = session.update(&changes).unwrap();
-    session.write_outputs().unwrap();
-    assert_eq!(output.report().recomputed.chunks, 2);
-    let after = pack_records(&config, session.state());
-    let rewritten: Vec<&String> = after
-        .iter()
-        .filter(|(file, record)| before.get(*file) != Some(*record))
-        .map(|(file, _)| file)
-        .collect();
-    assert_eq!(rewritten, vec!["src/entities/frag0.ts", "src/pages/op0.ts"]);
-    // Appended: what the pack held is untouched.
-    let appended = std::fs::read(&pack).unwrap();
-    assert_eq!(&appended[..written.len()], &written[..]);
-    assert!(
-        after
-            .values()
-            .filter(|(at, _)| *at >= written.len() as u64)
-            .count()
-            == 2
-    );
-
-    // A comment edit changes no output: nothing is re-emitted.
-    let changes = project.apply(&Edit::TouchNoise);
-    let output = session.update(&changes).unwrap();
-    session.write_outputs().unwrap();
-    assert_eq!(output.report().recomputed.chunks, 0);
-    assert_eq!(std::fs::read(&pack).unwrap(), appended);
-}
-
-#[test]
-fn a_lost_or_truncated_pack_is_written_again_by_the_next_process() {
+fn what_earlier_versions_left_in_the_cache_directory_is_removed() {
     let project = Project::new();
     let config = project.config();
-    builder::run_build(&config, builder::BuildOptions::default()).unwrap();
-    let pack = builder::chunks::pack_path(&config.cache_dir);
-    let bytes = std::fs::read(&pack).unwrap();
-    for damage in ["delete", "truncate"] {
-        match damage {
-            "delete" => std::fs::remove_file(&pack).unwrap(),
-            _ => std::fs::write(&pack, &bytes[..bytes.len() / 2]).unwrap(),
-        }
-        let next = builder::run_build(&config, builder::BuildOptions::default()).unwrap();
-        assert_eq!(
-            next.report().recomputed.chunks as usize,
-            FRAGMENTS + OPERATIONS,
-            "{damage}: every chunk re-emitted"
-        );
-        assert!(
-            next.compiled_ids.is_empty(),
-            "{damage}: nothing is recompiled for it"
-        );
-        assert_eq!(
-            std::fs::read(&pack).unwrap(),
-            bytes,
-            "{damage}: the same pack again"
-        );
-        let mut process = BuilderSession::new(config.clone(), SessionOptions { incremental: true });
-        process.build_initial().unwrap();
-        let records = pack_records(&config, process.state());
-        assert_eq!(records.len(), FRAGMENTS + OPERATIONS);
-    }
-}
-
-#[test]
-fn a_cold_build_writes_a_fresh_pack_and_drops_the_old_chunk_directory() {
-    let project = Project::new();
-    let config = project.config();
-    // What a state before the pack left: one file per chunk.
-    let legacy = config.cache_dir.join(builder::chunks::LEGACY_CHUNK_DIR);
+    // State format 8 and before appended chunk outputs to `chunks.pack`
+    // (nothing read them back); earlier still, one file per chunk.
+    let legacy = config.cache_dir.join("chunks");
     std::fs::create_dir_all(&legacy).unwrap();
     std::fs::write(legacy.join("0123456789abcdef.chunk"), b"stale").unwrap();
-    // And a pack of another tree.
-    std::fs::write(
-        builder::chunks::pack_path(&config.cache_dir),
-        b"SODAPACK stale",
-    )
-    .unwrap();
+    let pack = config.cache_dir.join("chunks.pack");
+    std::fs::write(&pack, b"SODAPACK stale").unwrap();
     builder::run_build(&config, builder::BuildOptions::default()).unwrap();
     assert!(!legacy.exists());
-    let mut process = BuilderSession::new(config.clone(), SessionOptions { incremental: true });
-    process.build_initial().unwrap();
-    let state = process.state();
-    assert_eq!(pack_records(&config, state).len(), FRAGMENTS + OPERATIONS);
-    assert_eq!(
-        std::fs::metadata(builder::chunks::pack_path(&config.cache_dir))
-            .unwrap()
-            .len(),
-        state.pack.len,
-        "nothing but the records"
-    );
+    assert!(!pack.exists());
+    assert!(builder::incremental::persist::state_path(&config).is_file());
 }
 
 #[test]

@@ -335,7 +335,7 @@ fn temp_files_of_dead_processes_are_removed_by_the_next_build() {
     assert_eq!(code(&build(dir.path(), &[])), 0);
     let cache = dir.path().join(".cache/soda-gql/builder");
     let dead = u32::MAX - 1;
-    for name in [".state.bin", ".chunks.pack", ".artifact.json"] {
+    for name in [".state.bin", ".artifact.stamp", ".artifact.json"] {
         std::fs::write(cache.join(format!("{name}.{dead}.tmp")), vec![0u8; 1024]).unwrap();
     }
     assert_eq!(code(&build(dir.path(), &[])), 0);
@@ -438,13 +438,7 @@ fn a_non_graphql_name_is_one_diagnostic_at_its_character() {
 /// symlink, made every build fail (exit 2, naming the cache directory).
 #[test]
 fn cache_entries_that_are_not_files_are_removed_with_a_warning() {
-    for what in [
-        "state.bin",
-        "chunks.pack",
-        "lock",
-        "artifact.stamp",
-        "lock-symlink",
-    ] {
+    for what in ["state.bin", "lock", "artifact.stamp", "lock-symlink"] {
         let dir = project_copy("small-app");
         assert_eq!(code(&build(dir.path(), &[])), 0);
         let cache = dir.path().join(".cache/soda-gql/builder");

@@ -24,8 +24,9 @@ use crate::phases::analyze::ANALYZER_VERSION;
 use crate::phases::artifact::{write_atomic_with, Durability};
 
 /// 7: diagnostics' snippets are bounded excerpts (`Snippet::skipped`);
-/// 8: the stat key holds ctime and mode.
-pub const STATE_FORMAT_VERSION: u32 = 8;
+/// 8: the stat key holds ctime and mode;
+/// 9: no chunk manifest or pack index (the chunk pack is gone).
+pub const STATE_FORMAT_VERSION: u32 = 9;
 const MAGIC: &[u8; 8] = b"SODASTAT";
 pub const STATE_FILE: &str = "state.bin";
 
@@ -60,12 +61,6 @@ pub struct StateHead<'a> {
     /// candidates, and imports the table lacks (lost to a read error).
     #[serde(borrow)]
     pub awaited: Vec<Text<'a>>,
-    /// Source files with a chunk output in the pack.
-    #[serde(borrow)]
-    pub chunk_files: Vec<Text<'a>>,
-    /// The chunk pack's length as of this state: a shorter (or missing)
-    /// pack lost records, and is written again.
-    pub pack_len: u64,
     /// Source files with definitions, sorted: an edit to one of them will
     /// likely compile, so the schema is parsed beside the body's decode.
     #[serde(borrow)]
@@ -218,8 +213,6 @@ impl StateHead<'_> {
             unread_entries: owned(self.unread_entries),
             dirs: self.dirs.into_iter().map(HeadDir::into_owned).collect(),
             awaited: owned(self.awaited),
-            chunk_files: owned(self.chunk_files),
-            pack_len: self.pack_len,
             defining: owned(self.defining),
             racy_after_ns: self.racy_after_ns,
             diagnostics: self.diagnostics,
@@ -569,8 +562,7 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
     }))
 }
 
-/// The state file's bytes (written by [`write_state`]; apart, so the encode
-/// can run beside the chunk writes that must land first).
+/// The state file's bytes (written by [`write_state`]).
 pub fn encode_state(
     config: &Config,
     schema_hash: u64,
@@ -624,12 +616,11 @@ pub struct CacheLock {
 }
 
 /// The files of the cache directory a build reads and writes.
-const CACHE_FILES: [&str; 4] = [
-    "lock",
-    STATE_FILE,
-    crate::chunks::PACK_FILE,
-    crate::phases::artifact::STAMP_FILE,
-];
+const CACHE_FILES: [&str; 3] = ["lock", STATE_FILE, crate::phases::artifact::STAMP_FILE];
+
+/// What earlier versions kept in the cache directory and this one no longer
+/// reads: the chunk pack (format ≤ 8) and, before it, one file per chunk.
+const LEFT_BY_EARLIER_VERSIONS: [&str; 2] = ["chunks.pack", "chunks"];
 
 /// Removes what stands where a cache file belongs but is not one: a
 /// directory (every write failed, exit 2, naming the cache directory), or a
@@ -677,6 +668,12 @@ pub fn lock(config: &Config) -> std::io::Result<CacheLock> {
         .write(true)
         .open(config.cache_dir.join("lock"))?;
     file.lock()?;
+    for name in LEFT_BY_EARLIER_VERSIONS {
+        let path = config.cache_dir.join(name);
+        if std::fs::remove_file(&path).is_err() {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
     crate::phases::artifact::remove_stale_temps(&config.cache_dir);
     if let Some(dir) = config.artifact_path.parent() {
         if dir != config.cache_dir {
@@ -730,8 +727,6 @@ mod tests {
                 },
             ],
             awaited: vec!["src/c.ts".into()],
-            chunk_files: vec!["src/a.ts".into()],
-            pack_len: 99,
             defining: vec!["src/a.ts".into()],
             racy_after_ns: 5,
             elements: StateHead::encode_elements(&BTreeMap::from([(

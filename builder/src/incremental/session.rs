@@ -6,9 +6,8 @@
 //! through one `commit` step: re-resolve the definitions in changed files and
 //! those whose resolution trail crossed one, patch the dependency graph with
 //! what changed (`graph_patch`), recompute the patch's definitions and —
-//! transitively — the definitions that spread them, and re-plan the chunks of
-//! the touched files (`chunks`). A file whose summary did not change is an
-//! invalidation barrier: nothing behind it is recomputed.
+//! transitively — the definitions that spread them. A file whose summary did
+//! not change is an invalidation barrier: nothing behind it is recomputed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -19,7 +18,6 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::chunks::{self, ChunkInput, ChunkManifest};
 use crate::config::{Config, ConfigError};
 use crate::diagnostics::{sort_diagnostics, truncate_per_file, Diagnostic, Severity, MAX_PER_FILE};
 use crate::incremental::graph_patch::{
@@ -171,11 +169,6 @@ pub struct SessionState {
     pub global_broken: BTreeSet<String>,
     /// Definitions and their spread edges, patched by every build.
     pub graph: DependencyGraph,
-    /// One chunk per source file with definitions; their outputs live in
-    /// `<cache_dir>/chunks.pack`.
-    pub chunks: ChunkManifest,
-    /// Where each chunk's output lies in the pack.
-    pub pack: chunks::PackIndex,
     /// When the last discovery started (ns since the epoch), minus a margin for
     /// coarse file-system timestamps: newer mtimes are re-hashed next time.
     pub racy_after_ns: u128,
@@ -313,7 +306,6 @@ pub struct BuilderSession {
     dirty: bool,
     initialized: bool,
     /// Chunk outputs planned but not yet written (`write_outputs` does).
-    pending_chunks: PendingChunks,
     /// A loaded state whose body a build that changed nothing left encoded;
     /// decoded on first need (`ensure_state`).
     pending_body: Option<PendingBody>,
@@ -337,18 +329,6 @@ pub struct BuilderSession {
 struct PendingBody {
     body: persist::StateBody,
     elements: Arc<BTreeMap<String, String>>,
-}
-
-/// Chunk outputs to write and chunk files to delete at the next write.
-#[derive(Debug, Default)]
-struct PendingChunks {
-    outputs: BTreeMap<String, Vec<u8>>,
-    removed: BTreeSet<String>,
-    /// Files whose chunk output was missing on load.
-    repair: BTreeSet<String>,
-    /// Write a fresh pack: a cold build (no record on disk belongs to its
-    /// manifest), or a pack found damaged.
-    fresh: bool,
 }
 
 /// How a build changes the set of include-glob matches.
@@ -397,7 +377,6 @@ impl BuilderSession {
             last: None,
             dirty: true,
             initialized: false,
-            pending_chunks: PendingChunks::default(),
             pending_body: None,
             pending_head: None,
             last_diagnostics: Vec::new(),
@@ -518,15 +497,7 @@ impl BuilderSession {
             unread_entries,
             dirs: head_dir_records(&self.walked_dirs),
             awaited: awaited.into_iter().map(persist::Text::from).collect(),
-            chunk_files: self
-                .state
-                .chunks
-                .chunks
-                .keys()
-                .map(|k| k.as_str().into())
-                .collect(),
             defining: defining.into_iter().map(persist::Text::from).collect(),
-            pack_len: self.state.pack.len,
             racy_after_ns: self.state.racy_after_ns,
             diagnostics: self.last_diagnostics.clone(),
             elements,
@@ -597,12 +568,11 @@ impl BuilderSession {
         // What moved: without listing a directory when none moved (the
         // elements are decoded meanwhile), else by a walk.
         let mut elements = None;
-        let mut missing_chunks = Vec::new();
         let mut walked = None;
         let mut unreadable = None;
         crate::io::pool::start();
         let stat_scan = head.map(|head| {
-            let (unlisted, (decoded, missing)) = beside(
+            let (unlisted, decoded) = beside(
                 || {
                     discover::stat_scan_unlisted(
                         &self.config,
@@ -612,21 +582,9 @@ impl BuilderSession {
                         head.racy_after_ns,
                     )
                 },
-                || {
-                    let Some(_) = body else {
-                        return (None, Vec::new());
-                    };
-                    // A chunk pack someone deleted is written again from the state.
-                    let missing = if chunks::pack_holds(&self.config.cache_dir, head.pack_len) {
-                        Vec::new()
-                    } else {
-                        head.chunk_files.iter().map(|f| f.to_string()).collect()
-                    };
-                    (Some(head.decode_elements()), missing)
-                },
+                || body.as_ref().map(|_| head.decode_elements()),
             );
             elements = decoded;
-            missing_chunks = missing;
             unlisted.unwrap_or_else(|| {
                 let mut scan = discover::scan(&self.config, &globs, true);
                 unreadable = scan.unreadable.take();
@@ -691,11 +649,9 @@ impl BuilderSession {
         if let (Some(head), Some(stat_scan), Some(body), Some(elements), false) =
             (head, &stat_scan, body, &elements, mostly_moved)
         {
-            // No file moved, none came that anything waits for, no chunk
-            // file went missing: the last build's answer stands, and the
-            // body of the state stays encoded.
-            let unchanged = missing_chunks.is_empty()
-                && stat_scan.suspects.is_empty()
+            // No file moved, none came that anything waits for: the last
+            // build's answer stands, and the body of the state stays encoded.
+            let unchanged = stat_scan.suspects.is_empty()
                 && stat_scan.entries_removed.is_empty()
                 && !stat_scan
                     .unknown
@@ -765,16 +721,7 @@ impl BuilderSession {
         let awaited: Vec<String> = head.map_or_else(Vec::new, |h| {
             h.awaited.iter().map(|a| a.to_string()).collect()
         });
-        // A pack that lost records is written fresh, every chunk re-emitted.
-        self.pending_chunks.fresh = !missing_chunks.is_empty();
-        for file in missing_chunks {
-            // Out of the manifest: the re-plan sees it as added and writes it.
-            self.state.chunks.chunks.remove(&file);
-            self.pending_chunks.repair.insert(file);
-            self.dirty = true;
-        }
         let cold = self.state.files.is_empty();
-        self.pending_chunks.fresh |= cold;
         let stat_scan = stat_scan.filter(|_| !cold);
         let (discovery, entries, targeted) = match stat_scan {
             None => {
@@ -1058,9 +1005,6 @@ impl BuilderSession {
     ) -> BuildOutput {
         let mut changed: BTreeSet<String> = std::mem::take(&mut discovery.changed);
         let mut removed: BTreeSet<String> = std::mem::take(&mut discovery.removed);
-        // Entries that differ in any way (content hash, dependencies): their
-        // chunks are re-planned even when no definition changed.
-        let mut entry_changed: BTreeSet<String> = BTreeSet::new();
         let mut deps_changed = !removed.is_empty();
         if targeted {
             // Merge the processed entries into the table in place.
@@ -1072,9 +1016,6 @@ impl BuilderSession {
                 if previous != Some(&entry) {
                     self.dirty = true;
                     self.index.set_file(&path, previous, Some(&entry));
-                    if self.options.incremental {
-                        entry_changed.insert(path.clone());
-                    }
                 }
                 self.state.files.insert(path, entry);
             }
@@ -1105,9 +1046,6 @@ impl BuilderSession {
                     }
                     self.index.set_file(path, previous, Some(entry));
                     self.dirty = true;
-                    if self.options.incremental {
-                        entry_changed.insert(path.clone());
-                    }
                 }
             }
             self.state.files = discovery.files;
@@ -1471,25 +1409,7 @@ impl BuilderSession {
         self.state.files = files;
         timer.lap("emit");
 
-        // 6. Chunks of the files this build touched (and chunks lost on
-        // disk). Only an incremental session keeps them: a clean build has
-        // nowhere to write them.
-        let chunks_emitted = if self.options.incremental {
-            let mut dirty_files: BTreeSet<String> = touched;
-            dirty_files.append(&mut self.pending_chunks.repair);
-            dirty_files.append(&mut entry_changed);
-            dirty_files.extend(
-                affected
-                    .iter()
-                    .filter_map(|id| id.split_once("::").map(|(file, _)| file.to_owned())),
-            );
-            self.replan_chunks(&dirty_files)
-        } else {
-            0
-        };
-        timer.lap("chunks");
-
-        // 7. Diagnostics of the whole tree, deduplicated and sorted.
+        // 6. Diagnostics of the whole tree, deduplicated and sorted.
         let mut diagnostics: Vec<Diagnostic> = discovery.diagnostics;
         for path in &self.index.with_diagnostics {
             if let Some(entry) = self.state.files.get(path) {
@@ -1519,7 +1439,6 @@ impl BuilderSession {
             definitions: affected.len() as u64,
             resolved: resolved_count,
             compiled: compiled_ids.len() as u64,
-            chunks: chunks_emitted,
         };
         let artifact = self.publish(
             &diagnostics,
@@ -1621,64 +1540,8 @@ impl BuilderSession {
         }
     }
 
-    /// Re-plans the chunks of `files` (plan_chunks), diffs them against the
-    /// manifest (diff_chunk_manifests) and queues the outputs that changed.
-    /// Returns how many chunk outputs this queued.
-    fn replan_chunks(&mut self, files: &BTreeSet<String>) -> u64 {
-        let (planned, mut outputs) =
-            chunks::plan_chunks(files.iter().filter_map(|file| self.chunk_input(file)));
-        let before = ChunkManifest {
-            chunks: files
-                .iter()
-                .filter_map(|f| Some((f.clone(), self.state.chunks.chunks.get(f)?.clone())))
-                .collect(),
-        };
-        let diff = chunks::diff_chunk_manifests(&before, &planned);
-        for file in &diff.removed {
-            self.state.chunks.chunks.remove(file);
-            self.pending_chunks.outputs.remove(file);
-            self.pending_chunks.removed.insert(file.clone());
-        }
-        let mut queued = 0;
-        for file in diff.to_emit() {
-            if let Some(output) = outputs.remove(file) {
-                self.pending_chunks.removed.remove(file);
-                self.pending_chunks.outputs.insert(file.clone(), output);
-                queued += 1;
-            }
-        }
-        self.state.chunks.chunks.extend(planned.chunks);
-        if !diff.is_empty() {
-            self.dirty = true;
-        }
-        queued
-    }
-
-    /// What a chunk is planned from: the file's table entry and its
-    /// definitions' elements.
-    fn chunk_input<'a>(&'a self, file: &'a str) -> Option<ChunkInput<'a>> {
-        let entry = self.state.files.get(file)?;
-        Some(ChunkInput {
-            file,
-            content_hash: entry.fingerprint.hash,
-            imports: &entry.deps,
-            definitions: self
-                .index
-                .graph
-                .ids_in_file(file)
-                .map(|id| (id.as_str(), self.state.elements.get(id).map(String::as_str)))
-                .collect(),
-        })
-    }
-
-    /// Every chunk's output, for a pack written fresh.
-    fn every_chunk_output(&self) -> BTreeMap<String, Vec<u8>> {
-        let files = self.state.chunks.chunks.keys();
-        chunks::plan_chunks(files.filter_map(|file| self.chunk_input(file))).1
-    }
-
-    /// Writes the artifact and (when incremental and changed) the chunk
-    /// outputs and the persisted state, each atomically. An incremental
+    /// Writes the artifact and (when incremental and changed) the persisted
+    /// state, each atomically. An incremental
     /// session leaves an artifact file alone that its stamp shows to hold
     /// these very elements and warnings: its bytes would differ only in
     /// `meta.createdAt` and `report`, and a bundler watching it would
@@ -1730,35 +1593,6 @@ impl BuilderSession {
             }
         }
         if self.options.incremental {
-            // The pack before the state: a state never points at a record
-            // that is not on disk (a crash in between leaves records no
-            // state points at, which the next write outgrows). The state is
-            // encoded meanwhile; only its write waits.
-            let pending = std::mem::take(&mut self.pending_chunks);
-            let pack_path = chunks::pack_path(&self.config.cache_dir);
-            let pack_error = |source| BuildError::Write {
-                path: pack_path.clone(),
-                source,
-            };
-            if pending.fresh {
-                // Where states before the pack kept one file per chunk.
-                let _ =
-                    std::fs::remove_dir_all(self.config.cache_dir.join(chunks::LEGACY_CHUNK_DIR));
-            }
-            let pack = chunks::plan_pack_write(
-                &self.config.cache_dir,
-                &self.state.pack,
-                &self.state.chunks,
-                &pending.outputs,
-                &pending.removed,
-                pending.fresh,
-                || self.every_chunk_output(),
-            )
-            .map_err(pack_error)?;
-            if pack.index != self.state.pack {
-                self.state.pack = pack.index.clone();
-                self.dirty = true;
-            }
             let schema_hash = self.schemas.as_ref().map_or(0, |s| s.combined_hash());
             let encode = self.dirty && self.pending_body.is_none();
             if encode {
@@ -1781,17 +1615,7 @@ impl BuilderSession {
                     )
                 })
             };
-            // Beside each other only when both have work: handing the pool
-            // a job wakes a parked worker, which took milliseconds here.
-            let (written, encoded) = if pack.is_empty() {
-                (Ok(()), encoded())
-            } else {
-                rayon::join(
-                    || chunks::write_pack(&self.config.cache_dir, &pack),
-                    encoded,
-                )
-            };
-            written.map_err(pack_error)?;
+            let encoded = encoded();
             let write_error = |source| BuildError::Write {
                 path: self.config.cache_dir.clone(),
                 source,

@@ -36,9 +36,6 @@ pub struct RecomputedCounts {
     pub definitions: u64,
     pub resolved: u64,
     pub compiled: u64,
-    /// Chunk outputs (one per source file with definitions) re-emitted.
-    #[serde(default)]
-    pub chunks: u64,
 }
 
 /// Elements are kept as their final JSON text (sorted keys), so writing the
@@ -267,7 +264,7 @@ pub enum Durability {
     Synced,
     /// Rename without fsync: still never a half-written file for a reader,
     /// but a power cut may lose it. For what every build rewrites or
-    /// verifies anyway (the artifact, the checksummed state and chunks):
+    /// verifies anyway (the artifact, the checksummed state):
     /// an fsync cost 5–80 ms here, more than a whole warm build.
     Unsynced,
 }
