@@ -7,6 +7,7 @@ pub mod diagnostics;
 pub mod incremental;
 pub mod io;
 pub mod phases;
+pub mod report;
 pub mod watch;
 
 /// The jemalloc options `soda-builder` ships with (a C string for the

@@ -165,7 +165,7 @@ fn run(args: BuildArgs) -> Result<ExitCode, SetupError> {
     };
     if let Some(path) = &args.write_delta {
         setup(
-            builder::phases::artifact::write_atomic(path, output.delta.to_json().as_bytes())
+            builder::io::atomic::write_atomic(path, output.delta.to_json().as_bytes())
                 .with_context(|| format!("cannot write the delta to {}", path.display())),
         )?;
     }

@@ -5,3 +5,5 @@
 pub mod graph_patch;
 pub mod persist;
 pub mod session;
+pub mod stat_scan;
+pub mod state;

@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::diagnostics::Diagnostic;
-use crate::incremental::session::SessionState;
+use crate::incremental::state::SessionState;
+use crate::io::atomic::{write_atomic_with, Durability};
 use crate::io::fingerprint::StatKey;
 use crate::phases::analyze::ANALYZER_VERSION;
-use crate::phases::artifact::{write_atomic_with, Durability};
 
 /// 7: diagnostics' snippets are bounded excerpts (`Snippet::skipped`);
 /// 8: the stat key holds ctime and mode;
@@ -674,10 +674,10 @@ pub fn lock(config: &Config) -> std::io::Result<CacheLock> {
             let _ = std::fs::remove_dir_all(&path);
         }
     }
-    crate::phases::artifact::remove_stale_temps(&config.cache_dir);
+    crate::io::atomic::remove_stale_temps(&config.cache_dir);
     if let Some(dir) = config.artifact_path.parent() {
         if dir != config.cache_dir {
-            crate::phases::artifact::remove_stale_temps(dir);
+            crate::io::atomic::remove_stale_temps(dir);
         }
     }
     Ok(CacheLock {

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::{Config, ConfigError};
@@ -24,19 +23,20 @@ use crate::incremental::graph_patch::{
     apply_graph_patch, diff_dependency_graphs, DependencyGraph, DependencyGraphPatch, GraphIndex,
 };
 use crate::incremental::persist::{self, CacheLoad};
+use crate::incremental::stat_scan;
+pub use crate::incremental::state::{CompiledEntry, SessionState};
 use crate::io::fingerprint::Fingerprint;
 use crate::phases::analyze::{AnalyzerContext, Definition, ANALYZER_VERSION};
-use crate::phases::artifact::{
-    self, Artifact, ArtifactMeta, BuildReport, BuilderArtifactDelta, RecomputedCounts,
-};
-use crate::phases::discover::{
-    self, CacheStats, Discovery, DiscoveryInput, FileCacheStatus, FileCounts, FileTable, Globs,
-};
+use crate::phases::artifact::{self, Artifact, ArtifactMeta, BuilderArtifactDelta};
+use crate::phases::discover::{self, Discovery, DiscoveryInput, Globs};
 use crate::phases::emit;
 use crate::phases::graphql::compile::{compile, CompileUnit};
 use crate::phases::graphql::render::{render, Rendered};
 use crate::phases::graphql::schema::{load_schemas, SchemaError, SchemaSet};
 use crate::phases::link::{self, ResolvedDefinition};
+use crate::report::{
+    BuildReport, CacheStats, FileCacheStatus, FileCounts, RecomputedCounts, Timer,
+};
 
 #[derive(Debug, Error)]
 pub enum BuildError {
@@ -133,74 +133,10 @@ impl BuildOutput {
             self.cache_status
                 .entry(file.clone())
                 .or_insert(FileCacheStatus {
-                    status: discover::CacheStatus::Hit,
+                    status: crate::report::CacheStatus::Hit,
                     reason: "stat unchanged (not read)",
                 });
         }
-    }
-}
-
-/// A compiled definition, keyed by everything its compilation read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CompiledEntry {
-    pub key: u64,
-    pub element: Option<String>,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-/// Everything the session knows; the persisted part is plain data.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SessionState {
-    #[serde(deserialize_with = "discover::deserialize_sorted_map")]
-    pub files: FileTable,
-    #[serde(deserialize_with = "discover::deserialize_sorted_set")]
-    pub entries: BTreeSet<String>,
-    #[serde(deserialize_with = "discover::deserialize_sorted_map")]
-    pub resolved: BTreeMap<String, ResolvedDefinition>,
-    #[serde(deserialize_with = "discover::deserialize_sorted_map")]
-    pub compiled: BTreeMap<String, CompiledEntry>,
-    /// Shared with the last artifact: an update copies the map only when
-    /// something still holds the previous one. Persisted in the state's head
-    /// (`persist::StateHead`), not twice.
-    #[serde(skip)]
-    pub elements: Arc<BTreeMap<String, String>>,
-    pub global_diagnostics: Vec<Diagnostic>,
-    /// Ids the whole-graph checks found broken (cycles, unknown schemas).
-    pub global_broken: BTreeSet<String>,
-    /// Definitions and their spread edges, patched by every build.
-    pub graph: DependencyGraph,
-    /// When the last discovery started (ns since the epoch), minus a margin for
-    /// coarse file-system timestamps: newer mtimes are re-hashed next time.
-    pub racy_after_ns: u128,
-}
-
-impl SessionState {
-    /// Files defining a fragment that something spreads, with how many
-    /// definitions spread it directly: fewest first, ties by path. What the
-    /// benchmarks edit ("a fragment used by a few operations", and the most
-    /// spread one).
-    pub fn spread_fragment_files(&self) -> Vec<(usize, String)> {
-        let mut spreaders: BTreeMap<&str, usize> = BTreeMap::new();
-        for r in self.resolved.values() {
-            for dep in r.deps() {
-                *spreaders.entry(dep).or_default() += 1;
-            }
-        }
-        let mut files: Vec<(usize, String)> = self
-            .resolved
-            .values()
-            .filter(|r| {
-                self.files.get(&r.file).is_some_and(|f| {
-                    f.summary
-                        .definitions
-                        .get(r.index)
-                        .is_some_and(|d| d.type_condition.is_some())
-                })
-            })
-            .filter_map(|r| Some((*spreaders.get(r.id.as_str())?, r.file.clone())))
-            .collect();
-        files.sort();
-        files
     }
 }
 
@@ -337,33 +273,6 @@ enum EntriesUpdate {
     Replace(BTreeSet<String>),
     /// A change set already applied its additions and removals.
     InPlace { changed: bool },
-}
-
-struct Timer {
-    phases: BTreeMap<String, f64>,
-    last: Instant,
-}
-
-impl Timer {
-    fn new() -> Timer {
-        Timer {
-            phases: BTreeMap::new(),
-            last: Instant::now(),
-        }
-    }
-    /// Credits `ms` of the time since the last lap to `phase` (timed where
-    /// it ran, inside a parallel section); the next lap gets the rest.
-    fn split(&mut self, phase: &str, ms: f64) {
-        *self.phases.entry(phase.to_owned()).or_insert(0.0) += ms;
-        self.last += std::time::Duration::from_secs_f64(ms / 1000.0);
-    }
-
-    fn lap(&mut self, phase: &str) {
-        let now = Instant::now();
-        *self.phases.entry(phase.to_owned()).or_insert(0.0) +=
-            (now - self.last).as_secs_f64() * 1000.0;
-        self.last = now;
-    }
 }
 
 impl BuilderSession {
@@ -574,7 +483,7 @@ impl BuilderSession {
         let stat_scan = head.map(|head| {
             let (unlisted, decoded) = beside(
                 || {
-                    discover::stat_scan_unlisted(
+                    stat_scan::stat_scan_unlisted(
                         &self.config,
                         &head.dirs,
                         &head.files,
@@ -588,7 +497,7 @@ impl BuilderSession {
             unlisted.unwrap_or_else(|| {
                 let mut scan = discover::scan(&self.config, &globs, true);
                 unreadable = scan.unreadable.take();
-                let stat_scan = discover::stat_scan(
+                let stat_scan = stat_scan::stat_scan(
                     &self.config,
                     &globs,
                     &head.files,

@@ -14,7 +14,8 @@ use crate::diagnostics::{codes, Diagnostic, Location, Snippet};
 use crate::phases::analyze::{
     Definition, DefinitionKind, ExportEntry, ImportedName, ModuleSummary,
 };
-use crate::phases::discover::resolve::{self, Resolution};
+use crate::phases::discover::FileTable;
+use crate::phases::resolve::{self, Resolution};
 
 /// Module summaries by path, as the graph reads them. The session's file
 /// table implements it with summaries decoded on first use.
@@ -26,6 +27,16 @@ pub trait ModuleSource: Sync {
 
 /// Plain summaries in a map (tests, tools).
 pub type Modules = BTreeMap<String, Arc<ModuleSummary>>;
+
+impl ModuleSource for FileTable {
+    fn module(&self, path: &str) -> Option<&ModuleSummary> {
+        self.get(path).map(|e| e.summary.get())
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.contains_key(path)
+    }
+}
 
 impl ModuleSource for Modules {
     fn module(&self, path: &str) -> Option<&ModuleSummary> {

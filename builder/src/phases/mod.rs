@@ -4,6 +4,7 @@
 //!
 //! discover → analyze → link → graphql → emit → artifact
 //!
+//! `resolve` (module specifier → file) serves discover, analyze and link;
 //! `parse_floor` is the yardstick a clean build is measured against.
 
 pub mod analyze;
@@ -13,3 +14,4 @@ pub mod emit;
 pub mod graphql;
 pub mod link;
 pub mod parse_floor;
+pub mod resolve;

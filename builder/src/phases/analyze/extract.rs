@@ -306,7 +306,7 @@ fn is_graphql_system(specifier: &str, file: &str, ctx: &AnalyzerContext) -> bool
         }
     }
     let target = target.strip_suffix("/index").unwrap_or(&target);
-    crate::phases::discover::resolve::fold_detour(&ctx.root_dir, target)
+    crate::phases::resolve::fold_detour(&ctx.root_dir, target)
         == ctx.outdir_rel.trim_end_matches('/')
 }
 
