@@ -217,6 +217,44 @@ pub fn resolved(evidence: &PairedEvidence, gate: &GateConfig) -> bool {
     regression_ruled_out || matches!(verdict, Verdict::Regressed | Verdict::Improved)
 }
 
+/// The pairs of the next look, or `None` when the run stops here: every
+/// metric is resolved, the cap is reached, or — from the third look on,
+/// when the spread is known well enough — no unresolved metric could be
+/// resolved within the cap at the spread measured so far (under heavy load
+/// a wall-time row's per-pair σ reached 0.4–1.1 here: thousands of pairs;
+/// running to the cap would only cost minutes and still say inconclusive).
+pub fn next_look(
+    evidence: &[PairedEvidence],
+    pairs: usize,
+    config: &PairedConfig,
+    gate: &GateConfig,
+) -> Option<usize> {
+    let unresolved: Vec<&PairedEvidence> = evidence.iter().filter(|e| !resolved(e, gate)).collect();
+    if !evidence.is_empty() && unresolved.is_empty() {
+        return None;
+    }
+    let next = config.next_look(pairs)?;
+    let looks_so_far = {
+        let mut looks = 1;
+        let mut at = config.first_look();
+        while at < pairs {
+            match config.next_look(at) {
+                Some(n) => at = n,
+                None => break,
+            }
+            looks += 1;
+        }
+        looks
+    };
+    let threshold = gate.threshold_pct / 100.0;
+    let futile = looks_so_far >= 3
+        && unresolved.iter().all(|e| {
+            pairs_to_resolve(e.sigma, threshold, gate.alpha, 0.8)
+                .is_none_or(|need| need as usize > config.cap())
+        });
+    (!futile).then_some(next)
+}
+
 /// A [`MetricVerdict`] for a paired metric (the p-value and verdict are
 /// filled in after Holm's correction).
 pub fn paired_metric_verdict(
@@ -348,11 +386,13 @@ pub fn run_interleaved_on(
             }
         }
         let run = assemble(base, head, sides, &base_runs, &head_runs, &head_first);
-        let evidence = run_evidence(&run, gate);
-        let all_resolved = !evidence.is_empty() && evidence.iter().all(|(_, e)| resolved(e, gate));
-        match config.next_look(target) {
-            Some(next) if !all_resolved => target = next,
-            _ => return Ok(run),
+        let evidence: Vec<PairedEvidence> = run_evidence(&run, gate)
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        match next_look(&evidence, target, config, gate) {
+            Some(next) => target = next,
+            None => return Ok(run),
         }
     }
 }
@@ -484,6 +524,29 @@ mod tests {
         let evidence = paired_evidence(&base, &head, &quick()).unwrap();
         assert!(evidence.ci.upper <= 1.05, "{evidence:?}");
         assert!(resolved(&evidence, &quick()));
+    }
+
+    #[test]
+    fn a_row_too_noisy_for_the_cap_stops_at_the_third_look() {
+        let config = PairedConfig::default();
+        // Per-pair ratios spread over ±60%: thousands of pairs to resolve 5%.
+        let base = vec![100.0; 30];
+        let head: Vec<f64> = (0..30)
+            .map(|i| 100.0 * [0.4, 1.6, 0.7, 1.3, 1.0][i % 5])
+            .collect();
+        let evidence = vec![paired_evidence(&base, &head, &quick()).unwrap()];
+        assert!(!resolved(&evidence[0], &quick()));
+        // At the second look it goes on (the spread is not known well yet) …
+        assert_eq!(next_look(&evidence, 20, &config, &quick()), Some(30));
+        // … at the third it stops: the cap could not resolve it.
+        assert_eq!(next_look(&evidence, 30, &config, &quick()), None);
+        // A quieter row goes on to the next look.
+        let calm: Vec<f64> = (0..30)
+            .map(|i| 100.0 * [0.97, 1.13, 1.0, 1.08, 0.99][i % 5])
+            .collect();
+        let evidence = vec![paired_evidence(&base, &calm, &quick()).unwrap()];
+        assert!(!resolved(&evidence[0], &quick()), "{evidence:?}");
+        assert_eq!(next_look(&evidence, 30, &config, &quick()), Some(45));
     }
 
     #[test]

@@ -247,10 +247,9 @@ pub fn resample_aa(
                         paired::paired_evidence(&bases, &heads, gate)
                     })
                     .collect();
-                let done = evidence.iter().all(|e| paired::resolved(e, gate));
-                match config.next_look(target) {
-                    Some(next) if !done => target = next,
-                    _ => {
+                match paired::next_look(&evidence, target, config, gate) {
+                    Some(next) => target = next,
+                    None => {
                         tests.extend(evidence.into_iter().map(|e| (row_index, e)));
                         break;
                     }
