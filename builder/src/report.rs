@@ -67,6 +67,12 @@ pub struct Timer {
     last: Instant,
 }
 
+impl Default for Timer {
+    fn default() -> Self {
+        Timer::new()
+    }
+}
+
 impl Timer {
     pub fn new() -> Timer {
         Timer {
