@@ -60,7 +60,7 @@ fn main() -> anyhow::Result<()> {
     let mut updates = Vec::new();
     for i in 0..5 {
         write(if i % 2 == 0 { "price" } else { "" })?;
-        let changes = builder::incremental::session::ChangeSet {
+        let changes = builder::incremental::change::ChangeSet {
             updated: vec![file.clone()],
             ..Default::default()
         };

@@ -17,7 +17,7 @@ pub mod watch;
 pub const JEMALLOC_CONF: &[u8] = b"thp:always,metadata_thp:always,percpu_arena:percpu\0";
 
 pub use build::{clean_build, run_build, BuildOptions};
-pub use incremental::session::{
-    BuildError, BuildOutput, BuilderService, BuilderSession, ChangeSet, SessionOptions,
-};
+pub use incremental::change::ChangeSet;
+pub use incremental::service::BuilderService;
+pub use incremental::session::{BuildError, BuildOutput, BuilderSession, SessionOptions};
 pub use phases::artifact::Artifact;

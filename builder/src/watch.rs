@@ -13,7 +13,8 @@ use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
 use crate::config::Config;
-use crate::incremental::session::{BuildError, BuildOutput, BuilderSession, ChangeSet};
+use crate::incremental::change::ChangeSet;
+use crate::incremental::session::{BuildError, BuildOutput, BuilderSession};
 use crate::phases::discover::is_ts_file;
 
 pub enum WatchMessage {

@@ -9,7 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use builder::config::{load_config, Config};
+use builder::incremental::change::ChangeSetMetadata;
 use builder::incremental::session::SessionState;
+use builder::phases::analyze::ANALYZER_VERSION;
 use builder::{clean_build, BuilderSession, ChangeSet, SessionOptions};
 use proptest::prelude::*;
 
@@ -1005,4 +1007,52 @@ fn a_moved_duplicate_is_reported_at_its_new_place() {
         })
         .unwrap();
     assert_same_as_clean(&project, &output, "the duplicate moved");
+}
+
+/// `ChangeSet::metadata`: a caller's schema hash that matches the session's
+/// vouches for it (no reload); a different one reloads; a different
+/// analyzer version rebuilds everything. A reload that fails validation
+/// changes nothing in the session (an update is a transaction).
+#[test]
+fn change_set_metadata_decides_what_is_invalidated() {
+    let project = Project::new();
+    let config = project.config();
+    let mut session = BuilderSession::new(config.clone(), SessionOptions { incremental: false });
+    let first = session.build_initial().unwrap();
+    let hash = builder::phases::graphql::schema::load_schemas(&config)
+        .unwrap()
+        .combined_hash();
+    let with = |schema_hash: u64, analyzer_version: u32| ChangeSet {
+        metadata: Some(ChangeSetMetadata {
+            schema_hash,
+            analyzer_version,
+        }),
+        ..ChangeSet::default()
+    };
+    // A schema that parses but does not validate (an unknown type).
+    let good = std::fs::read_to_string(project.root.join("schema.graphql")).unwrap();
+    write(
+        &project.root,
+        "schema.graphql",
+        "type Query { item: Missing }\n",
+    );
+    let vouched = session.update(&with(hash, ANALYZER_VERSION)).unwrap();
+    assert_eq!(vouched.artifact.elements, first.artifact.elements);
+    assert!(
+        session.update(&with(hash ^ 1, ANALYZER_VERSION)).is_err(),
+        "another hash reloads the schema, which fails"
+    );
+    let after = session.update(&with(hash, ANALYZER_VERSION)).unwrap();
+    assert_eq!(
+        after.artifact.elements, first.artifact.elements,
+        "the failed update kept the schema the session had"
+    );
+    write(&project.root, "schema.graphql", &good);
+    let rebuilt = session.update(&with(hash, ANALYZER_VERSION + 1)).unwrap();
+    assert_eq!(
+        rebuilt.report().files.analyzed,
+        first.report().files.analyzed,
+        "another analyzer version analyzes every file again"
+    );
+    assert_eq!(rebuilt.artifact.elements, first.artifact.elements);
 }

@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use builder::build::{clean_build, run_build_session, BuildOptions};
 use builder::config::load_config;
-use builder::incremental::session::{BuildError, BuilderSession, ChangeSet, SessionOptions};
+use builder::incremental::session::{BuildError, BuilderSession, SessionOptions};
+use builder::ChangeSet;
 
 use crate::protocol::{
     AllocCounters, CacheCounters, FileCounters, Injection, WorkerReport, WorkerRequest,

@@ -19,6 +19,7 @@ use thiserror::Error;
 
 use crate::config::{Config, ConfigError};
 use crate::diagnostics::{sort_diagnostics, truncate_per_file, Diagnostic, Severity, MAX_PER_FILE};
+use crate::incremental::change::ChangeSet;
 use crate::incremental::graph_patch::{
     apply_graph_patch, diff_dependency_graphs, DependencyGraph, DependencyGraphPatch, GraphIndex,
 };
@@ -26,7 +27,7 @@ use crate::incremental::persist::{self, CacheLoad};
 use crate::incremental::stat_scan;
 pub use crate::incremental::state::{CompiledEntry, SessionState};
 use crate::io::fingerprint::Fingerprint;
-use crate::phases::analyze::{AnalyzerContext, Definition, ANALYZER_VERSION};
+use crate::phases::analyze::{AnalyzerContext, Definition};
 use crate::phases::artifact::{self, Artifact, ArtifactMeta, BuilderArtifactDelta};
 use crate::phases::discover::{self, Discovery, DiscoveryInput, Globs};
 use crate::phases::emit;
@@ -62,44 +63,6 @@ pub enum BuildError {
 pub struct SessionOptions {
     /// Read the persisted state on start and write it back after each build.
     pub incremental: bool,
-}
-
-/// What a watcher or a caller knows changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChangeSet {
-    pub added: Vec<PathBuf>,
-    pub updated: Vec<PathBuf>,
-    pub removed: Vec<PathBuf>,
-    pub metadata: Option<ChangeSetMetadata>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChangeSetMetadata {
-    pub schema_hash: u64,
-    pub analyzer_version: u32,
-}
-
-impl ChangeSet {
-    pub fn is_empty(&self) -> bool {
-        self.added.is_empty()
-            && self.updated.is_empty()
-            && self.removed.is_empty()
-            && self.metadata.is_none()
-    }
-
-    pub fn should_invalidate_schema(&self, current_schema_hash: u64) -> bool {
-        self.metadata
-            .is_some_and(|m| m.schema_hash != current_schema_hash)
-    }
-
-    pub fn should_invalidate_analyzer(&self) -> bool {
-        self.metadata
-            .is_some_and(|m| m.analyzer_version != ANALYZER_VERSION)
-    }
-
-    pub fn len(&self) -> usize {
-        self.added.len() + self.updated.len() + self.removed.len()
-    }
 }
 
 /// The outcome of one build: the artifact, every diagnostic, and what changed.
@@ -417,10 +380,10 @@ impl BuilderSession {
         AnalyzerContext::for_config(&self.config)
     }
 
-    fn load_schemas(&mut self) -> Result<Arc<SchemaSet>, BuildError> {
-        let schemas = Arc::new(load_schemas(&self.config)?);
-        self.schemas = Some(schemas.clone());
-        Ok(schemas)
+    /// The schemas as the files have them now. Not kept: a build keeps
+    /// them (`self.schemas`) only once nothing that can fail is left.
+    fn load_schemas(&self) -> Result<Arc<SchemaSet>, BuildError> {
+        Ok(Arc::new(load_schemas(&self.config)?))
     }
 
     /// A full build: every file is looked at (stat first). Uses the persisted
@@ -590,6 +553,7 @@ impl BuilderSession {
                 }
                 timer.lap("discover");
                 let listed = walked.as_ref().map_or(0, |scan| scan.dirs.len() as u64);
+                self.schemas = Some(schemas.clone());
                 let mut output =
                     self.unchanged_output(head, stat_scan.unchanged, listed, timer, started);
                 output.cache_note = cache_note;
@@ -727,6 +691,7 @@ impl BuilderSession {
         };
         timer.lap("discover");
         self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
+        self.schemas = Some(schemas.clone());
         let mut output = self.commit(
             discovery, entries, &schemas, false, targeted, timer, started,
         );
@@ -819,7 +784,12 @@ impl BuilderSession {
             .any(|p| {
                 schema_paths.contains(&self.config.root_dir.join(p)) || schema_paths.contains(p)
             });
-        let schemas = match (&self.schemas, touches_schema || changes.metadata.is_some()) {
+        // The caller's metadata may vouch for the schema the session holds
+        // (same hash) or say it moved; a schema file in the change set
+        // always reloads.
+        let vouched = previous_schema.is_some_and(|hash| !changes.should_invalidate_schema(hash));
+        let reload = touches_schema || (changes.metadata.is_some() && !vouched);
+        let schemas = match (&self.schemas, reload) {
             (Some(s), false) => s.clone(),
             _ => {
                 let reloaded = self.load_schemas()?;
@@ -889,6 +859,8 @@ impl BuilderSession {
             .state
             .racy_after_ns
             .max(discovery_started.saturating_sub(RACY_MARGIN_NS));
+        // Nothing below can fail: the update takes effect from here.
+        self.schemas = Some(schemas.clone());
         Ok(self.commit(
             discovery,
             entries,
@@ -1649,50 +1621,4 @@ fn compile_key(
         hasher.update(&[3]);
     }
     hasher.digest()
-}
-
-/// Owns at most one session per config and creates it on first use, so a
-/// long-running host (an editor plugin, a dev server) can hold the service
-/// and pay for the initial build only when the first build is asked for.
-pub struct BuilderService {
-    config: Config,
-    options: SessionOptions,
-    session: Option<BuilderSession>,
-}
-
-impl BuilderService {
-    pub fn new(config: Config, options: SessionOptions) -> BuilderService {
-        BuilderService {
-            config,
-            options,
-            session: None,
-        }
-    }
-
-    pub fn has_session(&self) -> bool {
-        self.session.is_some()
-    }
-
-    /// Builds: the initial build the first time, an update afterwards.
-    pub fn build(&mut self, changes: &ChangeSet) -> Result<BuildOutput, BuildError> {
-        match &mut self.session {
-            Some(session) => session.update(changes),
-            None => {
-                let mut session = BuilderSession::new(self.config.clone(), self.options);
-                let output = session.build_initial()?;
-                self.session = Some(session);
-                Ok(output)
-            }
-        }
-    }
-
-    pub fn session(&mut self) -> Option<&mut BuilderSession> {
-        self.session.as_mut()
-    }
-
-    /// Drops the session (e.g. when the config file itself changed).
-    pub fn reset(&mut self, config: Config) {
-        self.config = config;
-        self.session = None;
-    }
 }
