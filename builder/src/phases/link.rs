@@ -52,6 +52,12 @@ pub fn canonical_id(file: &str, ast_path: &str) -> String {
     format!("{file}::{ast_path}")
 }
 
+/// The file part of a canonical id (`file::astPath`): [`canonical_id`]'s
+/// inverse, for ids whose definition is no longer at hand.
+pub fn file_of_id(id: &str) -> Option<&str> {
+    id.split_once("::").map(|(file, _)| file)
+}
+
 /// Where one definition's spreads point, and what was consulted to find out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedDefinition {

@@ -9,6 +9,8 @@
 //! transitively — the definitions that spread them. A file whose summary did
 //! not change is an invalidation barrier: nothing behind it is recomputed.
 
+mod commit;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,26 +20,23 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::config::{Config, ConfigError};
-use crate::diagnostics::{sort_diagnostics, truncate_per_file, Diagnostic, Severity, MAX_PER_FILE};
+use crate::diagnostics::{Diagnostic, Severity};
 use crate::incremental::change::ChangeSet;
-use crate::incremental::graph_patch::{
-    apply_graph_patch, diff_dependency_graphs, DependencyGraph, DependencyGraphPatch, GraphIndex,
-};
+use crate::incremental::graph_patch::GraphIndex;
 use crate::incremental::persist::{self, CacheLoad};
 use crate::incremental::stat_scan;
 pub use crate::incremental::state::{CompiledEntry, SessionState};
 use crate::io::fingerprint::Fingerprint;
-use crate::phases::analyze::{AnalyzerContext, Definition};
+use crate::phases::analyze::AnalyzerContext;
 use crate::phases::artifact::{self, Artifact, ArtifactMeta, BuilderArtifactDelta};
-use crate::phases::discover::{self, Discovery, DiscoveryInput, Globs};
-use crate::phases::emit;
-use crate::phases::graphql::compile::{compile, CompileUnit};
-use crate::phases::graphql::render::{render, Rendered};
+use crate::phases::discover::{self, DiscoveryInput, Globs};
+use crate::phases::graphql::render::Rendered;
 use crate::phases::graphql::schema::{load_schemas, SchemaError, SchemaSet};
 use crate::phases::link::{self, ResolvedDefinition};
 use crate::report::{
     BuildReport, CacheStats, FileCacheStatus, FileCounts, RecomputedCounts, Timer,
 };
+use commit::CommitInput;
 
 #[derive(Debug, Error)]
 pub enum BuildError {
@@ -495,11 +494,9 @@ impl BuilderSession {
                 if !scan.suspects.is_empty() && elements.len() >= MOSTLY_MOVED_MIN =>
             {
                 let mut per_file: BTreeMap<&str, usize> = BTreeMap::new();
-                for id in elements.keys() {
-                    if let Some((file, _)) = id.split_once("::") {
-                        if scan.suspects.contains(file) {
-                            *per_file.entry(file).or_default() += 1;
-                        }
+                for file in elements.keys().filter_map(|id| link::file_of_id(id)) {
+                    if scan.suspects.contains(file) {
+                        *per_file.entry(file).or_default() += 1;
                     }
                 }
                 let moved: usize = per_file
@@ -692,31 +689,17 @@ impl BuilderSession {
         timer.lap("discover");
         self.state.racy_after_ns = discovery_started.saturating_sub(RACY_MARGIN_NS);
         self.schemas = Some(schemas.clone());
-        let mut output = self.commit(
-            discovery, entries, &schemas, false, targeted, timer, started,
-        );
+        let mut output = self.commit(CommitInput {
+            discovery,
+            entries,
+            schemas: &schemas,
+            schema_changed: false,
+            targeted,
+            timer,
+            started,
+        });
         output.cache_note = cache_note;
         Ok(output)
-    }
-
-    /// Whether a patch can change what `check_global` finds: ids come or go,
-    /// edges or names change, or an updated definition is one a previous
-    /// finding is about (its place or text would move).
-    fn graph_check_needed(&self, patch: &DependencyGraphPatch, before: &DependencyGraph) -> bool {
-        if !patch.added.is_empty() || !patch.removed.is_empty() {
-            return true;
-        }
-        patch.updated.iter().any(|(id, new)| {
-            let moved = before
-                .get(id)
-                .is_none_or(|old| old.deps != new.deps || old.name_hash != new.name_hash);
-            moved
-                || self.state.global_broken.contains(id)
-                || self.state.global_diagnostics.iter().any(|d| {
-                    d.location.as_ref().is_some_and(|l| l.file == new.file)
-                        || d.message.contains(new.file.as_str())
-                })
-        })
     }
 
     /// Walked files missing from the loaded table that the build needs
@@ -861,482 +844,15 @@ impl BuilderSession {
             .max(discovery_started.saturating_sub(RACY_MARGIN_NS));
         // Nothing below can fail: the update takes effect from here.
         self.schemas = Some(schemas.clone());
-        Ok(self.commit(
+        Ok(self.commit(CommitInput {
             discovery,
             entries,
-            &schemas,
+            schemas: &schemas,
             schema_changed,
-            true,
+            targeted: true,
             timer,
             started,
-        ))
-    }
-
-    /// The shared second half of every build.
-    #[allow(clippy::too_many_arguments)]
-    fn commit(
-        &mut self,
-        mut discovery: Discovery,
-        entries: EntriesUpdate,
-        schemas: &Arc<SchemaSet>,
-        schema_changed: bool,
-        targeted: bool,
-        mut timer: Timer,
-        started: Instant,
-    ) -> BuildOutput {
-        let mut changed: BTreeSet<String> = std::mem::take(&mut discovery.changed);
-        let mut removed: BTreeSet<String> = std::mem::take(&mut discovery.removed);
-        let mut deps_changed = !removed.is_empty();
-        if targeted {
-            // Merge the processed entries into the table in place.
-            for (path, entry) in discovery.files {
-                let previous = self.state.files.get(&path);
-                if previous.is_none_or(|p| p.deps != entry.deps) {
-                    deps_changed = true;
-                }
-                if previous != Some(&entry) {
-                    self.dirty = true;
-                    self.index.set_file(&path, previous, Some(&entry));
-                }
-                self.state.files.insert(path, entry);
-            }
-            for path in &removed {
-                let old = self.state.files.remove(path);
-                self.index.set_file(path, old.as_ref(), None);
-            }
-        } else {
-            // Re-index only the entries that differ from the loaded state.
-            let gone: Vec<String> = self
-                .state
-                .files
-                .keys()
-                .filter(|k| !discovery.files.contains_key(*k))
-                .cloned()
-                .collect();
-            for path in gone {
-                let old = self.state.files.remove(&path);
-                self.index.set_file(&path, old.as_ref(), None);
-                self.dirty = true;
-                deps_changed = true;
-            }
-            for (path, entry) in &discovery.files {
-                let previous = self.state.files.get(path);
-                if previous != Some(entry) {
-                    if previous.is_none_or(|p| p.deps != entry.deps) {
-                        deps_changed = true;
-                    }
-                    self.index.set_file(path, previous, Some(entry));
-                    self.dirty = true;
-                }
-            }
-            self.state.files = discovery.files;
-        }
-        let entries_changed = match entries {
-            EntriesUpdate::Replace(entries) => {
-                let changed = self.state.entries != entries;
-                self.state.entries = entries;
-                changed
-            }
-            EntriesUpdate::InPlace { changed } => changed,
-        };
-        if entries_changed {
-            self.dirty = true;
-            deps_changed = true;
-            self.unmatched_includes = None;
-        }
-        // Drop files nothing reaches any more (only an import edit can cause
-        // it). A full discovery reached every file it returns from the entries.
-        if deps_changed && targeted {
-            let keep = discover::reachable(&self.state.files, &self.state.entries);
-            let unreachable: Vec<String> = self
-                .state
-                .files
-                .keys()
-                .filter(|f| !keep.contains(*f))
-                .cloned()
-                .collect();
-            for f in unreachable {
-                let old = self.state.files.remove(&f);
-                self.index.set_file(&f, old.as_ref(), None);
-                removed.insert(f);
-                self.dirty = true;
-            }
-        }
-        changed.retain(|f| self.state.files.contains_key(f));
-        timer.lap("index");
-        // Borrowed out of the state for the rest of the commit, put back at the end.
-        let files = std::mem::take(&mut self.state.files);
-        let modules: &dyn link::ModuleSource = &files;
-
-        // 1. Which definitions to re-resolve.
-        let touched: BTreeSet<String> = changed.union(&removed).cloned().collect();
-        let mut to_resolve: BTreeSet<String> = BTreeSet::new();
-        for file in &touched {
-            if let Some(ids) = self.index.trail.get(file) {
-                to_resolve.extend(ids.iter().cloned());
-            }
-        }
-        let stale: Vec<String> = self
-            .state
-            .resolved
-            .values()
-            .filter(|r| touched.contains(&r.file))
-            .map(|r| r.id.clone())
-            .collect();
-        for id in stale.iter().chain(to_resolve.iter()) {
-            if let Some(r) = self.state.resolved.remove(id) {
-                self.index.remove(&r);
-            }
-        }
-        let mut locations: Vec<(String, usize)> = Vec::new();
-        for file in &changed {
-            if let Some(m) = modules.module(file) {
-                locations.extend((0..m.definitions.len()).map(|i| (file.clone(), i)));
-            }
-        }
-        for id in &to_resolve {
-            if let Some((file, _)) = id.split_once("::") {
-                let Some(m) = modules.module(file) else {
-                    continue;
-                };
-                if changed.contains(file) {
-                    continue;
-                }
-                if let Some(i) = m
-                    .definitions
-                    .iter()
-                    .position(|d| link::canonical_id(file, &d.ast_path) == *id)
-                {
-                    locations.push((file.to_owned(), i));
-                }
-            }
-        }
-        let newly: Vec<(ResolvedDefinition, u64, u64)> = locations
-            .par_iter()
-            .with_max_len(8)
-            .filter_map(|(f, i)| {
-                let r = link::resolve_definition(modules, &self.config.root_dir, f, *i)?;
-                let def = modules.module(f)?.definitions.get(*i)?;
-                let content = definition_hash(def, &r);
-                Some((r, content, name_hash(def)))
-            })
-            .collect();
-        let resolved_count = newly.len() as u64;
-        // The graph before and after, over the re-resolved ids only: the patch
-        // is what changed, and only its ids seed the recomputation (a
-        // re-resolution that found the same node recomputes nothing).
-        let before = DependencyGraph {
-            nodes: stale
-                .iter()
-                .chain(to_resolve.iter())
-                .filter_map(|id| Some((id.clone(), self.state.graph.get(id)?.clone())))
-                .collect(),
-        };
-        let mut after = DependencyGraph::default();
-        for (r, hash, name) in newly {
-            self.index.add(&r);
-            after
-                .nodes
-                .insert(r.id.clone(), DependencyGraph::node_of(&r, hash, name));
-            self.state.resolved.insert(r.id.clone(), r);
-        }
-        let patch = diff_dependency_graphs(&before, &after);
-        apply_graph_patch(&mut self.state.graph, &mut self.index.graph, &patch);
-        let roots: BTreeSet<String> = patch.touched().cloned().collect();
-        timer.lap("resolve");
-
-        // 2. Whole-graph checks (one pass over definitions), only when what
-        // they read moved: ids, edges, names, or a definition a previous
-        // finding points at. Otherwise the last result stands.
-        let global = if schema_changed || self.graph_check_needed(&patch, &before) {
-            let labels: BTreeSet<String> = schemas.schemas.keys().cloned().collect();
-            let global = link::check_global(modules, &self.state.resolved, &labels);
-            self.state.global_broken = global.broken.clone();
-            global
-        } else {
-            link::GlobalCheck {
-                diagnostics: self.state.global_diagnostics.clone(),
-                broken: self.state.global_broken.clone(),
-            }
-        };
-        timer.lap("graph");
-
-        // 3. Affected = roots plus everything that spreads them, transitively.
-        let affected: BTreeSet<String> = if schema_changed {
-            self.state.resolved.keys().cloned().collect()
-        } else {
-            self.index.graph.affected(&roots)
-        };
-        for id in &affected {
-            self.index.rendered.remove(id);
-        }
-
-        // 4. Render, key and (when the key changed) compile each affected definition.
-        let def_of = |id: &str| -> Option<&Definition> {
-            let r = self.state.resolved.get(id)?;
-            modules.module(&r.file)?.definitions.get(r.index)
-        };
-        let mut render_failures: BTreeMap<String, Diagnostic> = BTreeMap::new();
-        let mut rendered = std::mem::take(&mut self.index.rendered);
-        let mut need_render: BTreeSet<String> = BTreeSet::new();
-        for id in affected
-            .iter()
-            .filter(|id| self.state.resolved.contains_key(*id))
-        {
-            need_render.insert(id.clone());
-            need_render.extend(link::fragment_closure(&self.state.resolved, id));
-        }
-        need_render.retain(|id| !rendered.contains_key(id));
-        // Spreads inline the fragment's rendered text: render dependencies first.
-        let mut order: Vec<String> = Vec::new();
-        let mut mark: HashMap<String, u8> = HashMap::new();
-        for id in &need_render {
-            let mut stack: Vec<(String, bool)> = vec![(id.clone(), false)];
-            while let Some((node, done)) = stack.pop() {
-                if done {
-                    mark.insert(node.clone(), 2);
-                    order.push(node);
-                    continue;
-                }
-                if mark.contains_key(&node) {
-                    continue;
-                }
-                mark.insert(node.clone(), 1);
-                stack.push((node.clone(), true));
-                if let Some(r) = self.state.resolved.get(&node) {
-                    for dep in r.deps() {
-                        if need_render.contains(dep) && !mark.contains_key(dep) {
-                            stack.push((dep.to_owned(), false));
-                        }
-                    }
-                }
-            }
-        }
-        for id in order {
-            let (Some(r), Some(def)) = (self.state.resolved.get(&id), def_of(&id)) else {
-                continue;
-            };
-            if global.broken.contains(&id) {
-                continue;
-            }
-            let spreads: Vec<Option<Arc<Rendered>>> = r
-                .spread_targets
-                .iter()
-                .map(|t| {
-                    t.as_ref()
-                        .filter(|t| !global.broken.contains(*t))
-                        .and_then(|t| rendered.get(t).cloned())
-                })
-                .collect();
-            match render(&id, def, &spreads) {
-                Ok(result) => {
-                    rendered.insert(id, Arc::new(result));
-                }
-                Err(d) => {
-                    render_failures.insert(id, d);
-                }
-            }
-        }
-        timer.lap("render");
-
-        let schema_hash = schemas.combined_hash();
-        let work: Vec<&String> = affected
-            .iter()
-            .filter(|id| self.state.resolved.contains_key(*id))
-            .collect();
-        // One definition a leaf: documents differ in size by an order of magnitude.
-        let results: Vec<(String, CompiledEntry, bool)> = work
-            .par_iter()
-            .with_max_len(1)
-            .filter_map(|id| {
-                let r = self.state.resolved.get(*id)?;
-                let def = def_of(id)?;
-                let mut diagnostics = Vec::new();
-                let blocked =
-                    global.broken.contains(*id) || r.spread_targets.iter().any(Option::is_none);
-                if let Some(d) = render_failures.get(*id) {
-                    diagnostics.push(d.clone());
-                }
-                let own = rendered.get(*id);
-                let closure_ids = link::fragment_closure(&self.state.resolved, id);
-                let closure: Option<Vec<(&str, &Definition, &Rendered)>> = closure_ids
-                    .iter()
-                    .map(|c| Some((c.as_str(), def_of(c)?, &**rendered.get(c)?)))
-                    .collect();
-                let blocked = blocked
-                    || closure_ids
-                        .iter()
-                        .any(|c| global.broken.contains(c) || render_failures.contains_key(c));
-                let (Some(own), Some(closure), false) = (own, closure, blocked) else {
-                    let entry = CompiledEntry {
-                        key: 0,
-                        element: None,
-                        diagnostics,
-                    };
-                    return Some(((*id).clone(), entry, false));
-                };
-                // Positions are not in the rendered text, but diagnostics
-                // carry them: the definitions' content hashes key them too.
-                let positions: Vec<u64> = std::iter::once(id.as_str())
-                    .chain(closure_ids.iter().map(String::as_str))
-                    .map(|c| self.state.graph.get(c).map_or(0, |n| n.content_hash))
-                    .collect();
-                let key = compile_key(
-                    schema_hash,
-                    &def.schema_label,
-                    def.metadata_json.as_deref(),
-                    own,
-                    &closure,
-                    &positions,
-                );
-                if let Some(previous) = self.state.compiled.get(*id) {
-                    if previous.key == key {
-                        return Some(((*id).clone(), previous.clone(), false));
-                    }
-                }
-                let Some(schema) = schemas.get(&def.schema_label) else {
-                    return Some((
-                        (*id).clone(),
-                        CompiledEntry {
-                            key: 0,
-                            element: None,
-                            diagnostics,
-                        },
-                        false,
-                    ));
-                };
-                let compiled = compile(
-                    &CompileUnit {
-                        def,
-                        rendered: own,
-                        closure,
-                        spread_targets: &r.spread_targets,
-                        closure_targets: closure_ids
-                            .iter()
-                            .map(|c| {
-                                self.state
-                                    .resolved
-                                    .get(c)
-                                    .map_or(&[][..], |r| r.spread_targets.as_slice())
-                            })
-                            .collect(),
-                    },
-                    schema,
-                );
-                diagnostics.extend(compiled.diagnostics);
-                let element = match (compiled.valid, &compiled.operation) {
-                    (false, _) => None,
-                    (true, Some(op)) => Some(emit::operation_element(id, def, op)),
-                    (true, None) if def.kind.is_operation() => None,
-                    (true, None) => Some(emit::fragment_element(id, def, &own.text)),
-                };
-                Some((
-                    (*id).clone(),
-                    CompiledEntry {
-                        key,
-                        element,
-                        diagnostics,
-                    },
-                    true,
-                ))
-            })
-            .collect();
-        self.index.rendered = rendered;
-        timer.lap("compile");
-
-        // 5. The new elements are the old ones plus the delta, computed over
-        // the touched ids only.
-        let mut compiled_ids = Vec::new();
-        let mut before: BTreeMap<String, String> = BTreeMap::new();
-        let mut after: BTreeMap<String, String> = BTreeMap::new();
-        let removed_ids: Vec<String> = self
-            .state
-            .compiled
-            .keys()
-            .filter(|id| !self.state.resolved.contains_key(*id))
-            .cloned()
-            .collect();
-        for id in removed_ids {
-            self.state.compiled.remove(&id);
-            if let Some(old) = self.state.elements.get(&id) {
-                before.insert(id, old.clone());
-            }
-        }
-        for (id, entry, recompiled) in results {
-            if recompiled {
-                compiled_ids.push(id.clone());
-            }
-            if let Some(old) = self.state.elements.get(&id) {
-                before.insert(id.clone(), old.clone());
-            }
-            if let Some(e) = &entry.element {
-                after.insert(id.clone(), e.clone());
-            }
-            if self.state.compiled.get(&id) != Some(&entry) {
-                self.dirty = true;
-            }
-            self.state.compiled.insert(id, entry);
-        }
-        let delta = artifact::compute_artifact_delta(&before, &after);
-        if !delta.is_empty() {
-            // The session's own snapshot no longer needs the old map.
-            self.last = None;
-            artifact::apply_artifact_delta(Arc::make_mut(&mut self.state.elements), &delta);
-        }
-        if !delta.is_empty() || self.state.global_diagnostics != global.diagnostics {
-            self.dirty = true;
-        }
-        self.state.global_diagnostics = global.diagnostics;
-        self.state.files = files;
-        timer.lap("emit");
-
-        // 6. Diagnostics of the whole tree, deduplicated and sorted.
-        let mut diagnostics: Vec<Diagnostic> = discovery.diagnostics;
-        for path in &self.index.with_diagnostics {
-            if let Some(entry) = self.state.files.get(path) {
-                diagnostics.extend(entry.summary.diagnostics.iter().cloned());
-            }
-        }
-        for r in self.state.resolved.values() {
-            diagnostics.extend(r.diagnostics.iter().cloned());
-        }
-        diagnostics.extend(self.state.global_diagnostics.iter().cloned());
-        for c in self.state.compiled.values() {
-            diagnostics.extend(c.diagnostics.iter().cloned());
-        }
-        let (config, entries) = (&self.config, &self.state.entries);
-        diagnostics.extend(
-            self.unmatched_includes
-                .get_or_insert_with(|| discover::unmatched_includes(config, entries))
-                .iter()
-                .cloned(),
-        );
-        sort_diagnostics(&mut diagnostics);
-        diagnostics.dedup();
-        let diagnostics = truncate_per_file(diagnostics, MAX_PER_FILE);
-        timer.lap("diagnostics");
-
-        let recomputed = RecomputedCounts {
-            definitions: affected.len() as u64,
-            resolved: resolved_count,
-            compiled: compiled_ids.len() as u64,
-        };
-        let artifact = self.publish(
-            &diagnostics,
-            CacheStats { ..discovery.stats },
-            FileCounts { ..discovery.counts },
-            recomputed,
-            timer,
-            started,
-        );
-        BuildOutput {
-            artifact,
-            diagnostics,
-            delta,
-            cache_status: discovery.status,
-            compiled_ids,
-            cache_note: None,
-        }
+        }))
     }
 
     /// The artifact of a finished build: the elements as they now are, and
@@ -1570,55 +1086,4 @@ fn head_dirs(head: &persist::StateHead<'_>) -> Vec<(String, crate::io::fingerpri
         .iter()
         .map(|d| (d.path.to_string(), d.stat))
         .collect()
-}
-
-/// What whole-graph checks read of a definition besides edges and positions.
-fn name_hash(def: &Definition) -> u64 {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    hasher.update(def.schema_label.as_bytes());
-    hasher.update(&[0, u8::from(def.kind.is_operation())]);
-    hasher.update(def.name.as_bytes());
-    hasher.digest()
-}
-
-/// A definition's own content (text, positions, name, metadata) and where
-/// its spreads point: equal hashes mean an equal node of the graph.
-fn definition_hash(def: &Definition, resolved: &ResolvedDefinition) -> u64 {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    // postcard cannot fail on plain data; an empty encoding still hashes.
-    hasher.update(&postcard::to_allocvec(def).unwrap_or_default());
-    for target in &resolved.spread_targets {
-        hasher.update(target.as_deref().unwrap_or("\0").as_bytes());
-        hasher.update(&[0]);
-    }
-    hasher.digest()
-}
-
-/// Everything a compilation reads: the schema, the definition's rendered text
-/// (spreads inlined) and the arguments of the fragments it spreads.
-fn compile_key(
-    schema_hash: u64,
-    label: &str,
-    own_metadata: Option<&str>,
-    own: &Rendered,
-    closure: &[(&str, &Definition, &Rendered)],
-    content_hashes: &[u64],
-) -> u64 {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    for h in content_hashes {
-        hasher.update(&h.to_le_bytes());
-    }
-    hasher.update(&schema_hash.to_le_bytes());
-    hasher.update(label.as_bytes());
-    hasher.update(&[0]);
-    hasher.update(own_metadata.unwrap_or("").as_bytes());
-    hasher.update(&[0]);
-    hasher.update(own.text.as_bytes());
-    hasher.update(&[0]);
-    // Spreads are inlined in `own.text`; only fragment arguments come from the closure.
-    for (_, _, r) in closure {
-        hasher.update(r.fragment_vars.as_deref().unwrap_or("").as_bytes());
-        hasher.update(&[3]);
-    }
-    hasher.digest()
 }
