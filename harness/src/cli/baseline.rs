@@ -1,11 +1,13 @@
 //! `soda-perf baseline save|list`: named baselines per machine.
 
-use crate::export::{self};
-use crate::measure::machine::detect_machine;
-use crate::store::baseline::{self};
+use std::path::PathBuf;
+
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
+
+use crate::export;
+use crate::measure::machine::detect_machine;
+use crate::store::baseline;
 
 use super::common::{workspace_root, CommonArgs, SuiteArgs};
 use super::suite::record_from_or_run;

@@ -2,17 +2,19 @@
 //! an interleaved run against the baseline commit's binary, record the
 //! check and exit 1 on a regression.
 
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use crate::export;
 use crate::export::gate_table::render_gate_table;
-use crate::export::{self};
 use crate::gate::verdict::{self, GateConfig, GateReport};
 use crate::measure::machine::detect_machine;
 use crate::measure::runner::ProcessRunner;
 use crate::measure::scenario::ScenarioOptions;
 use crate::model::{MachineInfo, RunRecord};
 use crate::store::baseline::{self, BaselineError};
-use anyhow::{bail, Context, Result};
-use clap::Args;
-use std::path::{Path, PathBuf};
 
 use super::common::{
     gate_config, inform, outcome_of, progress_bar, show_progress, workspace_root, write_exports,

@@ -1,18 +1,19 @@
 //! What every subcommand shares: the common argument groups (workspace
 //! root, suite, pairs, exports), messages, progress and exports.
 
-use crate::export::{self, ExportFormat, ExportInput};
-use crate::fixtures::{self};
-use crate::gate::verdict::{GateConfig, GateReport};
-use crate::measure::scenario::ProgressEvent;
-use crate::model::RunRecord;
-use crate::model::Side;
-use crate::stats::BootstrapConfig;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+
+use crate::export::{self, ExportFormat, ExportInput};
+use crate::fixtures;
+use crate::gate::verdict::{GateConfig, GateReport};
+use crate::measure::scenario::ProgressEvent;
+use crate::model::{RunRecord, Side};
+use crate::stats::BootstrapConfig;
 
 use super::Outcome;
 

@@ -2,19 +2,21 @@
 //! (a kept per-commit build, or the working tree), runs them paired on the
 //! same fixtures and judges every metric.
 
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+
 use crate::export::gate_table::render_gate_table;
 use crate::export::{self, ExportFormat, ExportInput};
 use crate::gate::verdict::{self, GateConfig};
 use crate::measure::git::{self, Revision};
 use crate::measure::machine::{detect_git, detect_machine};
 use crate::measure::runner::{ProcessRunner, Runner};
-use crate::measure::scenario::{self};
+use crate::measure::scenario;
 use crate::measure::schedule;
 use crate::model::{format_rfc3339_utc, GitInfo};
 use crate::stats::BootstrapConfig;
-use anyhow::{Context, Result};
-use clap::Args;
-use std::path::{Path, PathBuf};
 
 use super::common::{
     gate_config, inform, progress_bar, show_progress, workspace_root, CommonArgs, SuiteArgs,

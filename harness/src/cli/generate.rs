@@ -1,10 +1,12 @@
 //! `soda-perf generate`: write a synthetic fixture project from a preset.
 
-use crate::fixtures::generate::{self, GenerateSpec};
-use crate::fixtures::{self};
+use std::path::PathBuf;
+
 use anyhow::{bail, Result};
 use clap::Args;
-use std::path::PathBuf;
+
+use crate::fixtures;
+use crate::fixtures::generate::{self, GenerateSpec};
 
 use super::common::{workspace_root, CommonArgs};
 use super::Outcome;

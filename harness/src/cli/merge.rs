@@ -10,14 +10,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 
+use crate::export;
+use crate::model::shard::{self, ShardInfo, ShardSpec};
+use crate::store::history;
+
 use super::common::{inform, workspace_root, write_exports, CommonArgs, ExportArgs, SuiteArgs};
 use super::suite::{
     plan_suite, run_suite_sharded, unique_run_dir, write_record_of_shard, SuitePlan,
 };
 use super::{Outcome, REPORTS_DIR};
-use crate::export;
-use crate::model::shard::{self, ShardInfo, ShardSpec};
-use crate::store::history;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {

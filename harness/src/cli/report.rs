@@ -1,10 +1,12 @@
 //! `soda-perf report`: the HTML trend report from the run history.
 
-use crate::measure::machine::detect_machine;
-use crate::store::history;
+use std::path::PathBuf;
+
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use std::path::PathBuf;
+
+use crate::measure::machine::detect_machine;
+use crate::store::history;
 
 use super::common::{inform, workspace_root, CommonArgs};
 use super::{Outcome, REPORTS_DIR};

@@ -2,10 +2,12 @@
 //! metrics.json (and, with `--history`, append to the history); also the
 //! preset sweep (`--preset-sweep`) and, via `merge.rs`, shards.
 
-use crate::export::{self};
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use clap::Args;
-use std::path::Path;
+
+use crate::export;
 
 use super::common::{inform, workspace_root, write_exports, CommonArgs, ExportArgs, SuiteArgs};
 use super::suite::run_suite;

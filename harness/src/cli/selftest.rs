@@ -1,11 +1,12 @@
 //! `soda-perf selftest`: the gate's own false-alarm and detection rates
 //! on this machine.
 
+use anyhow::{Context, Result};
+use clap::Args;
+
 use crate::measure::runner::ProcessRunner;
 use crate::measure::scenario::ScenarioOptions;
 use crate::model::format_rfc3339_utc;
-use anyhow::{Context, Result};
-use clap::Args;
 
 use super::common::{gate_config, progress_bar, workspace_root, CommonArgs, PairedArgs, SuiteArgs};
 use super::suite::{plan_suite, settle_generated, unique_run_dir};

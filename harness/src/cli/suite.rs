@@ -2,21 +2,23 @@
 //! the parsed plan, this binary's worker runs, the run directory and the
 //! run record written as each fixture finishes.
 
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
 use crate::fixtures::{self, FixtureLocation};
 use crate::measure::machine::{detect_git, detect_machine};
 use crate::measure::protocol::WorkerScenario;
 use crate::measure::runner::{ProcessRunner, Runner};
 use crate::measure::scenario::{self, ScenarioName, ScenarioOptions};
 use crate::measure::schedule;
+use crate::model::shard::{self, ShardInfo, ShardSpec};
 use crate::model::{format_rfc3339_utc, MachineInfo, RunRecord, RECORD_FORMAT_VERSION};
 use crate::stats::BootstrapConfig;
 use crate::store::history;
-use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
 
 use super::common::{inform, progress_bar, show_progress, CommonArgs, SuiteArgs};
 use super::{REPORTS_DIR, RUNS_DIR};
-use crate::model::shard::{self, ShardInfo, ShardSpec};
 
 /// The parsed, validated form of [`SuiteArgs`].
 pub(super) struct SuitePlan {

@@ -1,7 +1,8 @@
 //! `soda-perf worker` (hidden): the measured child process.
 
-use clap::Args;
 use std::process::ExitCode;
+
+use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {

@@ -20,9 +20,7 @@ use crate::fixtures::FixtureLocation;
 use crate::measure::protocol::WorkerScenario;
 use crate::measure::runner::Runner;
 use crate::measure::scenario::{ProgressEvent, ScenarioError, ScenarioOptions};
-use crate::model::metric_names;
-use crate::model::Side;
-use crate::model::{Direction, FixtureResult, MetricKind};
+use crate::model::{metric_names, Direction, FixtureResult, MetricKind, Side};
 use verdict::{Evidence, GateConfig, GateReport, GateRow, Verdict};
 
 pub use paired::{PairedConfig, PairedRun, PAIRED_METRICS};

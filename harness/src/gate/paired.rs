@@ -20,9 +20,7 @@ use crate::measure::scenario::{
     scenario_result, CollectedRuns, ProgressEvent, ScenarioError, ScenarioOptions, ScenarioRun,
 };
 use crate::measure::schedule::{Calibration, Lane, Schedule};
-use crate::model::metric_names;
-use crate::model::Side;
-use crate::model::{Direction, MetricKind, ScenarioResult};
+use crate::model::{metric_names, Direction, MetricKind, ScenarioResult, Side};
 use crate::stats::paired::{median_ci_order_statistics, pairs_to_resolve, wilcoxon_signed_rank};
 use crate::stats::rng::Xoshiro256StarStar;
 use crate::stats::{ConfidenceInterval, Sample};

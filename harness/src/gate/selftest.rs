@@ -15,12 +15,11 @@ use crate::gate::verdict::{GateConfig, GateReport, Verdict};
 use crate::measure::protocol::{Injection, WorkerScenario};
 use crate::measure::runner::Runner;
 use crate::measure::scenario::{ProgressEvent, ScenarioError, ScenarioOptions};
-use crate::model::Side;
+use crate::model::{metric_names, Side};
 use crate::stats::paired::{minimal_detectable_effect, wilson_95};
 use crate::stats::rng::Xoshiro256StarStar;
 
 use super::paired::{self, PairedConfig, PairedEvidence, PairedRun, PAIRED_METRICS};
-use crate::model::metric_names;
 
 /// What to run.
 pub struct SelftestPlan<'a> {

@@ -22,8 +22,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::metric_names;
-use crate::model::{Direction, FixtureResult, MetricKind, MetricSamples, Side};
+use crate::model::{metric_names, Direction, FixtureResult, MetricKind, MetricSamples, Side};
 use crate::stats::{
     bootstrap_ratio_of_medians, infinity_as_null, mann_whitney_u, BootstrapConfig,
     ConfidenceInterval, Sample,

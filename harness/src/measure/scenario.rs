@@ -12,8 +12,9 @@ use std::str::FromStr;
 use crate::fixtures::FixtureLocation;
 use crate::measure::protocol::{WorkerRequest, WorkerScenario};
 use crate::measure::runner::{Measurement, RunError, Runner};
-use crate::model::metric_names;
-use crate::model::{Direction, FixtureResult, MetricKind, MetricSamples, ScenarioResult};
+use crate::model::{
+    metric_names, Direction, FixtureResult, MetricKind, MetricSamples, ScenarioResult,
+};
 
 /// Instruction counts are deterministic but cachegrind is ~50× slower than a
 /// plain run, so at most this many counted runs per scenario.

@@ -2,17 +2,16 @@
 //! scenario's set-up, edits and verification (`scenario.rs`) through the
 //! schedule that runs them (`schedule.rs`), with mock runners.
 
+use std::cell::RefCell;
 use std::path::Path;
+use std::rc::Rc;
 
 use super::scenario::*;
 use crate::fixtures::FixtureLocation;
 use crate::measure::protocol::WorkerScenario;
-use crate::measure::runner::MockRunner;
-use crate::measure::runner::{Measurement, RunError};
+use crate::measure::runner::{Measurement, MockRunner, RunError};
 use crate::measure::schedule::run_scenario;
 use crate::model::{Direction, MetricKind};
-use std::cell::RefCell;
-use std::rc::Rc;
 
 fn project(root: &Path) -> FixtureLocation {
     FixtureLocation {
@@ -81,7 +80,9 @@ fn scenario_list_parsing() {
 }
 
 /// The child of a cold iteration finds no cache: the parent deleted it,
-/// outside the timing.
+/// outside the timing (with the builder's cache format, so only with the
+/// `worker` feature).
+#[cfg(feature = "worker")]
 #[test]
 fn the_parent_clears_the_cache_before_each_cold_iteration() {
     let dir = tempfile::tempdir().unwrap();
