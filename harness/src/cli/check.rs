@@ -207,9 +207,9 @@ fn check_interleaved(args: &CheckArgs, setup: &CheckSetup) -> Result<Outcome> {
         &mut crate::gate::builds::CargoWorktreeBuild,
         &mut |line| eprintln!("{line}"),
     )?;
-    let record = run_suite(root, &args.suite, &args.common)?;
-    print!("{}", export::render_table(&record));
     let plan = plan_suite(root, &args.suite)?;
+    let record = run_suite(root, &plan, &args.common)?;
+    print!("{}", export::render_table(&record));
     let base_options = ScenarioOptions {
         inject: None,
         ..plan.options.clone()

@@ -61,13 +61,12 @@ pub(super) fn cmd_run_shard(
     exports: &ExportArgs,
     spec: ShardSpec,
 ) -> Result<Outcome> {
-    let plan = plan_suite(root, suite)?;
+    let mut plan = plan_suite(root, suite)?;
     let info = shard_info(&plan, spec);
-    let suite = SuiteArgs {
-        no_history: true,
-        ..suite.clone()
-    };
-    let record = run_suite_sharded(root, &suite, common, Some(&info))?;
+    // A shard never appends: a partial run there would read as a run that
+    // lost scenarios.
+    plan.append_history = false;
+    let record = run_suite_sharded(root, &plan, common, Some(&info))?;
     print!("{}", export::render_table(&record));
     inform(
         common,

@@ -264,6 +264,7 @@ mod tests {
                 calibrate: false,
                 inject: None,
             },
+            append_history: false,
         };
         assert_eq!(total_steps(&plan), 0);
         let plan = SuitePlan {

@@ -8,9 +8,11 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::export;
+use crate::fixtures;
+use crate::measure::scenario::ScenarioName;
 
 use super::common::{inform, workspace_root, write_exports, CommonArgs, ExportArgs, SuiteArgs};
-use super::suite::run_suite;
+use super::suite::{plan_suite, run_suite, suite_options, SuitePlan};
 use super::{merge, Outcome, REPORTS_DIR};
 
 #[derive(Debug, Args)]
@@ -45,11 +47,10 @@ pub(super) fn cmd_run(args: &RunArgs) -> Result<Outcome> {
     if let Some(shard) = args.shard {
         return merge::cmd_run_shard(&root, &args.suite, &args.common, &args.exports, shard);
     }
-    let suite = SuiteArgs {
-        no_history: args.suite.no_history || !args.history,
-        ..args.suite.clone()
-    };
-    let record = run_suite(&root, &suite, &args.common)?;
+    let mut plan = plan_suite(&root, &args.suite)?;
+    // `run` appends only when asked to (`--history`).
+    plan.append_history &= args.history;
+    let record = run_suite(&root, &plan, &args.common)?;
     print!("{}", export::render_table(&record));
     write_exports(&record, None, &args.exports, &args.common)?;
     Ok(Outcome::Clean)
@@ -60,17 +61,20 @@ pub(super) fn cmd_run(args: &RunArgs) -> Result<Outcome> {
 pub(super) fn cmd_sweep(root: &Path, args: &RunArgs, presets: &str) -> Result<Outcome> {
     use crate::report::sweep;
     let presets = sweep::parse_presets(presets).map_err(anyhow::Error::msg)?;
-    let suite = SuiteArgs {
-        fixture: presets.join(","),
-        scenario: if args.suite.scenario == "all" {
-            sweep::SWEEP_SCENARIOS.to_string()
-        } else {
-            args.suite.scenario.clone()
-        },
-        no_history: true,
-        ..args.suite.clone()
+    let scenarios = if args.suite.scenario == "all" {
+        sweep::SWEEP_SCENARIOS
+    } else {
+        args.suite.scenario.as_str()
     };
-    let record = run_suite(root, &suite, &args.common)?;
+    let scenarios = ScenarioName::parse_list(scenarios)?;
+    let plan = SuitePlan {
+        fixtures: fixtures::resolve_fixture_names(root, &presets)?,
+        scenarios,
+        options: suite_options(&args.suite),
+        // A sweep goes to its own file (below), never the run history.
+        append_history: false,
+    };
+    let record = run_suite(root, &plan, &args.common)?;
     print!("{}", export::render_table(&record));
     if args.history && !args.suite.no_history {
         let path = sweep::append_sweep(&root.join(REPORTS_DIR), &record)

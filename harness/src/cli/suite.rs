@@ -20,11 +20,15 @@ use crate::store::history;
 use super::common::{inform, progress_bar, show_progress, CommonArgs, SuiteArgs};
 use super::{REPORTS_DIR, RUNS_DIR};
 
-/// The parsed, validated form of [`SuiteArgs`].
+/// The parsed, validated form of [`SuiteArgs`]: what a suite run measures,
+/// how, and whether it is appended to the history. Commands adjust the plan,
+/// never the arguments it came from.
+#[derive(Debug, Clone)]
 pub(super) struct SuitePlan {
     pub(super) fixtures: Vec<FixtureLocation>,
     pub(super) scenarios: Vec<WorkerScenario>,
     pub(super) options: ScenarioOptions,
+    pub(super) append_history: bool,
 }
 
 pub(super) fn plan_suite(root: &Path, suite: &SuiteArgs) -> Result<SuitePlan> {
@@ -33,35 +37,41 @@ pub(super) fn plan_suite(root: &Path, suite: &SuiteArgs) -> Result<SuitePlan> {
     Ok(SuitePlan {
         fixtures,
         scenarios,
-        options: ScenarioOptions {
-            iterations: suite.iterations as usize,
-            warmup: suite.warmup as usize,
-            instructions: suite.instructions,
-            verify_targeted: !suite.no_verify,
-            calibrate: !suite.no_calibrate,
-            inject: crate::measure::protocol::Injection::from_pcts(
-                suite.inject_slowdown_pct,
-                suite.inject_alloc_pct,
-            ),
-        },
+        options: suite_options(suite),
+        append_history: !suite.no_history,
     })
+}
+
+/// Iterations, checks and (drills only) injected work of a suite.
+pub(super) fn suite_options(suite: &SuiteArgs) -> ScenarioOptions {
+    ScenarioOptions {
+        iterations: suite.iterations as usize,
+        warmup: suite.warmup as usize,
+        instructions: suite.instructions,
+        verify_targeted: !suite.no_verify,
+        calibrate: !suite.no_calibrate,
+        inject: crate::measure::protocol::Injection::from_pcts(
+            suite.inject_slowdown_pct,
+            suite.inject_alloc_pct,
+        ),
+    }
 }
 
 /// Runs every fixture × scenario with this binary's worker. Each fixture's
 /// results are written as soon as it finishes, so a crash loses nothing.
-pub(super) fn run_suite(root: &Path, suite: &SuiteArgs, common: &CommonArgs) -> Result<RunRecord> {
-    run_suite_sharded(root, suite, common, None)
+pub(super) fn run_suite(root: &Path, plan: &SuitePlan, common: &CommonArgs) -> Result<RunRecord> {
+    run_suite_sharded(root, plan, common, None)
 }
 
 /// [`run_suite`] of one shard's fixtures × scenarios (all when `None`).
 pub(super) fn run_suite_sharded(
     root: &Path,
-    suite: &SuiteArgs,
+    plan: &SuitePlan,
     common: &CommonArgs,
     shard: Option<&crate::model::shard::ShardInfo>,
 ) -> Result<RunRecord> {
-    let mut plan = plan_suite(root, suite)?;
-    let selected = shard_selection(&plan, shard);
+    let selected = shard_selection(plan, shard);
+    let mut plan = plan.clone();
     plan.fixtures
         .retain(|f| selected.iter().any(|(name, _)| *name == f.name));
     if !cfg!(feature = "worker") {
@@ -111,7 +121,7 @@ pub(super) fn run_suite_sharded(
     let metrics_path = run_dir.join("metrics.json");
     write_record_of_shard(&metrics_path, &record, shard)?;
     inform(common, &format!("metrics: {}", metrics_path.display()));
-    if !suite.no_history {
+    if plan.append_history {
         let path = history::append_run(&root.join(REPORTS_DIR), &record)?;
         inform(common, &format!("history: appended to {}", path.display()));
     }
@@ -282,7 +292,7 @@ pub(super) fn record_from_or_run(
 ) -> Result<RunRecord> {
     match from {
         Some(path) => read_record(path),
-        None => run_suite(root, suite, common),
+        None => run_suite(root, &plan_suite(root, suite)?, common),
     }
 }
 
