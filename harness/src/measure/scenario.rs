@@ -557,7 +557,7 @@ fn metric_spec_parts(name: &str) -> (&'static str, MetricKind, Direction) {
         metric_names::FILES_SCANNED | metric_names::CACHE_SKIPS => {
             ("count", Deterministic, Informational)
         }
-        name if name.starts_with("phase.") => ("ms", Timing, Informational),
+        name if name.starts_with(metric_names::PHASE_PREFIX) => ("ms", Timing, Informational),
         _ => ("count", Deterministic, Informational),
     }
 }
@@ -655,7 +655,7 @@ pub fn measurement_samples(
         ),
     ]);
     for (phase, ms) in &report.phases {
-        samples.insert(format!("phase.{phase}_ms"), *ms);
+        samples.insert(format!("{}{phase}_ms", metric_names::PHASE_PREFIX), *ms);
     }
     samples
 }
