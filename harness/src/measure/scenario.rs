@@ -1,8 +1,9 @@
-//! Orchestrates one fixture × scenario: a scratch working copy of the fixture,
-//! the un-measured set-up (priming the cache, the parent-side edit of
-//! `targeted-process`), warm-up iterations that are thrown away, the measured
-//! iterations through a [`Runner`], and the conversion of every
-//! [`Measurement`] into the well-known metric samples of [`crate::model`].
+//! One fixture × scenario: a scratch working copy of the fixture, the
+//! un-measured set-up (priming the cache, the parent-side edit of
+//! `targeted-process`), one iteration through a [`Runner`] with its
+//! verification, and the conversion of every [`Measurement`] into the
+//! well-known metric samples of [`crate::model`]. Which iterations run, and
+//! in what order, is the schedule's (`measure::schedule`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -272,7 +273,8 @@ pub fn targeted_edit_fn() -> EditFn {
 }
 
 /// One fixture × worker scenario in progress, on its own working copy.
-/// `compare` drives two of these (base and head) iteration by iteration.
+/// The schedule drives one of these (a single run) or two (base and head)
+/// iteration by iteration.
 pub struct ScenarioRun {
     fixture: String,
     scenario: WorkerScenario,

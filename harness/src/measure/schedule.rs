@@ -207,6 +207,7 @@ pub fn run_scenario(
         Calibration::Off
     };
     let mut progress = |_: Side, event: &ProgressEvent| progress(event);
+    // A single run measures the build under test: the head side.
     let lanes = vec![Lane::new(Side::Head, run, runner)];
     let mut results = Schedule::new(lanes, &mut progress).run(options, calibration)?;
     Ok(results.remove(0))
