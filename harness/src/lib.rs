@@ -1,27 +1,18 @@
 //! soda-perf: the measurement tool for the soda-gql builder.
 //!
-//! Pipeline: fixtures → scenario → worker (the measured child) → measure →
-//! stats → baseline/compare → history → report (json, markdown, html/plots).
-//! See ARCHITECTURE.md for the code map.
+//! Pipeline: fixtures → measure (scenario → schedule → worker, the measured
+//! child → runner) → stats → gate (verdicts, interleaved confirmation) →
+//! store (baselines, history) → export / report. Layers, bottom to top:
+//! `model`, `stats`, `store`, `fixtures`, `measure`, `gate`, `export`,
+//! `report`, `cli`; a module imports only from layers below it
+//! (`tests/tidy.rs`). See ARCHITECTURE.md for the code map.
 
-pub mod baseline;
 pub mod cli;
-pub mod compare;
 pub mod export;
 pub mod fixtures;
-pub mod fsutil;
 pub mod gate;
-pub mod generate;
-pub mod history;
-pub mod import_criterion;
-pub mod machine;
+pub mod measure;
 pub mod model;
-pub mod protocol;
 pub mod report;
-pub mod runner;
-pub mod scenario;
-pub mod shard;
 pub mod stats;
-pub mod verdict;
-#[cfg(feature = "worker")]
-pub mod worker;
+pub mod store;

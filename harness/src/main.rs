@@ -6,8 +6,8 @@
 /// allocated and peak bytes; only the worker reads the counters.
 #[cfg(feature = "worker")]
 #[global_allocator]
-static ALLOCATOR: harness::worker::CountingAllocator<tikv_jemallocator::Jemalloc> =
-    harness::worker::CountingAllocator::new(tikv_jemallocator::Jemalloc);
+static ALLOCATOR: harness::measure::worker::CountingAllocator<tikv_jemallocator::Jemalloc> =
+    harness::measure::worker::CountingAllocator::new(tikv_jemallocator::Jemalloc);
 
 /// The same jemalloc options as `soda-builder` (`builder::JEMALLOC_CONF`), so
 /// the worker measures the allocator the builder ships with.

@@ -55,7 +55,7 @@ fn criterion_results_join_the_history() {
     let old = r#"{"format_version":1,"started_at":"2025-01-01T00:00:00Z","machine":{"key":"k","os":"Linux","kernel":"6","cpu_model":"c","cores":2,"memory_bytes":1},"git":{"commit":null,"branch":null,"dirty":false},"harness_version":"0.1.0","builder_version":"0.1.0","fixtures":[]}"#;
     let text = std::fs::read_to_string(&history).unwrap();
     std::fs::write(&history, format!("{old}\n{text}")).unwrap();
-    let read = harness::history::read_history(&history).unwrap();
+    let read = harness::store::history::read_history(&history).unwrap();
     assert_eq!(read.records.len(), 2, "{:?}", read.warnings(&history));
     let micro = &read.records[1].fixtures[0];
     assert_eq!(micro.fixture, "micro");

@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 
 use harness::export::markdown::MARKDOWN_BUDGET;
 use harness::export::{export, ExportFormat, ExportInput};
-use harness::generate::GenerateSpec;
+use harness::fixtures::generate::GenerateSpec;
+use harness::gate::verdict::{compare_fixtures, GateConfig};
+use harness::measure::scenario::{metric_spec, MetricSpec};
 use harness::model::{
     FixtureResult, GitInfo, MachineInfo, MetricSamples, RunRecord, ScenarioResult,
     RECORD_FORMAT_VERSION,
 };
-use harness::scenario::metric_spec;
 use harness::stats::BootstrapConfig;
-use harness::verdict::{compare_fixtures, GateConfig};
 
 const SCENARIOS: [&str; 5] = [
     "cold",
@@ -74,7 +74,11 @@ fn record(commit: &str, shift: impl Fn(usize) -> f64) -> RunRecord {
                         .iter()
                         .map(|name| {
                             row += 1;
-                            let (unit, kind, direction) = metric_spec(name);
+                            let MetricSpec {
+                                unit,
+                                kind,
+                                direction,
+                            } = metric_spec(name);
                             let scale = shift(row);
                             let samples = (0..30)
                                 .map(|i| (1000.0 + f64::from(i % 7)) * scale)

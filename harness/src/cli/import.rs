@@ -7,13 +7,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
-use super::{
-    inform, new_record, workspace_root, write_exports, CommonArgs, ExportArgs, Outcome, REPORTS_DIR,
-};
-use crate::history;
-use crate::import_criterion::{read_criterion_dir, MICRO_FIXTURE};
-use crate::machine::detect_machine;
+use crate::measure::import_criterion::{read_criterion_dir, MICRO_FIXTURE};
+use crate::measure::machine::detect_machine;
 use crate::model::{format_rfc3339_utc, FixtureResult};
+use crate::store::history;
+
+use super::common::{inform, workspace_root, write_exports, CommonArgs, ExportArgs};
+use super::suite::new_record;
+use super::{Outcome, REPORTS_DIR};
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {

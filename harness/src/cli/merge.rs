@@ -1,4 +1,4 @@
-//! `run --shard i/n` and `merge`: the command-line side of [`crate::shard`].
+//! `run --shard i/n` and `merge`: the command-line side of [`crate::model::shard`].
 //! A shard runs its part of the plan and writes a metrics.json that carries
 //! the whole plan and its place in it; it never appends to the history (a
 //! partial run there would read as a run that lost scenarios). `merge`
@@ -10,16 +10,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::{
-    inform, plan_suite, run_suite_sharded, unique_run_dir, with_summaries, workspace_root,
-    write_exports, write_record_value, CommonArgs, ExportArgs, Outcome, RunArgs, SuiteArgs,
-    SuitePlan, REPORTS_DIR,
-};
 use crate::export;
-use crate::history;
-use crate::model::RunRecord;
-use crate::protocol::WorkerScenario;
-use crate::shard::{self, ShardInfo, ShardSpec};
+use crate::model::shard::{self, ShardInfo, ShardSpec};
+use crate::store::history;
+
+use super::common::{inform, workspace_root, write_exports, CommonArgs, ExportArgs, SuiteArgs};
+use super::suite::{
+    plan_suite, run_suite_sharded, unique_run_dir, write_record_of_shard, SuitePlan,
+};
+use super::{Outcome, REPORTS_DIR};
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -39,36 +38,6 @@ pub struct MergeArgs {
     pub exports: ExportArgs,
 }
 
-/// Per fixture of the plan, the scenarios this shard measures (every
-/// scenario without a shard); fixtures with none are left out.
-pub(super) fn shard_selection(
-    plan: &SuitePlan,
-    shard: Option<&ShardInfo>,
-) -> Vec<(String, Vec<WorkerScenario>)> {
-    plan.fixtures
-        .iter()
-        .map(|fixture| {
-            let scenarios = match shard {
-                None => plan.scenarios.clone(),
-                Some(info) => {
-                    let spec = ShardSpec {
-                        index: info.index,
-                        count: info.count,
-                    };
-                    let names = shard::scenarios_of(&info.plan, &fixture.name, spec);
-                    plan.scenarios
-                        .iter()
-                        .copied()
-                        .filter(|s| names.iter().any(|n| n == s.name()))
-                        .collect()
-                }
-            };
-            (fixture.name.clone(), scenarios)
-        })
-        .filter(|(_, scenarios)| !scenarios.is_empty())
-        .collect()
-}
-
 /// The whole plan of `suite` and this shard's place in it.
 fn shard_info(plan: &SuitePlan, spec: ShardSpec) -> ShardInfo {
     let fixtures: Vec<String> = plan.fixtures.iter().map(|f| f.name.clone()).collect();
@@ -84,50 +53,38 @@ fn shard_info(plan: &SuitePlan, spec: ShardSpec) -> ShardInfo {
     }
 }
 
-/// Writes a run record with its summaries, and its shard information when
-/// it is a shard's.
-pub(super) fn write_record_of_shard(
-    path: &Path,
-    record: &RunRecord,
-    shard: Option<&ShardInfo>,
-) -> Result<()> {
-    let mut value = with_summaries(record)?;
-    if let (Some(info), Some(object)) = (shard, value.as_object_mut()) {
-        object.insert(
-            shard::SHARD_KEY.to_string(),
-            serde_json::to_value(info).context("cannot serialize the shard information")?,
-        );
-    }
-    write_record_value(path, &value)
-}
-
-/// `run --shard i/n`.
-pub(super) fn cmd_run_shard(root: &Path, args: &RunArgs, spec: ShardSpec) -> Result<Outcome> {
-    let plan = plan_suite(root, &args.suite)?;
+/// `run --shard i/n`: the suite, common and export arguments of `run`.
+pub(super) fn cmd_run_shard(
+    root: &Path,
+    suite: &SuiteArgs,
+    common: &CommonArgs,
+    exports: &ExportArgs,
+    spec: ShardSpec,
+) -> Result<Outcome> {
+    let mut plan = plan_suite(root, suite)?;
     let info = shard_info(&plan, spec);
-    let suite = SuiteArgs {
-        no_history: true,
-        ..args.suite.clone()
-    };
-    let record = run_suite_sharded(root, &suite, &args.common, Some(&info))?;
+    // A shard never appends: a partial run there would read as a run that
+    // lost scenarios.
+    plan.append_history = false;
+    let record = run_suite_sharded(root, &plan, common, Some(&info))?;
     print!("{}", export::render_table(&record));
     inform(
-        &args.common,
+        common,
         &format!(
             "shard {spec}: {} of {} fixture × scenario(s); not appended to the history (`soda-perf merge` does that)",
             record.fixtures.iter().map(|f| f.scenarios.len()).sum::<usize>(),
             info.plan.len()
         ),
     );
-    if let Some(path) = &args.exports.export_json {
+    if let Some(path) = &exports.export_json {
         write_record_of_shard(path, &record, Some(&info))?;
-        inform(&args.common, &format!("json: {}", path.display()));
+        inform(common, &format!("json: {}", path.display()));
     }
     let other_exports = ExportArgs {
         export_json: None,
-        ..args.exports.clone()
+        ..exports.clone()
     };
-    write_exports(&record, None, &other_exports, &args.common)?;
+    write_exports(&record, None, &other_exports, common)?;
     Ok(Outcome::Clean)
 }
 

@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 
 use super::format::{format_bytes, format_pct, format_value};
 use super::{display_order, ExportError, ExportFormat, ExportInput, Exporter};
+use crate::gate::verdict::{GateReport, Verdict};
 use crate::model::metric_names::PHASE_PREFIX;
 use crate::model::{Direction, FixtureResult};
 use crate::stats::{noise_check, NoiseConfig};
-use crate::verdict::{GateReport, Verdict};
 
 pub struct MarkdownExporter;
 
@@ -123,8 +123,8 @@ fn write_gate(out: &mut String, gate: &GateReport) {
          (Holm-corrected over the timing metrics compared); deterministic counts: more than ±{}%.\n",
         gate.config.threshold_pct, gate.config.alpha, gate.config.deterministic_tolerance_pct
     );
-    let changed = |row: &&crate::verdict::GateRow| row.metric.verdict != Verdict::Unchanged;
-    let gating = |row: &&crate::verdict::GateRow| {
+    let changed = |row: &&crate::gate::verdict::GateRow| row.metric.verdict != Verdict::Unchanged;
+    let gating = |row: &&crate::gate::verdict::GateRow| {
         matches!(row.metric.verdict, Verdict::Regressed | Verdict::Improved)
             && row.metric.direction != Direction::Informational
     };
@@ -164,7 +164,7 @@ fn write_gate(out: &mut String, gate: &GateReport) {
     }
 }
 
-fn write_gate_rows(out: &mut String, rows: &[&crate::verdict::GateRow]) {
+fn write_gate_rows(out: &mut String, rows: &[&crate::gate::verdict::GateRow]) {
     out.push_str("| Fixture | Scenario | Metric | Base | Head | Result |\n");
     out.push_str("| --- | --- | --- | ---: | ---: | --- |\n");
     for row in rows {

@@ -2,10 +2,12 @@
 //! trait: `json` (the run record), `markdown` (GitHub step summaries and PR
 //! comments), `bmf` (Bencher Metric Format) and `github`
 //! (github-action-benchmark `customSmallerIsBetter`). Also the plain-text
-//! table `soda-perf run` prints ([`render_table`]).
+//! tables for the terminal: a run's ([`render_table`]) and a gate report's
+//! ([`gate_table`], printed by `check` and `compare`).
 
 pub mod bmf;
 pub mod format;
+pub mod gate_table;
 pub mod github;
 pub mod json;
 pub mod markdown;
@@ -16,10 +18,10 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::fsutil;
+use crate::gate::verdict::GateReport;
 use crate::model::RunRecord;
 use crate::stats::{summarize_metric, BootstrapConfig, Summary};
-use crate::verdict::GateReport;
+use crate::store::atomic;
 
 pub use table::render_table;
 
@@ -160,7 +162,6 @@ pub fn export(format: ExportFormat, input: &ExportInput<'_>) -> Result<String, E
     format.exporter().render(input)
 }
 
-/// Writes an export atomically.
 /// Pretty JSON with a trailing newline: the text every JSON exporter writes.
 pub(crate) fn pretty_json<T: serde::Serialize + ?Sized>(
     format: &'static str,
@@ -172,8 +173,9 @@ pub(crate) fn pretty_json<T: serde::Serialize + ?Sized>(
     Ok(text)
 }
 
+/// Writes an export atomically.
 pub fn write_export(path: &Path, contents: &str) -> Result<(), ExportError> {
-    fsutil::write_atomic(path, contents.as_bytes()).map_err(|source| ExportError::Io {
+    atomic::write_atomic(path, contents.as_bytes()).map_err(|source| ExportError::Io {
         path: path.to_path_buf(),
         source,
     })
@@ -218,134 +220,12 @@ pub fn display_order<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<&'a
 
 #[cfg(test)]
 pub(crate) mod sample_data {
-    //! A small hand-made record shared by the exporter snapshot tests.
+    //! The sample run record (kept in `model`, which the shard tests share)
+    //! and a gate report of it against a slower copy.
 
-    use std::collections::BTreeMap;
-
-    use crate::model::{
-        Direction, FixtureResult, GitInfo, MachineInfo, MetricKind, MetricSamples, RunRecord,
-        ScenarioResult, RECORD_FORMAT_VERSION,
-    };
+    use crate::gate::verdict::{compare_fixtures, GateConfig, GateReport};
+    pub use crate::model::sample_data::record;
     use crate::stats::BootstrapConfig;
-    use crate::verdict::{compare_fixtures, GateConfig, GateReport};
-
-    fn metric(
-        unit: &str,
-        kind: MetricKind,
-        direction: Direction,
-        samples: &[f64],
-    ) -> MetricSamples {
-        MetricSamples {
-            unit: unit.into(),
-            kind,
-            direction,
-            samples: samples.to_vec(),
-        }
-    }
-
-    fn scenario(name: &str, wall: &[f64], scale: f64) -> ScenarioResult {
-        let n = wall.len();
-        let timing = |unit: &str, values: Vec<f64>| {
-            metric(
-                unit,
-                MetricKind::Timing,
-                Direction::SmallerIsBetter,
-                &values,
-            )
-        };
-        let rss = [
-            48_000.0, 48_210.0, 47_950.0, 48_100.0, 48_020.0, 48_330.0, 48_060.0,
-        ];
-        let mut metrics = BTreeMap::new();
-        metrics.insert("wall_ms".into(), timing("ms", wall.to_vec()));
-        metrics.insert(
-            "cpu_ms".into(),
-            timing("ms", wall.iter().map(|v| v * 0.9).collect()),
-        );
-        metrics.insert(
-            "peak_rss_kib".into(),
-            timing(
-                "KiB",
-                rss.iter().cycle().take(n).map(|v| v * scale).collect(),
-            ),
-        );
-        metrics.insert(
-            "alloc_total_bytes".into(),
-            metric(
-                "bytes",
-                MetricKind::Deterministic,
-                Direction::SmallerIsBetter,
-                &vec![125_829_120.0 * scale; n],
-            ),
-        );
-        metrics.insert(
-            "cache_hits".into(),
-            metric(
-                "count",
-                MetricKind::Deterministic,
-                Direction::Informational,
-                &vec![0.0; n],
-            ),
-        );
-        metrics.insert(
-            "cache_misses".into(),
-            metric(
-                "count",
-                MetricKind::Deterministic,
-                Direction::Informational,
-                &vec![240.0; n],
-            ),
-        );
-        metrics.insert(
-            "phase.scan_ms".into(),
-            timing("ms", wall.iter().map(|v| v * 0.25).collect()),
-        );
-        ScenarioResult {
-            scenario: name.into(),
-            iterations: n,
-            warmup: 1,
-            metrics,
-            verified: None,
-            notes: vec![],
-        }
-    }
-
-    pub fn record() -> RunRecord {
-        RunRecord {
-            format_version: RECORD_FORMAT_VERSION,
-            started_at: "2024-05-01T10:00:00Z".into(),
-            machine: MachineInfo {
-                key: "linux-x86_64-test-cpu-2c-24g".into(),
-                os: "linux".into(),
-                kernel: "6.1.0".into(),
-                cpu_model: "Test CPU @ 2.0GHz".into(),
-                cores: 2,
-                memory_bytes: 24 << 30,
-            },
-            git: GitInfo {
-                commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
-                branch: Some("main".into()),
-                dirty: false,
-            },
-            harness_version: "0.1.0".into(),
-            builder_version: "0.1.0".into(),
-            fixtures: vec![FixtureResult {
-                fixture: "small".into(),
-                files: 120,
-                scenarios: vec![
-                    scenario(
-                        "cold",
-                        &[
-                            812.0, 798.5, 805.2, 830.1, 801.7, 809.9, 815.4, 803.3, 799.9, 808.6,
-                        ],
-                        1.0,
-                    ),
-                    // A noisy scenario: the table and markdown warn about it.
-                    scenario("warm", &[41.0, 55.3, 38.2, 61.9, 44.4, 35.0], 0.5),
-                ],
-            }],
-        }
-    }
 
     /// The record compared against itself with `cold` made 10% slower.
     pub fn gate() -> GateReport {

@@ -7,8 +7,8 @@ use crate::model::metric_names::{
     ALLOC_TOTAL_BYTES, CACHE_HITS, CACHE_MISSES, CPU_MS, PEAK_RSS_KIB, WALL_MS,
 };
 use crate::model::{RunRecord, ScenarioResult};
+use crate::stats::median_of;
 use crate::stats::{noise_check, summarize_metric, BootstrapConfig, NoiseConfig};
-use crate::verdict::median_of;
 
 const HEADERS: [&str; 10] = [
     "fixture",

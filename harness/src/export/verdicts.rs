@@ -8,9 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::gate::verdict::GateReport;
 use crate::gate::{CheckCounts, CheckRecord, PairedConfig, CHECK_FORMAT_VERSION};
 use crate::model::{GitInfo, RunRecord};
-use crate::verdict::GateReport;
 
 /// Bumped when a field of [`CompareRecord`] changes meaning.
 pub const COMPARE_FORMAT_VERSION: u32 = 1;
@@ -83,7 +83,7 @@ impl CompareRecord {
 /// samples, so nothing was interleaved.
 pub struct ScreenCheck<'a> {
     pub record: &'a RunRecord,
-    pub baseline: &'a crate::baseline::Baseline,
+    pub baseline: &'a crate::store::baseline::Baseline,
     pub foreign_machine: bool,
     pub paired: PairedConfig,
     pub report: &'a GateReport,
@@ -130,13 +130,7 @@ fn counts_of(report: &GateReport) -> CheckCounts {
 
 /// Pretty JSON with a final newline, as every export is written.
 pub fn to_json<T: Serialize>(value: &T) -> Result<String, super::ExportError> {
-    let mut text =
-        serde_json::to_string_pretty(value).map_err(|source| super::ExportError::Serialize {
-            format: "json",
-            source,
-        })?;
-    text.push('\n');
-    Ok(text)
+    super::pretty_json("json", value)
 }
 
 #[cfg(test)]
@@ -144,7 +138,7 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<String, super::ExportError> {
 mod tests {
     use super::*;
     use crate::export::sample_data;
-    use crate::verdict::{compare_fixtures, GateConfig};
+    use crate::gate::verdict::{compare_fixtures, GateConfig};
 
     #[test]
     fn a_compare_record_names_both_revisions_and_carries_the_rows() {

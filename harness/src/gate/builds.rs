@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::compare::{self, CompareError};
+use crate::measure::git::{self, GitError};
 
 /// Per-commit binaries, under the workspace root.
 pub const BUILDS_DIR: &str = ".cache/perf/builds";
@@ -20,7 +20,7 @@ pub const BINARY_NAME: &str = "soda-perf";
 /// Builds `soda-perf` for a commit and returns the built executable (which
 /// the caller copies; it may be overwritten by the next build).
 pub trait BuildBackend {
-    fn build(&mut self, root: &Path, sha: &str) -> Result<PathBuf, CompareError>;
+    fn build(&mut self, root: &Path, sha: &str) -> Result<PathBuf, GitError>;
 }
 
 /// The real backend: a detached worktree of the commit, `cargo build
@@ -29,11 +29,11 @@ pub trait BuildBackend {
 pub struct CargoWorktreeBuild;
 
 impl BuildBackend for CargoWorktreeBuild {
-    fn build(&mut self, root: &Path, sha: &str) -> Result<PathBuf, CompareError> {
-        let worktree = compare::add_worktree(root, sha)?;
-        let built = compare::build_soda_perf(&worktree.path, Some(&root.join(SHARED_TARGET_DIR)));
+    fn build(&mut self, root: &Path, sha: &str) -> Result<PathBuf, GitError> {
+        let worktree = git::add_worktree(root, sha)?;
+        let built = git::build_soda_perf(&worktree.path, Some(&root.join(SHARED_TARGET_DIR)));
         // The copy is made from the target dir; the sources may go.
-        let _ = compare::remove_worktree(root, &worktree);
+        let _ = git::remove_worktree(root, &worktree);
         built
     }
 }
@@ -50,7 +50,7 @@ pub fn ensure_build(
     sha: &str,
     backend: &mut dyn BuildBackend,
     progress: &mut dyn FnMut(&str),
-) -> Result<PathBuf, CompareError> {
+) -> Result<PathBuf, GitError> {
     let path = build_path(root, sha);
     if path.is_file() {
         return Ok(path);
@@ -60,7 +60,7 @@ pub fn ensure_build(
         &sha[..sha.len().min(10)]
     ));
     let built = backend.build(root, sha)?;
-    settle_copy(&built, &path).map_err(|source| CompareError::Git {
+    settle_copy(&built, &path).map_err(|source| GitError::Git {
         dir: path.clone(),
         args: "copy the built binary".into(),
         message: source.to_string(),
@@ -95,7 +95,7 @@ mod tests {
     }
 
     impl BuildBackend for FakeBuild {
-        fn build(&mut self, _root: &Path, sha: &str) -> Result<PathBuf, CompareError> {
+        fn build(&mut self, _root: &Path, sha: &str) -> Result<PathBuf, GitError> {
             self.builds += 1;
             std::fs::write(&self.out, format!("#!/bin/sh\necho {sha}\n")).unwrap();
             Ok(self.out.clone())
@@ -136,8 +136,8 @@ mod tests {
     fn a_failed_build_leaves_nothing_behind() {
         struct Failing;
         impl BuildBackend for Failing {
-            fn build(&mut self, root: &Path, _sha: &str) -> Result<PathBuf, CompareError> {
-                Err(CompareError::NoExecutable {
+            fn build(&mut self, root: &Path, _sha: &str) -> Result<PathBuf, GitError> {
+                Err(GitError::NoExecutable {
                     dir: root.to_path_buf(),
                 })
             }

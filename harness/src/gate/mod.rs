@@ -10,18 +10,18 @@
 pub mod builds;
 pub mod paired;
 pub mod selftest;
+pub mod verdict;
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::Side;
 use crate::fixtures::FixtureLocation;
-use crate::model::{Direction, FixtureResult, MetricKind};
-use crate::protocol::WorkerScenario;
-use crate::runner::Runner;
-use crate::scenario::{ProgressEvent, ScenarioError, ScenarioOptions};
-use crate::verdict::{self, Evidence, GateConfig, GateReport, GateRow, Verdict};
+use crate::measure::protocol::WorkerScenario;
+use crate::measure::runner::Runner;
+use crate::measure::scenario::{ProgressEvent, ScenarioError, ScenarioOptions};
+use crate::model::{metric_names, Direction, FixtureResult, MetricKind, Side};
+use verdict::{Evidence, GateConfig, GateReport, GateRow, Verdict};
 
 pub use paired::{PairedConfig, PairedRun, PAIRED_METRICS};
 
@@ -30,7 +30,7 @@ pub const CHECK_FORMAT_VERSION: u32 = 1;
 
 /// Metrics the worker reports since a later harness version: a baseline
 /// binary that predates one reports 0, which is "not measured", not a change.
-const ADDED_LATER: [&str; 1] = ["alloc_count"];
+const ADDED_LATER: [&str; 1] = [metric_names::ALLOC_COUNT];
 
 /// What one check decides on.
 pub struct CheckPlan<'a> {
@@ -57,8 +57,18 @@ pub struct CheckPlan<'a> {
 pub struct CheckOutcome {
     pub report: GateReport,
     pub interleaved: Vec<PairedRun>,
-    /// (fixture, scenario) the screen sent to interleaving, and why.
-    pub suspects: Vec<(String, String, String)>,
+    /// What the screen sent to interleaving, and why.
+    pub suspects: Vec<Suspect>,
+}
+
+/// A fixture × scenario the screen could not clear, to be decided by an
+/// interleaved run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspect {
+    pub fixture: String,
+    pub scenario: String,
+    /// Why it is suspect, for the terminal and the check record.
+    pub why: String,
 }
 
 /// Whether a screened row must be decided by interleaving: a gated timing
@@ -72,21 +82,17 @@ fn is_suspect(row: &GateRow) -> bool {
         )
 }
 
-/// The (fixture, scenario) pairs to interleave, with the reason.
-pub fn suspects(
-    screen: &GateReport,
-    current: &[FixtureResult],
-    foreign: bool,
-) -> Vec<(String, String, String)> {
-    let mut out: Vec<(String, String, String)> = Vec::new();
+/// The fixture × scenario pairs to interleave, with the reason.
+pub fn suspects(screen: &GateReport, current: &[FixtureResult], foreign: bool) -> Vec<Suspect> {
+    let mut out: Vec<Suspect> = Vec::new();
     if foreign {
         for fixture in current {
             for scenario in &fixture.scenarios {
-                out.push((
-                    fixture.fixture.clone(),
-                    scenario.scenario.clone(),
-                    "no baseline for this machine: every timing row is interleaved".into(),
-                ));
+                out.push(Suspect {
+                    fixture: fixture.fixture.clone(),
+                    scenario: scenario.scenario.clone(),
+                    why: "no baseline for this machine: every timing row is interleaved".into(),
+                });
             }
         }
         return out;
@@ -94,18 +100,18 @@ pub fn suspects(
     for row in screen.rows.iter().filter(|row| is_suspect(row)) {
         if !out
             .iter()
-            .any(|(f, s, _)| *f == row.fixture && *s == row.scenario)
+            .any(|suspect| suspect.fixture == row.fixture && suspect.scenario == row.scenario)
         {
-            out.push((
-                row.fixture.clone(),
-                row.scenario.clone(),
-                format!(
+            out.push(Suspect {
+                fixture: row.fixture.clone(),
+                scenario: row.scenario.clone(),
+                why: format!(
                     "screen: {} {} {}",
                     row.metric.metric,
                     verdict::format_change_pct(row.metric.change_pct),
                     row.metric.verdict
                 ),
-            ));
+            });
         }
     }
     out
@@ -122,14 +128,14 @@ pub fn decide(
     let mut report = verdict::compare_fixtures(plan.baseline, plan.current, plan.gate);
     let suspects = suspects(&report, plan.current, plan.foreign_machine);
     let mut interleaved = Vec::new();
-    for (fixture_name, scenario_name, _) in &suspects {
-        let Some(fixture) = plan.fixtures.iter().find(|f| f.name == *fixture_name) else {
+    for suspect in &suspects {
+        let Some(fixture) = plan.fixtures.iter().find(|f| f.name == suspect.fixture) else {
             continue;
         };
-        let Some(scenario) = worker_scenario(scenario_name) else {
+        let Some(scenario) = worker_scenario(&suspect.scenario) else {
             continue;
         };
-        let work_dir = plan.work_dir.join(fixture_name).join(scenario_name);
+        let work_dir = plan.work_dir.join(&suspect.fixture).join(&suspect.scenario);
         interleaved.push(paired::run_interleaved(
             fixture,
             scenario,
@@ -191,8 +197,11 @@ pub fn merge_interleaved(
         let Some(mut metric) = paired::paired_metric_verdict(name, run, evidence) else {
             continue;
         };
-        let (verdict, reason, need) =
-            paired::judge_paired(evidence, adjusted[i], Direction::SmallerIsBetter, gate);
+        let paired::PairedJudgement {
+            verdict,
+            reason,
+            pairs_needed: need,
+        } = paired::judge_paired(evidence, adjusted[i], Direction::SmallerIsBetter, gate);
         metric.p_adjusted = Some(adjusted[i]);
         metric.family_size = size;
         metric.verdict = verdict;
@@ -376,8 +385,8 @@ pub fn append_check(reports: &Path, record: &CheckRecord) -> std::io::Result<std
         .join("history")
         .join(format!("{}.checks.jsonl", record.machine_key));
     let line = serde_json::to_string(record).map_err(std::io::Error::other)?;
-    let _lock = crate::fsutil::FileLock::acquire(&path)?;
-    crate::fsutil::append_line_durable(&path, &line)?;
+    let _lock = crate::store::atomic::FileLock::acquire(&path)?;
+    crate::store::atomic::append_line_durable(&path, &line)?;
     Ok(path)
 }
 

@@ -12,24 +12,27 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::Side;
 use crate::fixtures::FixtureLocation;
-use crate::model::{Direction, MetricKind, ScenarioResult};
-use crate::protocol::WorkerScenario;
-use crate::runner::{Measurement, Runner};
-use crate::scenario::{
+use crate::gate::verdict::{GateConfig, MetricVerdict, Verdict};
+use crate::measure::protocol::WorkerScenario;
+use crate::measure::runner::{Measurement, Runner};
+use crate::measure::scenario::{
     scenario_result, CollectedRuns, ProgressEvent, ScenarioError, ScenarioOptions, ScenarioRun,
-    Stage,
 };
+use crate::measure::schedule::{Calibration, Lane, Schedule};
+use crate::model::{metric_names, Direction, MetricKind, ScenarioResult, Side};
 use crate::stats::paired::{median_ci_order_statistics, pairs_to_resolve, wilcoxon_signed_rank};
 use crate::stats::rng::Xoshiro256StarStar;
 use crate::stats::{ConfidenceInterval, Sample};
-use crate::verdict::{GateConfig, MetricVerdict, Verdict};
 
 /// The timing metrics an interleaved run decides. CPU time (user + sys of
 /// the child) gates here although it is informational against stored
 /// samples: within a pair both sides meet the same neighbours.
-pub const PAIRED_METRICS: [&str; 3] = ["wall_ms", "cpu_ms", "peak_rss_kib"];
+pub const PAIRED_METRICS: [&str; 3] = [
+    metric_names::WALL_MS,
+    metric_names::CPU_MS,
+    metric_names::PEAK_RSS_KIB,
+];
 
 /// How many pairs an interleaved run takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,24 +147,34 @@ pub fn paired_evidence(base: &[f64], head: &[f64], gate: &GateConfig) -> Option<
 /// `regressed` needs the typical ratio beyond the threshold in the bad
 /// direction, the interval of that ratio on the same side of 1, and the
 /// adjusted p below alpha; `unchanged` is a ratio within ±threshold.
+/// What [`judge_paired`] decided about one paired metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedJudgement {
+    pub verdict: Verdict,
+    /// The reason shown beside the verdict.
+    pub reason: String,
+    /// For an inconclusive verdict, about how many pairs would resolve it.
+    pub pairs_needed: Option<u64>,
+}
+
 pub fn judge_paired(
     evidence: &PairedEvidence,
     p_adjusted: f64,
     direction: Direction,
     gate: &GateConfig,
-) -> (Verdict, String, Option<u64>) {
+) -> PairedJudgement {
     let threshold = gate.threshold_pct / 100.0;
     let change = evidence.ratio - 1.0;
     let pairs = evidence.pairs;
     if change.abs() <= threshold {
-        return (
-            Verdict::Unchanged,
-            format!(
+        return PairedJudgement {
+            verdict: Verdict::Unchanged,
+            reason: format!(
                 "interleaved, {pairs} pairs: within ±{}%",
                 gate.threshold_pct
             ),
-            None,
-        );
+            pairs_needed: None,
+        };
     }
     let up = change > 0.0;
     let excludes_one = if up {
@@ -180,28 +193,28 @@ pub fn judge_paired(
         } else {
             Verdict::Improved
         };
-        return (
+        return PairedJudgement {
             verdict,
-            format!(
+            reason: format!(
                 "interleaved, {pairs} pairs: beyond ±{}%, signed-rank p = {} (adjusted), interval excludes 1",
                 gate.threshold_pct,
-                crate::verdict::format_p_value(p_adjusted)
+                crate::gate::verdict::format_p_value(p_adjusted)
             ),
-            None,
-        );
+            pairs_needed: None,
+        };
     }
     let need = pairs_to_resolve(evidence.sigma, threshold, gate.alpha, 0.8);
-    (
-        Verdict::Inconclusive,
-        format!(
+    PairedJudgement {
+        verdict: Verdict::Inconclusive,
+        reason: format!(
             "interleaved, {pairs} pairs: beyond ±{}% but not significant (adjusted p = {}){}",
             gate.threshold_pct,
-            crate::verdict::format_p_value(p_adjusted),
+            crate::gate::verdict::format_p_value(p_adjusted),
             need.map(|n| format!("; about {n} pairs would resolve it"))
                 .unwrap_or_default()
         ),
-        need,
-    )
+        pairs_needed: need,
+    }
 }
 
 /// Whether more pairs can change what the gate does: a metric is resolved
@@ -212,8 +225,8 @@ pub fn judge_paired(
 pub fn resolved(evidence: &PairedEvidence, gate: &GateConfig) -> bool {
     let threshold = gate.threshold_pct / 100.0;
     let regression_ruled_out = evidence.ci.upper <= 1.0 + threshold;
-    let (verdict, _, _) =
-        judge_paired(evidence, evidence.p_value, Direction::SmallerIsBetter, gate);
+    let verdict =
+        judge_paired(evidence, evidence.p_value, Direction::SmallerIsBetter, gate).verdict;
     regression_ruled_out || matches!(verdict, Verdict::Regressed | Verdict::Improved)
 }
 
@@ -269,8 +282,8 @@ pub fn paired_metric_verdict(
         unit: head.unit.clone(),
         kind: MetricKind::Timing,
         direction: Direction::SmallerIsBetter,
-        base_median: crate::verdict::median_of(&base.samples).unwrap_or(0.0),
-        head_median: crate::verdict::median_of(&head.samples).unwrap_or(0.0),
+        base_median: crate::stats::median_of(&base.samples).unwrap_or(0.0),
+        head_median: crate::stats::median_of(&head.samples).unwrap_or(0.0),
         base_n: evidence.pairs,
         head_n: evidence.pairs,
         ratio: evidence.ratio,
@@ -355,37 +368,23 @@ pub fn run_interleaved_on(
         config.seed
             ^ xxhash_rust::xxh3::xxh3_64(format!("{fixture}/{}", scenario.name()).as_bytes()),
     );
-    let mut event = crate::compare::announcer(base, progress);
-    crate::compare::prime_and_warm(
-        base,
-        head,
-        sides.base.warmup.max(1),
-        base_runner,
-        head_runner,
-        &mut event,
-    )?;
-    let mut base_runs: Vec<Measurement> = Vec::new();
-    let mut head_runs: Vec<Measurement> = Vec::new();
+    let lanes = vec![
+        Lane::new(Side::Base, base, base_runner),
+        Lane::new(Side::Head, head, head_runner),
+    ];
+    let mut schedule = Schedule::new(lanes, progress);
+    schedule.prime_and_warm(sides.base.warmup.max(1))?;
     let mut head_first = Vec::new();
     let mut target = config.first_look();
     loop {
-        while base_runs.len() < target {
-            let index = base_runs.len();
+        while head_first.len() < target {
+            let index = head_first.len();
             let flip = rng.next_u64() & 1 == 1;
             head_first.push(flip);
-            if flip {
-                event(Side::Head, Stage::Measured, index, target);
-                head_runs.push(head.run_iteration(head_runner, Stage::Measured)?);
-                event(Side::Base, Stage::Measured, index, target);
-                base_runs.push(base.run_iteration(base_runner, Stage::Measured)?);
-            } else {
-                event(Side::Base, Stage::Measured, index, target);
-                base_runs.push(base.run_iteration(base_runner, Stage::Measured)?);
-                event(Side::Head, Stage::Measured, index, target);
-                head_runs.push(head.run_iteration(head_runner, Stage::Measured)?);
-            }
+            let order: &[usize] = if flip { &[1, 0] } else { &[0, 1] };
+            schedule.measure_round(order, index, target, Calibration::Off)?;
         }
-        let run = assemble(base, head, sides, &base_runs, &head_runs, &head_first);
+        let run = assemble(schedule.lane(0), schedule.lane(1), sides, &head_first);
         let evidence: Vec<PairedEvidence> = run_evidence(&run, gate)
             .into_iter()
             .map(|(_, e)| e)
@@ -397,14 +396,9 @@ pub fn run_interleaved_on(
     }
 }
 
-fn assemble(
-    base: &ScenarioRun,
-    head: &ScenarioRun,
-    sides: &Sides<'_>,
-    base_runs: &[Measurement],
-    head_runs: &[Measurement],
-    head_first: &[bool],
-) -> PairedRun {
+/// The run so far: each lane's measured runs as a result, and the order of
+/// every pair.
+fn assemble(base: &Lane<'_>, head: &Lane<'_>, sides: &Sides<'_>, head_first: &[bool]) -> PairedRun {
     let result = |run: &ScenarioRun, runs: &[Measurement]| {
         scenario_result(
             run.scenario(),
@@ -417,10 +411,10 @@ fn assemble(
         )
     };
     PairedRun {
-        fixture: base.project().name.clone(),
-        scenario: base.scenario().name().to_string(),
-        base: result(base, base_runs),
-        head: result(head, head_runs),
+        fixture: base.run().project().name.clone(),
+        scenario: base.run().scenario().name().to_string(),
+        base: result(base.run(), base.measured()),
+        head: result(head.run(), head.measured()),
         head_first: head_first.to_vec(),
     }
 }
@@ -450,7 +444,9 @@ mod tests {
             .collect();
         let evidence = paired_evidence(&base, &head, &quick()).unwrap();
         assert!((evidence.ratio - 1.10).abs() < 0.02, "{evidence:?}");
-        let (verdict, reason, _) = judge_paired(
+        let PairedJudgement {
+            verdict, reason, ..
+        } = judge_paired(
             &evidence,
             evidence.p_value,
             Direction::SmallerIsBetter,
@@ -470,7 +466,7 @@ mod tests {
             .map(|(i, d)| 50.0 * d * if i % 2 == 0 { 1.01 } else { 0.99 })
             .collect();
         let evidence = paired_evidence(&base, &head, &quick()).unwrap();
-        let (verdict, _, _) = judge_paired(
+        let PairedJudgement { verdict, .. } = judge_paired(
             &evidence,
             evidence.p_value,
             Direction::SmallerIsBetter,
@@ -485,7 +481,11 @@ mod tests {
         let base = [100.0, 100.0, 100.0, 100.0, 100.0];
         let head = [150.0, 60.0, 140.0, 70.0, 130.0];
         let evidence = paired_evidence(&base, &head, &quick()).unwrap();
-        let (verdict, reason, need) = judge_paired(
+        let PairedJudgement {
+            verdict,
+            reason,
+            pairs_needed: need,
+        } = judge_paired(
             &evidence,
             evidence.p_value,
             Direction::SmallerIsBetter,

@@ -10,14 +10,14 @@
 
 use std::path::Path;
 
-use crate::compare::Side;
 use crate::fixtures::FixtureLocation;
-use crate::protocol::{Injection, WorkerScenario};
-use crate::runner::Runner;
-use crate::scenario::{ProgressEvent, ScenarioError, ScenarioOptions};
+use crate::gate::verdict::{GateConfig, GateReport, Verdict};
+use crate::measure::protocol::{Injection, WorkerScenario};
+use crate::measure::runner::Runner;
+use crate::measure::scenario::{ProgressEvent, ScenarioError, ScenarioOptions};
+use crate::model::{metric_names, Side};
 use crate::stats::paired::{minimal_detectable_effect, wilson_95};
 use crate::stats::rng::Xoshiro256StarStar;
-use crate::verdict::{GateConfig, GateReport, Verdict};
 
 use super::paired::{self, PairedConfig, PairedEvidence, PairedRun, PAIRED_METRICS};
 
@@ -184,7 +184,7 @@ pub fn run_selftest(
         row.sigma_wall = row
             .pooled
             .iter()
-            .find(|(name, _)| *name == "wall_ms")
+            .find(|(name, _)| *name == metric_names::WALL_MS)
             .and_then(|(_, logs)| crate::stats::Sample::from_slice(logs).ok())
             .map_or(f64::NAN, |s| 1.4826 * s.mad());
     }
@@ -260,12 +260,13 @@ pub fn resample_aa(
         let adjusted = crate::stats::paired::holm_adjust(&p_values);
         let mut flagged_rows: Vec<usize> = Vec::new();
         for ((row, evidence), p_adjusted) in tests.iter().zip(adjusted) {
-            let (verdict, _, _) = paired::judge_paired(
+            let verdict = paired::judge_paired(
                 evidence,
                 p_adjusted,
                 crate::model::Direction::SmallerIsBetter,
                 gate,
-            );
+            )
+            .verdict;
             if verdict == Verdict::Regressed && !flagged_rows.contains(row) {
                 flagged_rows.push(*row);
             }

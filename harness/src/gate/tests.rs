@@ -8,8 +8,8 @@ use std::rc::Rc;
 
 use super::*;
 use crate::fixtures::FixtureSource;
+use crate::measure::runner::{Measurement, MockRunner};
 use crate::model::{MetricSamples, ScenarioResult};
-use crate::runner::{Measurement, MockRunner};
 
 fn fixture_dir() -> (tempfile::TempDir, FixtureLocation) {
     let dir = tempfile::tempdir().unwrap();
@@ -103,7 +103,7 @@ fn decide_with(
     head_ms: f64,
     foreign_machine: bool,
     head_options: &ScenarioOptions,
-) -> (CheckOutcome, usize, usize) {
+) -> Decided {
     let (dir, location) = fixture_dir();
     let (base_calls, head_calls) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
     let mut base = worker(base_ms, 1_000_000, base_calls.clone());
@@ -120,12 +120,27 @@ fn decide_with(
         work_dir: &dir.path().join("work"),
     };
     let outcome = decide(&plan, &mut base, &mut head, &mut |_, _| {}).unwrap();
-    (outcome, base_calls.get(), head_calls.get())
+    Decided {
+        outcome,
+        base_calls: base_calls.get(),
+        head_calls: head_calls.get(),
+    }
+}
+
+/// A check decided with mock workers, and how often each side's ran.
+struct Decided {
+    outcome: CheckOutcome,
+    base_calls: usize,
+    head_calls: usize,
 }
 
 #[test]
 fn a_suspect_of_the_screen_is_confirmed_by_interleaving() {
-    let (outcome, base_calls, head_calls) = decide_with(
+    let Decided {
+        outcome,
+        base_calls,
+        head_calls,
+    } = decide_with(
         &stored(&wobbly(100.0), 1e6),
         &stored(&wobbly(130.0), 1e6),
         100.0,
@@ -160,7 +175,7 @@ fn a_suspect_of_the_screen_is_confirmed_by_interleaving() {
 #[test]
 fn interleaving_overrules_a_screen_that_saw_a_slow_machine() {
     // Stored 100 ms, today 130 ms, but both binaries are equal now.
-    let (outcome, _, _) = decide_with(
+    let Decided { outcome, .. } = decide_with(
         &stored(&wobbly(100.0), 1e6),
         &stored(&wobbly(130.0), 1e6),
         130.0,
@@ -180,7 +195,11 @@ fn interleaving_overrules_a_screen_that_saw_a_slow_machine() {
 
 #[test]
 fn rows_the_screen_clears_are_not_interleaved_on_the_same_machine() {
-    let (outcome, base_calls, _) = decide_with(
+    let Decided {
+        outcome,
+        base_calls,
+        ..
+    } = decide_with(
         &stored(&wobbly(100.0), 1e6),
         &stored(&wobbly(100.0), 1e6),
         100.0,
@@ -198,10 +217,14 @@ fn on_a_foreign_machine_every_row_is_interleaved_and_counts_come_from_the_base_b
     // Stored numbers from another machine: 50 ms and other byte counts.
     // Here, the current binary allocates 2% more than the baseline's.
     let head_options = ScenarioOptions {
-        inject: crate::protocol::Injection::from_pcts(0.0, 2.0),
+        inject: crate::measure::protocol::Injection::from_pcts(0.0, 2.0),
         ..options()
     };
-    let (outcome, base_calls, _) = decide_with(
+    let Decided {
+        outcome,
+        base_calls,
+        ..
+    } = decide_with(
         &stored(&wobbly(50.0), 5e5),
         &stored(&wobbly(100.0), 1.02e6),
         100.0,

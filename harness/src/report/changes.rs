@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
+use crate::gate::verdict::p_equals;
 use crate::model::RunRecord;
-use crate::verdict::p_equals;
 
 use super::html::escape;
 use super::series::{ScenarioTrend, TrendMetric, CHANGE_POINT_WINDOW};

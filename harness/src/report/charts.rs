@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::export::format::significant;
-use crate::verdict::Verdict;
+use crate::gate::verdict::Verdict;
 
 use super::series::{BaselineStep, ChangeAt, Point, VerdictMark};
 
@@ -339,7 +339,7 @@ fn draw_trend(chart: &TrendChart<'_>) -> Result<String, ChartError> {
                 .style(FontStyle::Bold)
                 .color(&color)
                 .pos(Pos::new(HPos::Center, VPos::Bottom));
-            let label = crate::verdict::format_change_pct(mark.change_pct);
+            let label = crate::gate::verdict::format_change_pct(mark.change_pct);
             ctx.draw_series([EmptyElement::at(at) + Text::new(label, (0, -11), style)])
                 .map_err(chart_error)?;
         }

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::export::format::format_value;
+use crate::gate::verdict::{compare_fixtures, format_change_pct, GateConfig, Verdict};
 use crate::model::metric_names::{ALLOC_TOTAL_BYTES, CPU_MS, PEAK_RSS_KIB, WALL_MS};
 use crate::model::{FixtureResult, RunRecord, ScenarioResult};
-use crate::verdict::{compare_fixtures, format_change_pct, GateConfig, Verdict};
 
 use super::changes::short_commit;
 use super::html::escape;
@@ -173,7 +173,7 @@ pub fn strip_plot(base: &[f64], head: &[f64], width: u32) -> String {
                 x(*v)
             );
         }
-        if let Some(median) = crate::verdict::median_of(values) {
+        if let Some(median) = crate::stats::median_of(values) {
             let _ = write!(
                 svg,
                 "<line x1=\"{m:.1}\" x2=\"{m:.1}\" y1=\"{}\" y2=\"{}\" stroke=\"{color}\" stroke-width=\"2\"/>",
@@ -219,7 +219,7 @@ pub fn write_comparison(out: &mut String, comparison: &Comparison) {
     );
     for row in &rows {
         let median = |v: &[f64]| {
-            crate::verdict::median_of(v).map_or("—".to_string(), |m| format_value(m, &row.unit))
+            crate::stats::median_of(v).map_or("—".to_string(), |m| format_value(m, &row.unit))
         };
         let _ = writeln!(
             out,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use crate::export::format::significant;
 use crate::model::metric_names::{PHASE_PREFIX, WALL_MS};
 use crate::model::RunRecord;
-use crate::verdict::median_of;
+use crate::stats::median_of;
 
 use super::html::escape;
 

@@ -11,7 +11,7 @@ use crate::export::format::significant;
 use crate::model::metric_names::{PEAK_RSS_KIB, WALL_MS};
 use crate::model::RunRecord;
 use crate::stats::fit::{power_fit, PowerFit};
-use crate::verdict::median_of;
+use crate::stats::median_of;
 
 use super::charts::ChartError;
 use super::html::escape;

@@ -4,6 +4,7 @@
 //! verdicts, when there is one), the gate's regressions and improvements,
 //! and the change points of the medians.
 
+use crate::gate::verdict::Verdict;
 use crate::model::metric_names::{
     ALLOC_TOTAL_BYTES, CACHE_HITS, CACHE_MISSES, CPU_MS, INSTRUCTIONS, PEAK_RSS_KIB, SYS_MS,
     USER_MS, WALL_MS,
@@ -11,8 +12,8 @@ use crate::model::metric_names::{
 use crate::model::{RunRecord, ScenarioResult};
 use crate::stats::change_points::{change_points, ChangePoint, ChangePointConfig};
 use crate::stats::median_interval::median_interval;
+use crate::stats::median_of;
 use crate::stats::CONFIDENCE_95;
-use crate::verdict::{median_of, Verdict};
 
 use super::verdicts::StoredCheck;
 
@@ -179,36 +180,44 @@ pub struct ScenarioTrend {
     pub metrics: Vec<MetricTrend>,
 }
 
+/// A fixture × scenario of the history, with the fixture's file count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioKey {
+    pub fixture: String,
+    pub files: u64,
+    pub scenario: String,
+}
+
 /// The fixtures × scenarios of `runs`, in the latest run's order, then
 /// those only older runs have.
-pub fn scenario_keys(runs: &[RunRecord]) -> Vec<(String, u64, String)> {
-    let mut keys: Vec<(String, u64, String)> = Vec::new();
+pub fn scenario_keys(runs: &[RunRecord]) -> Vec<ScenarioKey> {
+    let mut keys: Vec<ScenarioKey> = Vec::new();
     for run in runs.iter().rev() {
         for fixture in &run.fixtures {
             for scenario in &fixture.scenarios {
                 if !keys
                     .iter()
-                    .any(|(f, _, s)| *f == fixture.fixture && *s == scenario.scenario)
+                    .any(|key| key.fixture == fixture.fixture && key.scenario == scenario.scenario)
                 {
-                    keys.push((
-                        fixture.fixture.clone(),
-                        fixture.files,
-                        scenario.scenario.clone(),
-                    ));
+                    keys.push(ScenarioKey {
+                        fixture: fixture.fixture.clone(),
+                        files: fixture.files,
+                        scenario: scenario.scenario.clone(),
+                    });
                 }
             }
         }
     }
     // Group by fixture, keeping the first appearance order of fixtures.
     let mut fixtures: Vec<&str> = Vec::new();
-    for (fixture, _, _) in &keys {
-        if !fixtures.contains(&fixture.as_str()) {
-            fixtures.push(fixture);
+    for key in &keys {
+        if !fixtures.contains(&key.fixture.as_str()) {
+            fixtures.push(&key.fixture);
         }
     }
     let mut grouped = Vec::with_capacity(keys.len());
     for fixture in fixtures {
-        grouped.extend(keys.iter().filter(|(f, _, _)| f == fixture).cloned());
+        grouped.extend(keys.iter().filter(|key| key.fixture == fixture).cloned());
     }
     grouped
 }
@@ -301,7 +310,11 @@ pub fn build_trends(
     change_config: &ChangePointConfig,
 ) -> Vec<ScenarioTrend> {
     let keys = scenario_keys(runs);
-    let trend_of = |(fixture, files, scenario): &(String, u64, String)| {
+    let trend_of = |ScenarioKey {
+                        fixture,
+                        files,
+                        scenario,
+                    }: &ScenarioKey| {
         let metrics = TrendMetric::ALL
             .iter()
             .filter_map(|&metric| {
@@ -500,7 +513,7 @@ mod tests {
         runs[0].fixtures[0].scenarios[2].scenario = "targeted-process".into();
         let keys: Vec<String> = scenario_keys(&runs)
             .into_iter()
-            .map(|(f, _, s)| format!("{f}/{s}"))
+            .map(|key| format!("{}/{}", key.fixture, key.scenario))
             .collect();
         assert_eq!(
             keys,

@@ -7,9 +7,10 @@
 use std::fmt::Write as _;
 
 use crate::export::format::format_value;
+use crate::gate::verdict::{format_change_pct, Verdict};
 use crate::model::metric_names::{ALLOC_TOTAL_BYTES, PEAK_RSS_KIB, WALL_MS};
 use crate::model::{Direction, RunRecord};
-use crate::verdict::{format_change_pct, median_of, Verdict};
+use crate::stats::median_of;
 
 use super::html::escape;
 use super::series::{ScenarioTrend, TrendMetric};

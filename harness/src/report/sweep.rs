@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fsutil;
 use crate::model::RunRecord;
+use crate::store::atomic;
 
 /// The presets in size order; the sweep's default is all of them.
 pub const SWEEP_PRESETS: [&str; 7] = [
@@ -51,8 +51,8 @@ pub fn sweep_path(reports: &Path, machine_key: &str) -> PathBuf {
 pub fn append_sweep(reports: &Path, record: &RunRecord) -> std::io::Result<PathBuf> {
     let path = sweep_path(reports, &record.machine.key);
     let line = serde_json::to_string(record).map_err(std::io::Error::other)?;
-    let _lock = fsutil::FileLock::acquire(&path)?;
-    fsutil::append_line_durable(&path, &line)?;
+    let _lock = atomic::FileLock::acquire(&path)?;
+    atomic::append_line_durable(&path, &line)?;
     Ok(path)
 }
 

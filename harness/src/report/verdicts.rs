@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::gate::verdict::Verdict;
 use crate::model::{Direction, MetricKind};
-use crate::verdict::Verdict;
 
 /// One check of one run.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

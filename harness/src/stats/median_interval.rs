@@ -78,7 +78,7 @@ mod tests {
         for n in 1..60 {
             let values: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64).collect();
             let ci = median_interval(&values, 0.95).unwrap();
-            let median = crate::verdict::median_of(&values).unwrap();
+            let median = crate::stats::median_of(&values).unwrap();
             assert!(ci.lower <= median && median <= ci.upper, "n = {n}");
         }
     }

@@ -259,6 +259,15 @@ fn coefficient_of_variation(mean: f64, stddev: f64) -> f64 {
     }
 }
 
+/// The median of raw values for display; `None` if empty or not finite.
+pub fn median_of(values: &[f64]) -> Option<f64> {
+    match values {
+        [] => None,
+        [single] => single.is_finite().then_some(*single),
+        _ => Sample::from_slice(values).ok().map(|s| s.median()),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 mod tests {
