@@ -107,8 +107,7 @@ pub(super) fn cmd_report(args: &ReportArgs) -> Result<Outcome> {
         comparison,
     };
     let rendered = crate::report::render_report(&input, &options);
-    crate::store::atomic::write_atomic(&out, rendered.html.as_bytes())
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    crate::report::write_report(&out, &rendered.html)?;
     if rendered.window.cut_by_budget > 0 {
         inform(
             &args.common,

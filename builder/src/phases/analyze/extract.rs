@@ -661,6 +661,8 @@ impl Walker<'_, '_> {
 
     /// One `gql.<label>(callback)` call. `Ok(None)`: a form that defines no
     /// element (`query.compat`, `define`), as the TypeScript builder emits none.
+    /// Long because it walks the callback's forms in source order (tagged
+    /// template, options object, `.attach`), each reporting at its own span.
     fn extract_definition(
         &self,
         (label, label_span): (String, Span),

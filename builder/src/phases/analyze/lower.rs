@@ -809,6 +809,8 @@ impl MetaLowering<'_, '_> {
         })
     }
 
+    /// One swc expression lowered to a `MetaExpr`: one `match` arm per
+    /// supported form (and a located error for the rest).
     fn expr(&mut self, expr: &ast::Expr, depth: usize) -> Result<MetaExpr, Diagnostic> {
         if depth > MAX_DEPTH {
             return Err((self.refuse)(

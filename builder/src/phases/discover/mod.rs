@@ -707,10 +707,24 @@ pub struct DiscoveryInput<'a> {
     pub known: Option<&'a KnownFiles>,
 }
 
+/// What looking at one file found.
 enum Processed {
-    Entry(FileEntry, FileCacheStatus, bool, bool, bool),
+    Entry(Looked),
     Gone,
     Failed(Diagnostic),
+}
+
+/// A file that is there: its entry, why it was (not) re-analysed, and what
+/// looking at it cost and changed.
+struct Looked {
+    entry: FileEntry,
+    status: FileCacheStatus,
+    /// Its bytes were read.
+    read: bool,
+    /// It was parsed and analysed.
+    analyzed: bool,
+    /// Its summary differs from the previous table's.
+    changed: bool,
 }
 
 fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
@@ -737,7 +751,13 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
                 status: CacheStatus::Hit,
                 reason: "stat unchanged (not read)",
             };
-            return Processed::Entry(prev.clone(), status, false, false, false);
+            return Processed::Entry(Looked {
+                entry: prev.clone(),
+                status,
+                read: false,
+                analyzed: false,
+                changed: false,
+            });
         }
     }
     let read = match input.known.and_then(|known| known.open(rel)) {
@@ -780,7 +800,13 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
                 (entry.deps, entry.probed) =
                     resolve_deps(input.config, input.known, rel, &prev.summary);
             }
-            return Processed::Entry(entry, status, true, false, false);
+            return Processed::Entry(Looked {
+                entry,
+                status,
+                read: true,
+                analyzed: false,
+                changed: false,
+            });
         }
     }
     let text = match std::str::from_utf8(&bytes) {
@@ -810,7 +836,13 @@ fn process_file(input: &DiscoveryInput<'_>, rel: &str) -> Processed {
         deps,
         probed,
     };
-    Processed::Entry(entry, status, true, true, changed)
+    Processed::Entry(Looked {
+        entry,
+        status,
+        read: true,
+        analyzed: true,
+        changed,
+    })
 }
 
 fn read_error(rel: &str, e: &std::io::Error) -> Diagnostic {
@@ -897,7 +929,13 @@ pub fn discover(input: &DiscoveryInput<'_>) -> Discovery {
         for (rel, processed) in results {
             out.counts.scanned += 1;
             match processed {
-                Processed::Entry(entry, status, read, analyzed, is_changed) => {
+                Processed::Entry(Looked {
+                    entry,
+                    status,
+                    read,
+                    analyzed,
+                    changed: is_changed,
+                }) => {
                     match status.status {
                         CacheStatus::Hit => out.stats.hits += 1,
                         CacheStatus::Miss => out.stats.misses += 1,

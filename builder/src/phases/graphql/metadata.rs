@@ -499,6 +499,8 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// One expression's value. Long because it is one `match` over every
+    /// expression form the evaluator supports; each arm is short.
     fn expr(&mut self, e: &MetaExpr, scope: &[(String, JsValue)]) -> Result<JsValue, EvalError> {
         self.step()?;
         Ok(match e {
@@ -738,6 +740,8 @@ impl Evaluator {
         }
     }
 
+    /// A global function (`String`, `Number`, `Object.keys`, `JSON.*` …):
+    /// one `match` arm per supported builtin, which keeps the list in one place.
     fn builtin(
         &mut self,
         name: &str,
@@ -862,6 +866,8 @@ impl Evaluator {
         })
     }
 
+    /// A method on a string, number or object value: one `match` arm per
+    /// supported method, so the supported surface reads as one list.
     fn call_method(
         &mut self,
         receiver: &JsValue,
@@ -992,6 +998,8 @@ impl Evaluator {
         }
     }
 
+    /// An array method (`map`, `filter`, `reduce` …): one arm per method, as
+    /// `call_method`.
     fn array_method(
         &mut self,
         items: &Rc<Vec<JsValue>>,
