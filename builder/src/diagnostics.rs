@@ -315,16 +315,23 @@ impl LineIndex {
 
     /// The text of a 1-based line, without its line break.
     pub fn line_text<'t>(&self, text: &'t str, line: u32) -> &'t str {
+        let (start, end) = self.line_range(text, line);
+        text.get(start..end).unwrap_or("").trim_end_matches('\r')
+    }
+
+    /// Byte offsets of a 1-based line's start and end (before its line
+    /// break); an empty range past the last line.
+    pub fn line_range(&self, text: &str, line: u32) -> (usize, usize) {
         let i = (line as usize).saturating_sub(1);
         let Some(&start) = self.line_starts.get(i) else {
-            return "";
+            return (text.len(), text.len());
         };
         let end = self
             .line_starts
             .get(i + 1)
             .map(|e| e - 1)
             .unwrap_or(text.len());
-        text.get(start..end).unwrap_or("").trim_end_matches('\r')
+        (start, end)
     }
 
     /// A location plus the snippet of the line it points at.

@@ -566,3 +566,42 @@ fn a_long_line_of_imports_keeps_the_state_small() {
         "state {state} bytes from {input} bytes of input"
     );
 }
+
+/// Many definitions on one long line (minified code) each kept the whole
+/// line for their snippets: 2,000 operations on one ~150 KB line made a
+/// state of hundreds of MB. Each keeps an excerpt around itself now, and a
+/// diagnostic inside one still points at its column.
+#[test]
+fn a_long_line_of_definitions_keeps_the_state_small() {
+    let dir = project_copy("small-app");
+    let ops = (0..2000)
+        .map(|i| {
+            format!(
+                "export const op{i} = gql.default(({{ query }}) => query(\"Op{i}\")`{{ products {{ id }} }}`());"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    // The last operation selects a field the schema lacks.
+    let broken = "export const bad = gql.default(({ query }) => query(\"Bad\")`{ products { nope } }`());";
+    let source = format!("{GQL_IMPORT}{ops} {broken}\n");
+    let input = source.len() as u64;
+    write_source(dir.path(), "src/pages/minified.ts", &source);
+    let out = build(dir.path(), &[]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    let line = format!("{ops} {broken}");
+    let column = line.find("nope").unwrap() + 1;
+    assert!(
+        err.contains(&format!("src/pages/minified.ts:2:{column}")),
+        "{err}"
+    );
+    assert!(err.contains("nope"), "the snippet shows the field: {err}");
+    let state = std::fs::metadata(dir.path().join(".cache/soda-gql/builder/state.bin"))
+        .unwrap()
+        .len();
+    assert!(
+        state < 20 * input + 2_000_000,
+        "state {state} bytes from {input} bytes of input"
+    );
+}

@@ -297,6 +297,24 @@ fn at(
     )
 }
 
+/// [`at`] inside a definition's span, from the lines it keeps.
+fn at_definition(
+    def: &Definition,
+    file: &str,
+    line: u32,
+    column: u32,
+    len: usize,
+) -> (Location, Option<Snippet>) {
+    (
+        Location {
+            file: file.to_owned(),
+            line,
+            column,
+        },
+        Some(def.snippet(line, column, len as u32)),
+    )
+}
+
 /// [`at`] in a line kept as an excerpt that skips `skipped` characters.
 fn at_excerpt(
     file: &str,
@@ -337,11 +355,11 @@ pub fn resolve_definition(
     let mut spread_targets = Vec::new();
     let mut diagnostics = Vec::new();
     for interp in &def.interpolations {
-        let (loc, snippet) = at(
+        let (loc, snippet) = at_definition(
+            def,
             file,
             interp.line,
             interp.column,
-            def.line_text(interp.line),
             interp.source.chars().count(),
         );
         let spread_diag = |message: String| {
@@ -469,11 +487,11 @@ pub fn check_global(
         let Some(def) = def_of(r) else { continue };
         if !schema_labels.contains(&def.schema_label) {
             let known: Vec<_> = schema_labels.iter().map(String::as_str).collect();
-            let (loc, snippet) = at(
+            let (loc, snippet) = at_definition(
+                def,
                 &r.file,
                 def.label_location.line,
                 def.label_location.column,
-                def.line_text(def.label_location.line),
                 def.schema_label.len(),
             );
             out.diagnostics.push(
@@ -546,11 +564,11 @@ pub fn check_global(
                 first_seen.insert(key, &def.name_location);
             }
             Some(first) => {
-                let (loc, snippet) = at(
+                let (loc, snippet) = at_definition(
+                    def,
                     &r.file,
                     def.name_location.line,
                     def.name_location.column,
-                    def.line_text(def.name_location.line),
                     def.name.len() + 2,
                 );
                 let place = format!("{}:{}:{}", first.file, first.line, first.column);
@@ -617,13 +635,8 @@ fn report_cycle(
         "a fragment cannot spread itself, directly or through other fragments; remove one spread",
     );
     if let Some(s) = spread {
-        let (loc, snippet) = at(
-            &r.file,
-            s.line,
-            s.column,
-            def.line_text(s.line),
-            s.source.chars().count(),
-        );
+        let (loc, snippet) =
+            at_definition(def, &r.file, s.line, s.column, s.source.chars().count());
         diagnostic = diagnostic.at(loc, snippet);
     }
     out.diagnostics.push(diagnostic);

@@ -187,6 +187,62 @@ impl SourceText<'_> {
             .trim_end_matches('\r')
     }
 
+    /// The lines a definition at `span` spans, for its snippets: each as
+    /// (excerpt, characters skipped before it). A line up to
+    /// `DEFINITION_LINE_MAX` bytes is kept whole; a longer first or last
+    /// line only from `EXCERPT_MARGIN` bytes before the definition to as
+    /// far after it (a middle line is the definition's alone).
+    pub(super) fn definition_lines(
+        &self,
+        span: Span,
+        start: &Location,
+        end: &Location,
+    ) -> Vec<(String, u32)> {
+        const DEFINITION_LINE_MAX: usize = 1024;
+        const EXCERPT_MARGIN: usize = 240;
+        let (lo, hi) = (self.offset(span.lo), self.offset(span.hi));
+        let floor = |mut at: usize| {
+            while !self.text.is_char_boundary(at) {
+                at -= 1;
+            }
+            at
+        };
+        (start.line..=end.line)
+            .map(|line| {
+                let (line_start, line_end) = self.index().line_range(self.text, line);
+                let whole = || {
+                    let text = self.text.get(line_start..line_end).unwrap_or("");
+                    (text.trim_end_matches('\r').to_owned(), 0)
+                };
+                let first = line == start.line;
+                let last = line == end.line;
+                if line_end - line_start <= DEFINITION_LINE_MAX || !(first || last) {
+                    return whole();
+                }
+                let from = if first {
+                    floor(lo.saturating_sub(EXCERPT_MARGIN).max(line_start))
+                } else {
+                    line_start
+                };
+                let to = if last {
+                    floor((hi + EXCERPT_MARGIN).min(line_end))
+                } else {
+                    line_end
+                };
+                let text = self.text.get(from..to).unwrap_or("");
+                // Characters before the excerpt: the definition's column
+                // less what the margin holds (no count over the long prefix).
+                let skipped = if first {
+                    let margin = self.text.get(from..lo).map_or(0, |m| m.chars().count());
+                    (start.column as usize - 1).saturating_sub(margin) as u32
+                } else {
+                    0
+                };
+                (text.trim_end_matches('\r').to_owned(), skipped)
+            })
+            .collect()
+    }
+
     pub(super) fn offset(&self, pos: BytePos) -> usize {
         (pos.0.saturating_sub(1) as usize).min(self.text.len())
     }
@@ -874,9 +930,7 @@ impl Walker<'_, '_> {
         };
         let location = self.src.location(call.span.lo);
         let end = self.src.location(call.span.hi);
-        let lines = (location.line..=end.line)
-            .map(|l| self.src.index().line_text(self.src.text, l).to_owned())
-            .collect();
+        let lines = self.src.definition_lines(call.span, &location, &end);
         Ok(Some(Definition {
             ast_path,
             binding,
@@ -946,9 +1000,7 @@ impl Walker<'_, '_> {
         };
         let location = self.src.location(call.span.lo);
         let end = self.src.location(call.span.hi);
-        let lines = (location.line..=end.line)
-            .map(|l| self.src.index().line_text(self.src.text, l).to_owned())
-            .collect();
+        let lines = self.src.definition_lines(call.span, &location, &end);
         Ok(Definition {
             ast_path,
             binding,

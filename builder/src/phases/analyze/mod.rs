@@ -12,11 +12,11 @@ mod nesting;
 
 use serde::{Deserialize, Serialize};
 
-use crate::diagnostics::{Diagnostic, Location};
+use crate::diagnostics::{Diagnostic, Location, Snippet};
 
 /// Bumped whenever the summary's shape or the extraction rules change; part of
 /// the persisted cache header, so an old cache is discarded.
-pub const ANALYZER_VERSION: u32 = 4;
+pub const ANALYZER_VERSION: u32 = 5;
 
 pub use extract::analyze_module;
 pub use forms::{
@@ -214,9 +214,13 @@ pub struct Definition {
     pub label_location: Location,
     /// Position of the name string (`"GetUser"`).
     pub name_location: Location,
-    /// The source lines the definition spans, for snippets without re-reading.
+    /// The source lines the definition spans, for snippets without
+    /// re-reading: each as (excerpt, characters skipped before it). Whole
+    /// when short; a long first or last line — shared with other
+    /// definitions, as in minified code — is kept only around this one
+    /// (2,000 definitions on one 70 KB line each kept the whole line).
     pub first_line: u32,
-    pub lines: Vec<String>,
+    pub lines: Vec<(String, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -239,12 +243,16 @@ pub struct Interpolation {
 }
 
 impl Definition {
-    /// The text of a 1-based source line inside the definition's span.
-    pub fn line_text(&self, line: u32) -> &str {
-        line.checked_sub(self.first_line)
+    /// The snippet at a 1-based `line` and `column` inside the definition's
+    /// span, underlining `underline` characters.
+    pub fn snippet(&self, line: u32, column: u32, underline: u32) -> Snippet {
+        let (text, skipped) = line
+            .checked_sub(self.first_line)
             .and_then(|i| self.lines.get(i as usize))
-            .map(String::as_str)
-            .unwrap_or("")
+            .map_or(("", 0), |(text, skipped)| (text.as_str(), *skipped));
+        let mut snippet = Snippet::new(text, column.saturating_sub(skipped).max(1), underline);
+        snippet.skipped += skipped;
+        snippet
     }
 
     /// Maps a byte offset inside template part `part` to a 1-based line/column.

@@ -15,9 +15,7 @@ use super::metadata::{self, JsValue, VarRef};
 use super::render::Rendered;
 use super::schema::LoadedSchema;
 use super::selection::{Builder, FragmentUsage, SpreadSource};
-use crate::diagnostics::{
-    codes, truncate_with_count, Diagnostic, Location, Snippet, MAX_PER_DEFINITION,
-};
+use crate::diagnostics::{codes, truncate_with_count, Diagnostic, Location, MAX_PER_DEFINITION};
 use crate::phases::analyze::{ArgValue, Definition, DefinitionForm, DefinitionKind, FieldItem};
 
 pub struct CompileUnit<'a> {
@@ -417,7 +415,7 @@ fn at_position(def: &Definition, d: Diagnostic, at: Option<(u32, u32)>) -> Diagn
             line,
             column,
         },
-        Some(Snippet::new(def.line_text(line), column, 1)),
+        Some(def.snippet(line, column, 1)),
     )
 }
 

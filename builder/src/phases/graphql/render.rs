@@ -103,7 +103,7 @@ impl Rendered {
                 line,
                 column,
             },
-            Snippet::new(def.line_text(line), column, len as u32),
+            def.snippet(line, column, len as u32),
         )
     }
 }
@@ -234,7 +234,7 @@ fn located(def: &Definition, line: u32, column: u32, len: usize) -> (Location, O
             line,
             column,
         },
-        Some(Snippet::new(def.line_text(line), column, len as u32)),
+        Some(def.snippet(line, column, len as u32)),
     )
 }
 
