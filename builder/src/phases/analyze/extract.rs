@@ -31,7 +31,7 @@ const TAGGED_TEMPLATE_HELP: &str = "write a tagged template, e.g. query(\"GetUse
 /// stack sized for [`super::nesting::MAX_NESTING`] levels, and a file nested
 /// deeper is a located diagnostic, never parsed.
 pub fn analyze_module(path: &str, source: &str, ctx: &AnalyzerContext) -> ModuleSummary {
-    let nesting = super::nesting::nesting(source, super::nesting::MAX_NESTING);
+    let nesting = super::nesting::nesting_bound(source, super::nesting::MAX_NESTING);
     super::nesting::on_deep_stack(nesting.deepest, || {
         analyze_on_this_stack(path, source, ctx, nesting.too_deep_at)
     })

@@ -35,12 +35,38 @@ pub fn on_deep_stack<R>(depth: usize, f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(needed, STACK_SIZE, f)
 }
 
-/// How deeply a file nests: the deepest level reached, and the byte offset
-/// at which nesting first passed `limit` (the scan stops there).
+/// How deeply a file nests: the deepest level reached (from
+/// [`nesting_bound`]: at least that), and the byte offset at which nesting
+/// first passed `limit` (the scan stops there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Nesting {
     pub deepest: usize,
     pub too_deep_at: Option<usize>,
+}
+
+/// A file with at most this many opening brackets and backticks is not
+/// scanned: its nesting cannot be deeper, and a stack sized for that many
+/// levels is small enough for any thread (no stack is grown for it).
+const QUICK_OPENERS: usize = 64;
+
+/// [`nesting`], or an upper bound of it for free: every level of nesting
+/// opens with `(`, `[`, `{` (a `${` too) or a backtick, so a file with few
+/// of those bytes nests at most that deep. Counting four byte values
+/// vectorizes; the scan reads every byte with a branch (it was 2.3% of a
+/// clean build's samples). Most files of a real tree take this path.
+pub(super) fn nesting_bound(text: &str, limit: usize) -> Nesting {
+    let openers = text
+        .as_bytes()
+        .iter()
+        .filter(|&&c| matches!(c, b'(' | b'[' | b'{' | b'`'))
+        .count();
+    if openers <= QUICK_OPENERS.min(limit) {
+        return Nesting {
+            deepest: openers,
+            too_deep_at: None,
+        };
+    }
+    nesting(text, limit)
 }
 
 /// The offset at which nesting first passes `limit`, if it does.
@@ -167,6 +193,24 @@ mod tests {
             .join()
             .unwrap();
         assert!(summary.diagnostics.is_empty(), "{:?}", summary.diagnostics);
+    }
+
+    #[test]
+    fn the_bound_never_underestimates_and_deep_files_are_still_found() {
+        let shallow = "f(a[1], { b: `${c}` })";
+        let bound = nesting_bound(shallow, 10);
+        assert!(bound.deepest >= nesting(shallow, 10).deepest);
+        assert_eq!(bound.too_deep_at, None);
+        // Past the quick count, the scan decides: deep, and where.
+        let deep = format!("{}1{}", "(".repeat(1001), ")".repeat(1001));
+        assert_eq!(
+            nesting_bound(&deep, MAX_NESTING),
+            nesting(&deep, MAX_NESTING)
+        );
+        assert!(nesting_bound(&deep, MAX_NESTING).too_deep_at.is_some());
+        // Many brackets, all shallow: the scan's exact depth.
+        let wide = "f(1); ".repeat(500);
+        assert_eq!(nesting_bound(&wide, MAX_NESTING).deepest, 1);
     }
 
     #[test]
