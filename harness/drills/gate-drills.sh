@@ -8,9 +8,9 @@
 #   gate-drills.sh A_BIN SLOW_BIN ROOT OUT ROUNDS [FIRST_ROUND [DEADLINE_EPOCH]]
 #
 # SCHEDULE=loaded runs only A/A checks beside a cargo build (the false-alarm
-# drill under load); SCHEDULE=quiet (the default) runs, per round, a check
-# of the slowed build and two A/A checks, and +2% allocated bytes every
-# third round. Under a parallel cargo build a wall-time row's per-pair σ is
+# drill under load); SCHEDULE=quiet (the default) runs, per round, two
+# checks of the slowed build and three A/A checks, and +2% allocated bytes
+# every third round. Under a parallel cargo build a wall-time row's per-pair σ is
 # 0.4–1.1 here, so detection is drilled on the quiet machine.
 #
 # No check starts after DEADLINE_EPOCH (seconds since 1970).
@@ -65,6 +65,8 @@ for round in $(seq "$FIRST" "$ROUNDS"); do
     check "slow-$round" "$SLOW_BIN"
     check "aa-quiet-$round" "$A_BIN"
     check "aa-quiet-b-$round" "$A_BIN"
+    check "slow-b-$round" "$SLOW_BIN"
+    check "aa-quiet-c-$round" "$A_BIN"
     if [ $((round % 3)) -eq 1 ]; then
         check "alloc-$round" "$A_BIN" --inject-alloc-pct 2
     fi
