@@ -182,7 +182,9 @@ pub fn summary_line(changes: &ChangeSet, output: &BuildOutput) -> String {
 /// Watches the config directory until a `Stop` message arrives on `rx`'s
 /// sender (Ctrl-C). `on_ready` is called once every watch is in place (an
 /// edit before it may be missed: saying "watching" earlier was a race),
-/// `on_build` after every rebuild.
+/// `on_build` after every rebuild. One loop over events, debounce and
+/// rebuild: its state (the pending change set, the watched roots) is what
+/// makes a quiet point equal a clean build, so it stays in one place.
 pub fn watch(
     session: &mut BuilderSession,
     debounce: Duration,

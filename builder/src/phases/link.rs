@@ -338,7 +338,9 @@ fn at_excerpt(
     (location, snippet)
 }
 
-/// Resolves every spread of one definition.
+/// Resolves every spread of one definition. One function because each
+/// interpolation's trail (every file consulted) must be recorded as it is
+/// followed; the invalidation of targeted rebuilds rests on it.
 pub fn resolve_definition(
     modules: &dyn ModuleSource,
     root_dir: &std::path::Path,

@@ -147,6 +147,11 @@ pub fn compile(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
     compiled
 }
 
+/// A tagged-template definition: assemble the document (its own text, the
+/// spread fragments' variables, the closure's fragments), validate it, map
+/// each diagnostic back to its `.ts` position, and build the document. One
+/// function because the `pieces` (document → rendered positions) are built
+/// by the first step and read by the others.
 fn compile_template(unit: &CompileUnit<'_>, schema: &LoadedSchema) -> Compiled {
     let own = unit.rendered;
     let mut text = String::with_capacity(own.text.len() * 2);
@@ -421,6 +426,8 @@ fn at_position(def: &Definition, d: Diagnostic, at: Option<(u32, u32)>) -> Diagn
 
 /// An options-object operation: the selection built as soda-gql's builder
 /// builds it, then the printed document validated against the schema.
+/// Long because it is one sequence — build, print, validate, map back —
+/// over the selection it builds.
 fn compile_fields(unit: &CompileUnit<'_>, schema: &LoadedSchema, items: &[FieldItem]) -> Compiled {
     let def = unit.def;
     let fail = |diagnostics: Vec<Diagnostic>| Compiled {

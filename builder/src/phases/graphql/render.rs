@@ -239,7 +239,8 @@ fn located(def: &Definition, line: u32, column: u32, len: usize) -> (Location, O
 }
 
 /// Renders `def` (canonical id `id`); `spreads[i]` is the rendered fragment
-/// interpolation `i` refers to.
+/// interpolation `i` refers to. One pass over the template parts that
+/// writes the text and its segment map together, so they cannot disagree.
 pub fn render(
     id: &str,
     def: &Definition,
