@@ -583,7 +583,8 @@ fn a_long_line_of_definitions_keeps_the_state_small() {
         .collect::<Vec<_>>()
         .join(" ");
     // The last operation selects a field the schema lacks.
-    let broken = "export const bad = gql.default(({ query }) => query(\"Bad\")`{ products { nope } }`());";
+    let broken =
+        "export const bad = gql.default(({ query }) => query(\"Bad\")`{ products { nope } }`());";
     let source = format!("{GQL_IMPORT}{ops} {broken}\n");
     let input = source.len() as u64;
     write_source(dir.path(), "src/pages/minified.ts", &source);

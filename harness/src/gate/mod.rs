@@ -127,6 +127,12 @@ pub fn decide(
 ) -> Result<CheckOutcome, ScenarioError> {
     let mut report = verdict::compare_fixtures(plan.baseline, plan.current, plan.gate);
     let suspects = suspects(&report, plan.current, plan.foreign_machine);
+    // Every interleaved row's paired tests are corrected together (Holm,
+    // in `merge_interleaved`); each run stops only on what survives that.
+    let paired_config = PairedConfig {
+        family: (suspects.len() * PAIRED_METRICS.len()).max(1),
+        ..*plan.paired
+    };
     let mut interleaved = Vec::new();
     for suspect in &suspects {
         let Some(fixture) = plan.fixtures.iter().find(|f| f.name == suspect.fixture) else {
@@ -146,7 +152,7 @@ pub fn decide(
             &work_dir,
             base_runner,
             head_runner,
-            plan.paired,
+            &paired_config,
             plan.gate,
             progress,
         )?);

@@ -127,6 +127,7 @@ pub fn run_selftest(
                     let work_dir = plan.work_dir.join(&fixture.name).join(scenario.name());
                     let config = PairedConfig {
                         seed: plan.paired.seed ^ (k as u64).wrapping_mul(0x9E37_79B9),
+                        family: rows.len() * PAIRED_METRICS.len(),
                         ..*plan.paired
                     };
                     let tag = format!("{label} {}/{}", k + 1, plan.runs);
@@ -213,6 +214,11 @@ pub fn resample_aa(
     resamples: usize,
 ) -> usize {
     let mut rng = Xoshiro256StarStar::seed_from_u64(0x5E1F_7E57);
+    // A synthetic check corrects every row's paired tests together, as `check` does.
+    let config = &PairedConfig {
+        family: rows.len() * PAIRED_METRICS.len(),
+        ..*config
+    };
     let mut gate_alarms = 0;
     for _ in 0..resamples {
         // (row, metric evidence) of this synthetic check.
