@@ -5,8 +5,11 @@
 //! Pairs are added in geometrically growing batches until every gated
 //! metric resolves (or a cap): a quiet machine decides a row in 12 pairs, a
 //! loaded one keeps going, because under load only more pairs narrow the
-//! interval. The per-pair log ratios are judged by the Wilcoxon signed-rank
-//! test and the order-statistic interval of their median.
+//! interval. The per-pair log ratios are judged by the order-statistic
+//! interval of their median and the exact sign test (the interval's own
+//! test: they cannot disagree). The signed-rank test, used before, lost
+//! consistent shifts behind a long tail on the other side: a +7.8% row at
+//! 240 pairs, 164 of them up, was p = 0.021 after Holm.
 
 use std::path::Path;
 
@@ -21,7 +24,7 @@ use crate::measure::scenario::{
 };
 use crate::measure::schedule::{Calibration, Lane, Schedule};
 use crate::model::{metric_names, Direction, MetricKind, ScenarioResult, Side};
-use crate::stats::paired::{median_ci_order_statistics, pairs_to_resolve, wilcoxon_signed_rank};
+use crate::stats::paired::{median_ci_order_statistics, pairs_to_resolve, sign_test};
 use crate::stats::rng::Xoshiro256StarStar;
 use crate::stats::{ConfidenceInterval, Sample};
 
@@ -120,7 +123,8 @@ pub struct PairedEvidence {
     /// The (1 − alpha) distribution-free interval of that ratio (order
     /// statistics of the log ratios).
     pub ci: ConfidenceInterval,
-    /// Two-sided Wilcoxon signed-rank p of the log ratios.
+    /// Two-sided exact sign-test p of the log ratios (the test whose
+    /// inversion is `ci`).
     pub p_value: f64,
     /// Robust spread of the log ratios (1.4826 · MAD).
     pub sigma: f64,
@@ -148,7 +152,7 @@ pub fn paired_evidence(base: &[f64], head: &[f64], gate: &GateConfig) -> Option<
             lower: lower.exp(),
             upper: upper.exp(),
         },
-        p_value: wilcoxon_signed_rank(&logs).p_value,
+        p_value: sign_test(&logs),
         sigma: 1.4826 * sample.mad(),
     })
 }
@@ -206,7 +210,7 @@ pub fn judge_paired(
         return PairedJudgement {
             verdict,
             reason: format!(
-                "interleaved, {pairs} pairs: beyond ±{}%, signed-rank p = {} (adjusted), interval excludes 1",
+                "interleaved, {pairs} pairs: beyond ±{}%, sign-test p = {} (adjusted), interval excludes 1",
                 gate.threshold_pct,
                 crate::gate::verdict::format_p_value(p_adjusted)
             ),

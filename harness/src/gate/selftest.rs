@@ -347,6 +347,6 @@ pub fn render(report: &SelftestReport, gate: &GateConfig, config: &PairedConfig)
         rate(report.gate_detections, report.runs),
         rate(report.resampled_gate_false_alarms, report.resamples)
     ));
-    out.push_str("MDE: the smallest slowdown the wall-time row detects with power 0.8 at that many pairs (σ of per-pair log ratios, signed-rank efficiency 3/π)\n");
+    out.push_str("MDE: the smallest slowdown the wall-time row detects with power 0.8 at that many pairs (σ of per-pair log ratios, sign-test efficiency 2/π)\n");
     out
 }
