@@ -35,6 +35,11 @@ pub struct CheckArgs {
     /// usable now (every timing row is then interleaved).
     #[arg(long, hide = true)]
     pub allow_other_machine: bool,
+    /// Which timing rows to decide by an interleaved run: `all` (the
+    /// default; stored samples can hide a change as well as fake one) or
+    /// `suspects`, the rows the stored samples could not clear (cheaper).
+    #[arg(long, default_value = "all", value_parser = ["all", "suspects"])]
+    pub interleave: String,
     /// Screen the results in this metrics.json against the baseline (no
     /// interleaving: its timing rows can be inconclusive, never regressed).
     #[arg(long, value_name = "METRICS_JSON")]
@@ -188,6 +193,13 @@ fn check_screen_only(args: &CheckArgs, setup: &CheckSetup, from: &Path) -> Resul
     Ok(outcome_of(&gate))
 }
 
+fn interleave_of(args: &CheckArgs) -> crate::gate::Interleave {
+    match args.interleave.as_str() {
+        "suspects" => crate::gate::Interleave::Suspects,
+        _ => crate::gate::Interleave::All,
+    }
+}
+
 /// Measure, screen, confirm the suspects by interleaving against the
 /// baseline commit's binary, then record the check.
 fn check_interleaved(args: &CheckArgs, setup: &CheckSetup) -> Result<Outcome> {
@@ -228,10 +240,16 @@ fn check_interleaved(args: &CheckArgs, setup: &CheckSetup) -> Result<Outcome> {
         gate: config,
         paired,
         foreign_machine: *foreign_machine,
+        interleave: interleave_of(args),
         work_dir: &scratch,
     };
     let screen = verdict::compare_fixtures(&base.fixtures, &record.fixtures, config);
-    let suspects = crate::gate::suspects(&screen, &record.fixtures, *foreign_machine);
+    let suspects = crate::gate::suspects(
+        &screen,
+        &record.fixtures,
+        *foreign_machine,
+        interleave_of(args),
+    );
     announce_suspects(&args.common, &suspects, &sha, paired);
     let outcome = crate::gate::decide(
         &check_plan,

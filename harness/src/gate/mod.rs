@@ -32,6 +32,22 @@ pub const CHECK_FORMAT_VERSION: u32 = 1;
 /// binary that predates one reports 0, which is "not measured", not a change.
 const ADDED_LATER: [&str; 1] = [metric_names::ALLOC_COUNT];
 
+/// Which timing rows a check decides by interleaving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Interleave {
+    /// Every gated timing row (the default). Stored samples can hide a
+    /// change as well as fake one: a baseline saved while the machine was
+    /// slower makes a slower build look unchanged, and a row the screen
+    /// clears is never measured again. In the drills a +8% row was missed
+    /// so.
+    #[default]
+    All,
+    /// Only the rows the screen could not clear (cheaper; a drifting
+    /// machine can hide a regression from it).
+    Suspects,
+}
+
 /// What one check decides on.
 pub struct CheckPlan<'a> {
     /// The stored baseline's results.
@@ -49,6 +65,8 @@ pub struct CheckPlan<'a> {
     /// stored timings say nothing here, every timing row is interleaved,
     /// and deterministic counts are taken from the interleaved base side.
     pub foreign_machine: bool,
+    /// Every timing row, or only the screen's suspects.
+    pub interleave: Interleave,
     /// Working copies of the interleaved runs.
     pub work_dir: &'a Path,
 }
@@ -82,16 +100,30 @@ fn is_suspect(row: &GateRow) -> bool {
         )
 }
 
-/// The fixture × scenario pairs to interleave, with the reason.
-pub fn suspects(screen: &GateReport, current: &[FixtureResult], foreign: bool) -> Vec<Suspect> {
+/// The fixture × scenario pairs to interleave, with the reason: every one
+/// on a foreign machine or with [`Interleave::All`], else the screen's
+/// suspects.
+pub fn suspects(
+    screen: &GateReport,
+    current: &[FixtureResult],
+    foreign: bool,
+    interleave: Interleave,
+) -> Vec<Suspect> {
     let mut out: Vec<Suspect> = Vec::new();
-    if foreign {
+    let every = if foreign {
+        Some("no baseline for this machine: every timing row is interleaved")
+    } else if interleave == Interleave::All {
+        Some("every timing row is interleaved (stored samples can hide a change)")
+    } else {
+        None
+    };
+    if let Some(why) = every {
         for fixture in current {
             for scenario in &fixture.scenarios {
                 out.push(Suspect {
                     fixture: fixture.fixture.clone(),
                     scenario: scenario.scenario.clone(),
-                    why: "no baseline for this machine: every timing row is interleaved".into(),
+                    why: why.into(),
                 });
             }
         }
@@ -126,7 +158,7 @@ pub fn decide(
     progress: &mut dyn FnMut(Side, &ProgressEvent),
 ) -> Result<CheckOutcome, ScenarioError> {
     let mut report = verdict::compare_fixtures(plan.baseline, plan.current, plan.gate);
-    let suspects = suspects(&report, plan.current, plan.foreign_machine);
+    let suspects = suspects(&report, plan.current, plan.foreign_machine, plan.interleave);
     // Every interleaved row's paired tests are corrected together (Holm,
     // in `merge_interleaved`); each run stops only on what survives that.
     let paired_config = PairedConfig {

@@ -104,6 +104,24 @@ fn decide_with(
     foreign_machine: bool,
     head_options: &ScenarioOptions,
 ) -> Decided {
+    decide_scoped(
+        baseline,
+        current,
+        (base_ms, head_ms),
+        foreign_machine,
+        Interleave::Suspects,
+        head_options,
+    )
+}
+
+fn decide_scoped(
+    baseline: &[FixtureResult],
+    current: &[FixtureResult],
+    (base_ms, head_ms): (f64, f64),
+    foreign_machine: bool,
+    interleave: Interleave,
+    head_options: &ScenarioOptions,
+) -> Decided {
     let (dir, location) = fixture_dir();
     let (base_calls, head_calls) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
     let mut base = worker(base_ms, 1_000_000, base_calls.clone());
@@ -117,6 +135,7 @@ fn decide_with(
         gate: &gate(),
         paired: &PairedConfig::default(),
         foreign_machine,
+        interleave,
         work_dir: &dir.path().join("work"),
     };
     let outcome = decide(&plan, &mut base, &mut head, &mut |_, _| {}).unwrap();
@@ -210,6 +229,35 @@ fn rows_the_screen_clears_are_not_interleaved_on_the_same_machine() {
     assert!(outcome.suspects.is_empty());
     assert_eq!(base_calls, 0, "the baseline binary never ran");
     assert_eq!(row(&outcome.report, "wall_ms").evidence, Evidence::Stored);
+}
+
+#[test]
+fn by_default_a_row_the_screen_clears_is_interleaved_and_its_regression_caught() {
+    // The baseline was saved while the machine was slower (130 ms); today
+    // the current build takes 130 ms again, where the baseline's build
+    // takes 100: the screen sees nothing, the interleaving sees +30%.
+    let Decided {
+        outcome,
+        base_calls,
+        ..
+    } = decide_scoped(
+        &stored(&wobbly(130.0), 1e6),
+        &stored(&wobbly(130.0), 1e6),
+        (100.0, 130.0),
+        false,
+        Interleave::All,
+        &options(),
+    );
+    assert_eq!(outcome.suspects.len(), 1);
+    assert!(base_calls >= 12, "{base_calls}");
+    let wall = row(&outcome.report, "wall_ms");
+    assert_eq!(
+        wall.metric.verdict,
+        Verdict::Regressed,
+        "{}",
+        wall.metric.reason
+    );
+    assert_eq!(outcome.report.exit_code(), 1);
 }
 
 #[test]
