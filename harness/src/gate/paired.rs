@@ -280,9 +280,14 @@ pub fn next_look(
         looks
     };
     let threshold = gate.threshold_pct / 100.0;
+    // The change a row must be told from: the threshold, or the change
+    // seen so far when larger — a clear +11% needs a quarter of the pairs
+    // a 5% one does (stopping on the threshold's need lost +8–11% session
+    // rows at 30 pairs).
     let futile = looks_so_far >= 3
         && unresolved.iter().all(|e| {
-            pairs_to_resolve(e.sigma, threshold, gate.alpha, 0.8)
+            let seen = e.ratio.ln().abs().exp_m1();
+            pairs_to_resolve(e.sigma, threshold.max(seen), gate.alpha, 0.8)
                 .is_none_or(|need| need as usize > config.cap())
         });
     (!futile).then_some(next)
@@ -583,6 +588,13 @@ mod tests {
             .map(|i| 100.0 * [0.97, 1.13, 1.0, 1.08, 0.99][i % 5])
             .collect();
         let evidence = vec![paired_evidence(&base, &calm, &quick()).unwrap()];
+        assert!(!resolved(&evidence[0], &quick(), 1), "{evidence:?}");
+        assert_eq!(next_look(&evidence, 30, &config, &quick()), Some(45));
+        // As noisy, but a clear shift: worth the pairs the shift needs.
+        let shifted: Vec<f64> = (0..30)
+            .map(|i| 100.0 * [0.5, 1.9, 1.25, 1.5, 0.9][i % 5])
+            .collect();
+        let evidence = vec![paired_evidence(&base, &shifted, &quick()).unwrap()];
         assert!(!resolved(&evidence[0], &quick(), 1), "{evidence:?}");
         assert_eq!(next_look(&evidence, 30, &config, &quick()), Some(45));
     }
