@@ -267,24 +267,16 @@ pub fn next_look(
         return None;
     }
     let next = config.next_look(pairs)?;
-    let looks_so_far = {
-        let mut looks = 1;
-        let mut at = config.first_look();
-        while at < pairs {
-            match config.next_look(at) {
-                Some(n) => at = n,
-                None => break,
-            }
-            looks += 1;
-        }
-        looks
-    };
+    // From the third look on, the spread is known well enough to give up.
+    let third_look = config
+        .next_look(config.first_look())
+        .and_then(|second| config.next_look(second));
     let threshold = gate.threshold_pct / 100.0;
     // The change a row must be told from: the threshold, or the change
     // seen so far when larger — a clear +11% needs a quarter of the pairs
     // a 5% one does (stopping on the threshold's need lost +8–11% session
     // rows at 30 pairs).
-    let futile = looks_so_far >= 3
+    let futile = third_look.is_some_and(|third| pairs >= third)
         && unresolved.iter().all(|e| {
             let seen = e.ratio.ln().abs().exp_m1();
             pairs_to_resolve(e.sigma, threshold.max(seen), gate.alpha, 0.8)
