@@ -160,7 +160,6 @@ pub fn paired_evidence(base: &[f64], head: &[f64], gate: &GateConfig) -> Option<
 /// The verdict of a paired metric with its (Holm-adjusted) p-value:
 /// `regressed` needs the typical ratio beyond the threshold in the bad
 /// direction, the interval of that ratio on the same side of 1, and the
-/// adjusted p below alpha; `unchanged` is a ratio within ±threshold.
 /// What [`judge_paired`] decided about one paired metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairedJudgement {
@@ -171,6 +170,11 @@ pub struct PairedJudgement {
     pub pairs_needed: Option<u64>,
 }
 
+/// The verdict of a paired metric with its (Holm-adjusted) p-value:
+/// `regressed` needs the typical ratio beyond the threshold in the bad
+/// direction, the interval of that ratio on the same side of 1, and the
+/// adjusted p below alpha; `unchanged` needs the ratio and its whole
+/// interval within ±threshold. Anything else is `inconclusive`.
 pub fn judge_paired(
     evidence: &PairedEvidence,
     p_adjusted: f64,
@@ -181,13 +185,32 @@ pub fn judge_paired(
     let change = evidence.ratio - 1.0;
     let pairs = evidence.pairs;
     if change.abs() <= threshold {
+        // `unchanged` is a claim about the change, so its interval must
+        // back it; a point inside ±threshold alone is not evidence.
+        let within = evidence.ci.lower >= 1.0 - threshold && evidence.ci.upper <= 1.0 + threshold;
+        if within {
+            return PairedJudgement {
+                verdict: Verdict::Unchanged,
+                reason: format!(
+                    "interleaved, {pairs} pairs: within ±{}%, interval too",
+                    gate.threshold_pct
+                ),
+                pairs_needed: None,
+            };
+        }
+        let need = pairs_to_resolve(evidence.sigma, threshold, gate.alpha, 0.8);
         return PairedJudgement {
-            verdict: Verdict::Unchanged,
+            verdict: Verdict::Inconclusive,
             reason: format!(
-                "interleaved, {pairs} pairs: within ±{}%",
-                gate.threshold_pct
+                "interleaved, {pairs} pairs: {:+.1}%, but the interval [{:+.1}%, {:+.1}%] reaches past ±{}%{}",
+                change * 100.0,
+                (evidence.ci.lower - 1.0) * 100.0,
+                (evidence.ci.upper - 1.0) * 100.0,
+                gate.threshold_pct,
+                need.map(|n| format!("; about {n} pairs would resolve it"))
+                    .unwrap_or_default()
             ),
-            pairs_needed: None,
+            pairs_needed: need,
         };
     }
     let up = change > 0.0;
@@ -511,6 +534,29 @@ mod tests {
         assert_eq!(verdict, Verdict::Inconclusive, "{reason}");
         assert!(need.unwrap() > 5, "{reason}");
         assert!(reason.contains("pairs would resolve it"), "{reason}");
+    }
+
+    #[test]
+    fn a_small_change_with_a_wide_interval_is_not_called_unchanged() {
+        // Median +1%, but pairs spread ±15%: nothing rules out +10%.
+        let base = vec![100.0; 12];
+        let head: Vec<f64> = (0..12)
+            .map(|i| 100.0 * [0.85, 1.15, 1.01, 0.9, 1.12, 1.01][i % 6])
+            .collect();
+        let evidence = paired_evidence(&base, &head, &quick()).unwrap();
+        assert!((evidence.ratio - 1.0).abs() < 0.05, "{evidence:?}");
+        let judgement = judge_paired(
+            &evidence,
+            evidence.p_value,
+            Direction::SmallerIsBetter,
+            &quick(),
+        );
+        assert_eq!(judgement.verdict, Verdict::Inconclusive, "{judgement:?}");
+        assert!(
+            judgement.reason.contains("reaches past"),
+            "{}",
+            judgement.reason
+        );
     }
 
     #[test]
