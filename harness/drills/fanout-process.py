@@ -1,36 +1,53 @@
 #!/usr/bin/env python3
-# python3 harness/drills/fanout-process.py <soda-builder> [rounds]
+# python3 harness/drills/fanout-process.py ROUNDS <soda-builder> [<soda-builder> …]
 # Issue 14 item 10 at process level: one file with a fragment and 5,000
-# operations spreading it. Per round: edit the fragment, then time
-# `soda-builder build` (incremental, on the state the last build left) and
-# `soda-builder build --no-incremental` (clean), alternating which goes first.
+# operations spreading it. Per round the fragment is edited in each
+# binary's own copy of the project, then, binaries and builds in random
+# order: `soda-builder build` (incremental, on the state that binary's last
+# build left) and `soda-builder build --no-incremental` (clean). Several
+# binaries are measured in the same rounds, so a before/after comparison
+# sees the same machine state.
 import os, shutil, subprocess, sys, time, statistics as st, random
-binary = sys.argv[1]; rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 9
+rounds = int(sys.argv[1]); binaries = sys.argv[2:]
 fix = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../fixtures/small-app")
-d = f"/tmp/fanout-{os.getpid()}"
-shutil.rmtree(d, ignore_errors=True); os.makedirs(d + "/src"); os.makedirs(d + "/graphql-system")
-for n in ["soda-gql.config.ts", "schema.graphql", "graphql-inject.ts"]:
-    shutil.copy(f"{fix}/{n}", f"{d}/{n}")
-shutil.copy(f"{fix}/graphql-system/index.ts", f"{d}/graphql-system/index.ts")
-def write(extra):
+base = f"/tmp/fanout-{os.getpid()}"
+def project(i):
+    d = f"{base}/{i}"
+    os.makedirs(d + "/src"); os.makedirs(d + "/graphql-system")
+    for n in ["soda-gql.config.ts", "schema.graphql", "graphql-inject.ts"]:
+        shutil.copy(f"{fix}/{n}", f"{d}/{n}")
+    shutil.copy(f"{fix}/graphql-system/index.ts", f"{d}/graphql-system/index.ts")
+    return d
+def write(d, extra):
     t = ['import { gql } from "../graphql-system";\n',
          f'export const productFields = gql.default(({{ fragment }}) => fragment("ProductFields", "Product")`{{ id name {extra} }}`());\n']
     t += [f'export const op{i} = gql.default(({{ query }}) => query("Op{i}")`{{ products {{ ...${{productFields}} }} }}`());\n' for i in range(5000)]
     open(f"{d}/src/fanout.ts", "w").write("".join(t))
-def run(args):
+def run(binary, d, args):
     t = time.perf_counter()
     p = subprocess.Popen([binary, "build", "--config", f"{d}/soda-gql.config.ts"] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
+    _, status, _ = os.wait4(p.pid, 0)
     assert status == 0, status
     return (time.perf_counter() - t) * 1000
-write(""); run([])
-inc, clean = [], []
-for i in range(rounds):
-    write("price" if i % 2 == 0 else "")
+shutil.rmtree(base, ignore_errors=True)
+dirs = [project(i) for i in range(len(binaries))]
+for b, d in zip(binaries, dirs):
+    write(d, ""); run(b, d, [])
+inc = [[] for _ in binaries]; clean = [[] for _ in binaries]
+for r in range(rounds):
+    for d in dirs:
+        write(d, "price" if r % 2 == 0 else "")
     time.sleep(0.01)
-    if random.random() < 0.5:
-        inc.append(run([])); clean.append(run(["--no-incremental", "--out", f"{d}/clean.json"]))
-    else:
-        clean.append(run(["--no-incremental", "--out", f"{d}/clean.json"])); inc.append(run([]))
-print(f"{binary}: fan-out 5,000 ops, {rounds} rounds: incremental after the edit median {st.median(inc):.0f} ms, clean median {st.median(clean):.0f} ms ({100*st.median(inc)/st.median(clean):.0f}% of clean)")
-shutil.rmtree(d, ignore_errors=True)
+    jobs = [(i, kind) for i in range(len(binaries)) for kind in ("inc", "clean")]
+    random.shuffle(jobs)
+    for i, kind in jobs:
+        if kind == "inc":
+            inc[i].append(run(binaries[i], dirs[i], []))
+        else:
+            clean[i].append(run(binaries[i], dirs[i], ["--no-incremental", "--out", f"{dirs[i]}/clean.json"]))
+for i, b in enumerate(binaries):
+    ratios = [a / c for a, c in zip(inc[i], clean[i])]
+    print(f"{b}: fan-out 5,000 ops, {rounds} rounds: incremental after the edit median {st.median(inc[i]):.0f} ms, "
+          f"clean median {st.median(clean[i]):.0f} ms; per-round incremental/clean median {100*st.median(ratios):.0f}% "
+          f"(rounds slower than clean: {sum(x > 1 for x in ratios)}/{rounds})")
+shutil.rmtree(base, ignore_errors=True)

@@ -10,7 +10,9 @@
 # SCHEDULE=loaded runs only A/A checks beside a cargo build (the false-alarm
 # drill under load); SCHEDULE=quiet (the default) runs, per round, two
 # checks of the slowed build and three A/A checks, and +2% allocated bytes
-# every third round. Under a parallel cargo build a wall-time row's per-pair σ is
+# every third round. SCHEDULE=mixed runs, per round, two checks of the
+# slowed build (quiet), one A/A check quiet and one beside a cargo build,
+# and +2% allocated bytes every third round. Under a parallel cargo build a wall-time row's per-pair σ is
 # 0.4–1.1 here, so detection is drilled on the quiet machine.
 #
 # No check starts after DEADLINE_EPOCH (seconds since 1970).
@@ -60,6 +62,16 @@ loaded() { # label binary extra-args…: the same check beside a cargo build
 for round in $(seq "$FIRST" "$ROUNDS"); do
     if [ "${SCHEDULE:-quiet}" = loaded ]; then
         loaded "aa-loaded-$round" "$A_BIN"
+        continue
+    fi
+    if [ "${SCHEDULE:-quiet}" = mixed ]; then
+        check "slow-$round" "$SLOW_BIN"
+        check "aa-quiet-$round" "$A_BIN"
+        check "slow-b-$round" "$SLOW_BIN"
+        loaded "aa-loaded-$round" "$A_BIN"
+        if [ $((round % 3)) -eq 1 ]; then
+            check "alloc-$round" "$A_BIN" --inject-alloc-pct 2
+        fi
         continue
     fi
     check "slow-$round" "$SLOW_BIN"

@@ -12,21 +12,23 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::diagnostics::Diagnostic;
 use crate::incremental::state::SessionState;
-use crate::io::atomic::{write_atomic_with, Durability};
+use crate::io::atomic::{write_atomic_streamed, Durability};
 use crate::io::fingerprint::StatKey;
 use crate::phases::analyze::ANALYZER_VERSION;
 
 /// 7: diagnostics' snippets are bounded excerpts (`Snippet::skipped`);
 /// 8: the stat key holds ctime and mode;
 /// 9: no chunk manifest or pack index (the chunk pack is gone).
-pub const STATE_FORMAT_VERSION: u32 = 9;
+pub const STATE_FORMAT_VERSION: u32 = 10;
 const MAGIC: &[u8; 8] = b"SODASTAT";
 pub const STATE_FILE: &str = "state.bin";
 
@@ -222,9 +224,12 @@ impl StateHead<'_> {
 
     /// The elements, encoded as the head stores them.
     pub fn encode_elements(elements: &BTreeMap<String, String>) -> Blob<'static> {
-        // postcard cannot fail on a map of strings.
+        // Sized up front: postcard writes a length (≤ 5 bytes) before each
+        // string. It cannot fail on a map of strings.
+        let size: usize = elements.iter().map(|(k, v)| k.len() + v.len() + 10).sum();
+        let out = Vec::with_capacity(size + 8);
         Blob(Cow::Owned(
-            postcard::to_allocvec(elements).unwrap_or_default(),
+            postcard::to_extend(elements, out).unwrap_or_default(),
         ))
     }
 
@@ -305,62 +310,170 @@ pub fn encode(
     header: &CacheHeader,
     head: &StateHead<'_>,
     state: &SessionState,
-) -> Result<Vec<u8>, postcard::Error> {
-    // Encoded in place, in one buffer sized for the table (a state is
-    // ~700 bytes a file): no part encoded apart and copied after.
-    let out = Vec::with_capacity(64 * 1024 + 768 * state.files.len());
-    frame(out, encoded(header), encoded(head), encoded(state))
+) -> std::io::Result<Vec<u8>> {
+    frame(
+        Vec::new(),
+        Part::Value(header),
+        Part::Value(head),
+        Part::Value(state),
+    )
 }
 
-/// Appends one part of a state file to the buffer.
-type Part<'a> = Box<dyn FnOnce(Vec<u8>) -> Result<Vec<u8>, postcard::Error> + 'a>;
-
-/// A part written as `value` in postcard.
-fn encoded<T: Serialize + ?Sized>(value: &T) -> Part<'_> {
-    Box::new(move |out| postcard::to_extend(value, out))
+/// One part of a state file.
+enum Part<'a, T: ?Sized> {
+    /// Written as the value in postcard.
+    Value(&'a T),
+    /// Already encoded (a body kept from the state read).
+    Raw(&'a [u8]),
 }
 
-/// A part already encoded (a body kept from the state read).
-fn raw(bytes: &[u8]) -> Part<'_> {
-    Box::new(move |mut out| {
-        out.extend_from_slice(bytes);
+impl<T: Serialize + ?Sized> Part<'_, T> {
+    fn len(&self) -> std::io::Result<usize> {
+        match self {
+            Part::Value(value) => postcard::serialize_with_flavor::<T, _, usize>(
+                *value,
+                postcard::ser_flavors::Size::default(),
+            )
+            .map_err(std::io::Error::other),
+            Part::Raw(bytes) => Ok(bytes.len()),
+        }
+    }
+
+    fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        match self {
+            Part::Value(value) => postcard::to_io(*value, out)
+                .map(|_| ())
+                .map_err(std::io::Error::other),
+            Part::Raw(bytes) => out.write_all(bytes),
+        }
+    }
+}
+
+/// The one writer of the layout [`encode`] describes, around its three
+/// parts, streamed: each part's length is measured first (postcard walks
+/// the value without writing), so no part is encoded into a buffer of its
+/// own. A 7 MB state built in one buffer cost the build that much fresh
+/// memory, which this VM pays for page by page.
+struct Frame<'a, H: ?Sized, B: ?Sized> {
+    header: Part<'a, CacheHeader>,
+    head: Part<'a, H>,
+    body: Part<'a, B>,
+    lens: [usize; 3],
+}
+
+impl<'a, H: Serialize + ?Sized, B: Serialize + ?Sized> Frame<'a, H, B> {
+    fn new(
+        header: Part<'a, CacheHeader>,
+        head: Part<'a, H>,
+        body: Part<'a, B>,
+    ) -> std::io::Result<Self> {
+        let lens = [header.len()?, head.len()?, body.len()?];
+        if u32::try_from(lens[0]).is_err() {
+            return Err(std::io::Error::other(
+                "a state header too large for its length field",
+            ));
+        }
+        Ok(Frame {
+            header,
+            head,
+            body,
+            lens,
+        })
+    }
+
+    /// Bytes of the whole file.
+    fn len(&self) -> usize {
+        MAGIC.len() + 4 + self.lens[0] + 8 + self.lens[1] + 8 + 8 + self.lens[2] + 8
+    }
+
+    fn write_to<W: std::io::Write>(&self, out: W) -> std::io::Result<W> {
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, Hashed::new(out));
+        out.write_all(MAGIC)?;
+        out.write_all(&(self.lens[0] as u32).to_le_bytes())?;
+        part_exactly(&mut out, &self.header, self.lens[0])?;
+        out.write_all(&(self.lens[1] as u64).to_le_bytes())?;
+        part_exactly(&mut out, &self.head, self.lens[1])?;
+        let head_checksum = checkpoint(&mut out)?;
+        let inner = &mut out.get_mut().inner;
+        inner.write_all(&head_checksum.to_le_bytes())?;
+        inner.write_all(&(self.lens[2] as u64).to_le_bytes())?;
+        part_exactly(&mut out, &self.body, self.lens[2])?;
+        let body_checksum = checkpoint(&mut out)?;
+        let mut out = out.into_inner().map_err(|e| e.into_error())?.inner;
+        out.write_all(&body_checksum.to_le_bytes())?;
         Ok(out)
-    })
+    }
 }
 
-/// The one writer of the layout [`encode`] describes, around its three parts.
-fn frame(
+/// Builds the file of `encode`'s layout in memory (tests, and a body kept
+/// from the state read).
+fn frame<H: Serialize + ?Sized, B: Serialize + ?Sized>(
     out: Vec<u8>,
-    header: Part<'_>,
-    head: Part<'_>,
-    body: Part<'_>,
-) -> Result<Vec<u8>, postcard::Error> {
-    let mut out = section(out, MAGIC, 4, header)?;
-    out = section(out, &[], 8, head)?;
-    let head_checksum = xxhash_rust::xxh3::xxh3_64(&out);
-    out.extend_from_slice(&head_checksum.to_le_bytes());
-    let body_at = out.len() + 8;
-    out = section(out, &[], 8, body)?;
-    let body_checksum = xxhash_rust::xxh3::xxh3_64(&out[body_at..]);
-    out.extend_from_slice(&body_checksum.to_le_bytes());
-    Ok(out)
+    header: Part<'_, CacheHeader>,
+    head: Part<'_, H>,
+    body: Part<'_, B>,
+) -> std::io::Result<Vec<u8>> {
+    Frame::new(header, head, body)?.write_to(out)
 }
 
-/// Appends `prefix`, a little-endian length of `len_bytes` bytes, and the
-/// part, the length patched in once the part is written.
-fn section(
-    mut out: Vec<u8>,
-    prefix: &[u8],
-    len_bytes: usize,
-    part: Part<'_>,
-) -> Result<Vec<u8>, postcard::Error> {
-    out.extend_from_slice(prefix);
-    let len_at = out.len();
-    out.resize(len_at + len_bytes, 0);
-    let mut out = part(out)?;
-    let len = (out.len() - len_at - len_bytes) as u64;
-    out[len_at..len_at + len_bytes].copy_from_slice(&len.to_le_bytes()[..len_bytes]);
-    Ok(out)
+/// Writes a part, which must come to `len` bytes.
+fn part_exactly<W: std::io::Write, T: Serialize + ?Sized>(
+    out: &mut std::io::BufWriter<Hashed<W>>,
+    part: &Part<'_, T>,
+    len: usize,
+) -> std::io::Result<()> {
+    out.flush()?;
+    let at = out.get_ref().written;
+    part.write(out)?;
+    out.flush()?;
+    if out.get_ref().written - at != len {
+        return Err(length_mismatch());
+    }
+    Ok(())
+}
+
+fn length_mismatch() -> std::io::Error {
+    std::io::Error::other("a state part's encoding differs from its measured length")
+}
+
+/// The checksum of everything hashed since the last checkpoint; what
+/// follows is hashed afresh.
+fn checkpoint<W: std::io::Write>(out: &mut std::io::BufWriter<Hashed<W>>) -> std::io::Result<u64> {
+    out.flush()?;
+    let hashed = out.get_mut();
+    let checksum = hashed.hasher.digest();
+    hashed.hasher.reset();
+    Ok(checksum)
+}
+
+/// A writer that hashes (xxh3) and counts what goes through it.
+struct Hashed<W> {
+    inner: W,
+    hasher: xxhash_rust::xxh3::Xxh3,
+    written: usize,
+}
+
+impl<W> Hashed<W> {
+    fn new(inner: W) -> Hashed<W> {
+        Hashed {
+            inner,
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            written: 0,
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Hashed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Splits an encoded state into header, head and body, verifying both
@@ -479,10 +592,13 @@ pub struct StateBody {
 
 impl StateBody {
     /// Reads the body, verifies its checksum and decodes it.
-    pub fn decode(self) -> Result<SessionState, String> {
+    /// `elements` are the head's: the body holds only which entries have one.
+    pub fn decode(self, elements: Arc<BTreeMap<String, String>>) -> Result<SessionState, String> {
         let bytes = self.read()?;
-        postcard::from_bytes::<SessionState>(&bytes[..self.len])
-            .map_err(|e| self.fail(format!("undecodable payload: {e}")))
+        let mut state = postcard::from_bytes::<SessionState>(&bytes[..self.len])
+            .map_err(|e| self.fail(format!("undecodable payload: {e}")))?;
+        state.restore_elements(elements).map_err(|e| self.fail(e))?;
+        Ok(state)
     }
 
     /// The body's bytes (and their checksum), verified, not decoded: what a
@@ -562,18 +678,22 @@ pub fn load_state(config: &Config, schema_hash: u64) -> CacheLoad {
     }))
 }
 
-/// The state file's bytes (written by [`write_state`]).
-pub fn encode_state(
+/// Writes the state file, streamed into its temp file.
+pub fn write_state(
     config: &Config,
     schema_hash: u64,
     head: &StateHead<'_>,
     state: &SessionState,
-) -> std::io::Result<Vec<u8>> {
-    encode(&expected_header(config, schema_hash), head, state).map_err(std::io::Error::other)
-}
-
-pub fn write_state(config: &Config, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomic_with(&state_path(config), bytes, Durability::Unsynced).map(|_| ())
+) -> std::io::Result<()> {
+    let header = expected_header(config, schema_hash);
+    let frame = Frame::new(Part::Value(&header), Part::Value(head), Part::Value(state))?;
+    write_atomic_streamed(
+        &state_path(config),
+        Durability::Unsynced,
+        frame.len(),
+        |file| frame.write_to(file).map(|_| ()),
+    )
+    .map(|_| ())
 }
 
 /// Writes `head` in front of the body a loaded state already has, without
@@ -587,15 +707,18 @@ pub fn save_head(
 ) -> std::io::Result<()> {
     let bytes = body.read().map_err(std::io::Error::other)?;
     let header = expected_header(config, schema_hash);
-    let out = Vec::with_capacity(64 * 1024 + bytes.len());
-    let state = frame(
-        out,
-        encoded(&header),
-        encoded(head),
-        raw(&bytes[..body.len]),
+    let frame = Frame::new(
+        Part::Value(&header),
+        Part::Value(head),
+        Part::<()>::Raw(&bytes[..body.len]),
+    )?;
+    write_atomic_streamed(
+        &state_path(config),
+        Durability::Unsynced,
+        frame.len(),
+        |file| frame.write_to(file).map(|_| ()),
     )
-    .map_err(std::io::Error::other)?;
-    write_atomic_with(&state_path(config), &state, Durability::Unsynced).map(|_| ())
+    .map(|_| ())
 }
 
 /// Removes the persisted state (and everything else under the cache directory).
@@ -773,9 +896,9 @@ mod tests {
         };
         let bytes = frame(
             Vec::new(),
-            encoded(&old),
-            raw(&[0xff; 7]),
-            encoded(&SessionState::default()),
+            Part::Value(&old),
+            Part::<()>::Raw(&[0xff; 7]),
+            Part::Value(&SessionState::default()),
         )
         .unwrap();
         std::fs::create_dir_all(&config.cache_dir).unwrap();

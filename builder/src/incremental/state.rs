@@ -16,8 +16,27 @@ use crate::phases::link::ResolvedDefinition;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompiledEntry {
     pub key: u64,
+    /// Persisted as its presence only: the element itself is in the head of
+    /// the state (`SessionState::elements`), which holds every one of them;
+    /// [`SessionState::restore_elements`] puts it back. Written twice, it
+    /// was half of a state's bytes.
+    #[serde(with = "element_presence")]
     pub element: Option<String>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// `CompiledEntry::element` on disk: whether there is one.
+mod element_presence {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(element: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bool(element.is_some())
+    }
+
+    /// An empty placeholder until `SessionState::restore_elements`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(bool::deserialize(d)?.then(String::new))
+    }
 }
 
 /// Everything the session knows; the persisted part is plain data.
@@ -47,6 +66,34 @@ pub struct SessionState {
 }
 
 impl SessionState {
+    /// Puts back the elements a decoded body leaves to the head: every
+    /// compiled entry with an element takes it from `elements`, which must
+    /// hold exactly those. Anything else means the body and the head do not
+    /// belong together.
+    pub fn restore_elements(
+        &mut self,
+        elements: Arc<BTreeMap<String, String>>,
+    ) -> Result<(), String> {
+        let mut restored = 0usize;
+        for (id, entry) in &mut self.compiled {
+            if let Some(element) = &mut entry.element {
+                let Some(from_head) = elements.get(id) else {
+                    return Err(format!("the element of `{id}` is missing from the head"));
+                };
+                element.clone_from(from_head);
+                restored += 1;
+            }
+        }
+        if restored != elements.len() {
+            return Err(format!(
+                "the head holds {} elements, the body {restored}",
+                elements.len()
+            ));
+        }
+        self.elements = elements;
+        Ok(())
+    }
+
     /// Files defining a fragment that something spreads, with how many
     /// definitions spread it directly: fewest first, ties by path. What the
     /// benchmarks edit ("a fragment used by a few operations", and the most
@@ -73,5 +120,66 @@ impl SessionState {
             .collect();
         files.sort();
         files
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
+mod tests {
+    use super::*;
+
+    fn entry(element: Option<&str>) -> CompiledEntry {
+        CompiledEntry {
+            key: 1,
+            element: element.map(str::to_string),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn state_with(compiled: &[(&str, Option<&str>)]) -> SessionState {
+        SessionState {
+            compiled: compiled
+                .iter()
+                .map(|(id, element)| (id.to_string(), entry(*element)))
+                .collect(),
+            ..SessionState::default()
+        }
+    }
+
+    fn elements(pairs: &[(&str, &str)]) -> Arc<BTreeMap<String, String>> {
+        Arc::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_body_keeps_only_whether_an_entry_has_an_element_and_gets_it_back_from_the_head() {
+        let state = state_with(&[("a.ts::a", Some("{\"a\":1}")), ("a.ts::b", None)]);
+        let bytes = postcard::to_allocvec(&state).unwrap();
+        assert!(
+            !bytes.windows(7).any(|w| w == b"{\"a\":1}"),
+            "the element is written once, in the head"
+        );
+        let mut decoded: SessionState = postcard::from_bytes(&bytes).unwrap();
+        decoded
+            .restore_elements(elements(&[("a.ts::a", "{\"a\":1}")]))
+            .unwrap();
+        assert_eq!(decoded.compiled, state.compiled);
+    }
+
+    #[test]
+    fn a_head_and_body_that_disagree_are_refused() {
+        let state = state_with(&[("a.ts::a", Some("x"))]);
+        let bytes = postcard::to_allocvec(&state).unwrap();
+        let mut decoded: SessionState = postcard::from_bytes(&bytes).unwrap();
+        let missing = decoded.clone().restore_elements(elements(&[])).unwrap_err();
+        assert!(missing.contains("a.ts::a"), "{missing}");
+        let extra = decoded
+            .restore_elements(elements(&[("a.ts::a", "x"), ("b.ts::b", "y")]))
+            .unwrap_err();
+        assert!(extra.contains("2 elements"), "{extra}");
     }
 }

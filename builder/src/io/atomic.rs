@@ -33,18 +33,35 @@ pub fn write_atomic_with(
     bytes: &[u8],
     durability: Durability,
 ) -> std::io::Result<StatKey> {
-    write_via_temp(path, bytes, durability, true, |file| {
+    write_via_temp(
+        path,
+        bytes.len(),
+        |file| file.write_all(bytes),
+        durability,
+        |file| Ok(StatKey::from_metadata(&file.metadata()?)),
+    )
+}
+
+/// [`write_atomic_with`] for a file too large to build in memory first:
+/// `write` streams its `len` bytes into the temp file.
+pub fn write_atomic_streamed(
+    path: &Path,
+    durability: Durability,
+    len: usize,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<StatKey> {
+    write_via_temp(path, len, write, durability, |file| {
         Ok(StatKey::from_metadata(&file.metadata()?))
     })
 }
 
-/// Writes a temp file beside `path` (preallocated if asked), hands it to
-/// `finish`, and renames it over `path`.
+/// Writes a temp file of `len` bytes (preallocated) beside `path` with
+/// `write`, hands it to `finish`, and renames it over `path`.
 fn write_via_temp<T>(
     path: &Path,
-    bytes: &[u8],
+    len: usize,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
     durability: Durability,
-    preallocated: bool,
     finish: impl FnOnce(&std::fs::File) -> std::io::Result<T>,
 ) -> std::io::Result<T> {
     static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
@@ -67,10 +84,8 @@ fn write_via_temp<T>(
         created => created?,
     };
     let result = (|| {
-        if preallocated {
-            preallocate(&file, bytes.len());
-        }
-        file.write_all(bytes)?;
+        preallocate(&file, len);
+        write(&mut file)?;
         if durability == Durability::Synced {
             file.sync_all()?;
         }

@@ -291,9 +291,8 @@ impl BuilderSession {
         if self.pending_head.take().is_some() {
             self.dirty = true;
         }
-        match pending.body.decode() {
-            Ok(mut state) => {
-                state.elements = pending.elements;
+        match pending.body.decode(pending.elements) {
+            Ok(state) => {
                 self.state = state;
                 self.unmatched_includes = None;
                 self.index = RuntimeIndex::build(&self.state);
@@ -535,7 +534,7 @@ impl BuilderSession {
                 .iter()
                 .any(|f| head.defining.binary_search_by(|d| (**d).cmp(f)).is_ok());
             let (decoded, ()) = rayon::join(
-                || body.decode(),
+                || body.decode(Arc::clone(elements)),
                 || {
                     if compiles {
                         // Its result is kept; a broken schema is reported
@@ -545,8 +544,7 @@ impl BuilderSession {
                 },
             );
             match decoded {
-                Ok(mut state) => {
-                    state.elements = Arc::clone(elements);
+                Ok(state) => {
                     self.state = state;
                     self.unmatched_includes = None;
                     self.index = RuntimeIndex::build(&self.state);
@@ -1003,6 +1001,31 @@ impl BuilderSession {
         std::mem::take(&mut self.write_warnings)
     }
 
+    /// Writes the artifact and, best effort, its stamp: without a stamp the
+    /// next build writes the artifact again. A clean build keeps the stamp
+    /// true but makes no cache directory for it.
+    fn write_artifact(
+        &self,
+        artifact: &artifact::Artifact,
+        content_hash: u64,
+        stamp_path: &Path,
+    ) -> Result<(), BuildError> {
+        let path = &self.config.artifact_path;
+        let stat = artifact.write(path).map_err(|source| BuildError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        if self.options.incremental || self.config.cache_dir.is_dir() {
+            let _ = artifact::ArtifactStamp {
+                path: path.clone(),
+                stat,
+                content_hash,
+            }
+            .write(stamp_path);
+        }
+        Ok(())
+    }
+
     pub fn write_outputs(&mut self) -> Result<(), BuildError> {
         if self.dirty && self.pending_body.is_some() {
             // A state to write whole: its body first decoded.
@@ -1028,60 +1051,53 @@ impl BuilderSession {
             ));
         }
         let on_disk = stamp.is_some_and(|stamp| stamp.vouches_for(path, content_hash));
-        if !on_disk {
-            let stat = artifact.write(path).map_err(|source| BuildError::Write {
-                path: path.clone(),
-                source,
-            })?;
-            // Best effort: without a stamp the next build writes the artifact
-            // again. A clean build keeps it true but makes no cache directory.
-            if self.options.incremental || self.config.cache_dir.is_dir() {
-                let _ = artifact::ArtifactStamp {
-                    path: path.clone(),
-                    stat,
-                    content_hash,
-                }
-                .write(&stamp_path);
-            }
+        let schema_hash = self.schemas.as_ref().map_or(0, |s| s.combined_hash());
+        let encode = self.options.incremental && self.dirty && self.pending_body.is_none();
+        if encode {
+            // The summaries new to the table, encoded on every core.
+            let mut entries: Vec<&mut discover::FileEntry> =
+                self.state.files.values_mut().collect();
+            entries
+                .par_iter_mut()
+                .with_max_len(64)
+                .for_each(|entry| entry.summary.encode());
         }
-        if self.options.incremental {
-            let schema_hash = self.schemas.as_ref().map_or(0, |s| s.combined_hash());
-            let encode = self.dirty && self.pending_body.is_none();
-            if encode {
-                // The summaries new to the table, encoded on every core.
-                let mut entries: Vec<&mut discover::FileEntry> =
-                    self.state.files.values_mut().collect();
-                entries
-                    .par_iter_mut()
-                    .with_max_len(64)
-                    .for_each(|entry| entry.summary.encode());
-            }
-            let encoded = || {
+        let write_error = |source| BuildError::Write {
+            path: self.config.cache_dir.clone(),
+            source,
+        };
+        // The state is encoded and written while this thread writes the
+        // artifact: when an edit reaches most of a project, these two writes
+        // are what an incremental build does beyond a clean one.
+        let this = &*self;
+        let (state_written, artifact_written) = beside(
+            || {
                 encode.then(|| {
-                    let elements = persist::StateHead::encode_elements(&self.state.elements);
-                    persist::encode_state(
-                        &self.config,
+                    let elements = persist::StateHead::encode_elements(&this.state.elements);
+                    persist::write_state(
+                        &this.config,
                         schema_hash,
-                        &self.head(elements),
-                        &self.state,
+                        &this.head(elements),
+                        &this.state,
                     )
                 })
-            };
-            let encoded = encoded();
-            let write_error = |source| BuildError::Write {
-                path: self.config.cache_dir.clone(),
-                source,
-            };
-            if let Some(bytes) = encoded {
-                persist::write_state(&self.config, &bytes.map_err(write_error)?)
-                    .map_err(write_error)?;
-                self.dirty = false;
-            } else if let (false, Some(head), Some(pending)) =
-                (self.dirty, self.pending_head.take(), &self.pending_body)
-            {
-                persist::save_head(&self.config, schema_hash, &head, &pending.body)
-                    .map_err(write_error)?;
-            }
+            },
+            || (!on_disk).then(|| this.write_artifact(artifact, content_hash, &stamp_path)),
+        );
+        if let Some(written) = artifact_written {
+            written?;
+        }
+        if let Some(written) = state_written {
+            written.map_err(write_error)?;
+            self.dirty = false;
+        } else if let (true, false, Some(head), Some(pending)) = (
+            self.options.incremental,
+            self.dirty,
+            self.pending_head.take(),
+            &self.pending_body,
+        ) {
+            persist::save_head(&self.config, schema_hash, &head, &pending.body)
+                .map_err(write_error)?;
         }
         Ok(())
     }

@@ -126,6 +126,11 @@ impl LazySummary {
         self.has_diagnostics
     }
 
+    /// Bytes of the kept encoding (0 before [`LazySummary::encode`]).
+    pub fn encoded_len(&self) -> usize {
+        self.encoded.as_deref().map_or(0, <[u8]>::len)
+    }
+
     /// Keeps the summary's encoding beside it, so a state write copies bytes
     /// (the encodes of many summaries then run on every core first).
     pub fn encode(&mut self) {
