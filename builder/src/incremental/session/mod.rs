@@ -1073,11 +1073,11 @@ impl BuilderSession {
         let (state_written, artifact_written) = beside(
             || {
                 encode.then(|| {
-                    let elements = persist::StateHead::encode_elements(&this.state.elements);
                     persist::write_state(
                         &this.config,
                         schema_hash,
-                        &this.head(elements),
+                        &this.head(persist::Blob::default()),
+                        &this.state.elements,
                         &this.state,
                     )
                 })

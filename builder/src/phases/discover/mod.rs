@@ -137,8 +137,17 @@ impl LazySummary {
         if self.encoded.is_none() {
             // postcard cannot fail on plain data; an empty encoding would
             // decode to an error summary, never to a wrong one.
+            // Sized first (postcard's size flavor walks without writing):
+            // a summary of 5,000 definitions is 1.4 MB, and growing a
+            // buffer to that copies it over and over.
+            let summary = self.get();
+            let len = postcard::serialize_with_flavor::<ModuleSummary, _, usize>(
+                summary,
+                postcard::ser_flavors::Size::default(),
+            )
+            .unwrap_or_default();
             self.encoded = Some(Arc::from(
-                postcard::to_allocvec(self.get()).unwrap_or_default(),
+                postcard::to_extend(summary, Vec::with_capacity(len)).unwrap_or_default(),
             ));
         }
     }
