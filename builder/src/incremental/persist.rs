@@ -245,6 +245,42 @@ impl StateHead<'_> {
             .map_err(|e| format!("undecodable elements: {e}"))
     }
 
+    /// How many elements each file holds, read from the encoded elements
+    /// without decoding them (ids are `<file>::<name>`, sorted, so a file's
+    /// ids are adjacent), in the order of their ids.
+    pub fn elements_per_file(&self) -> Result<Vec<(&str, usize)>, String> {
+        let undecodable = || "undecodable elements".to_string();
+        let mut bytes: &[u8] = &self.elements.0;
+        let take_varint = |bytes: &mut &[u8]| -> Option<usize> {
+            let mut value = 0usize;
+            for shift in (0..64).step_by(7) {
+                let (&byte, rest) = bytes.split_first()?;
+                *bytes = rest;
+                value |= usize::from(byte & 0x7f).checked_shl(shift)?;
+                if byte & 0x80 == 0 {
+                    return Some(value);
+                }
+            }
+            None
+        };
+        let count = take_varint(&mut bytes).ok_or_else(undecodable)?;
+        let mut per_file: Vec<(&str, usize)> = Vec::new();
+        for _ in 0..count {
+            let key_len = take_varint(&mut bytes).ok_or_else(undecodable)?;
+            let key = bytes.get(..key_len).ok_or_else(undecodable)?;
+            let key = std::str::from_utf8(key).map_err(|_| undecodable())?;
+            bytes = &bytes[key_len..];
+            let value_len = take_varint(&mut bytes).ok_or_else(undecodable)?;
+            bytes = bytes.get(value_len..).ok_or_else(undecodable)?;
+            let file = crate::phases::link::file_of_id(key).unwrap_or(key);
+            match per_file.last_mut() {
+                Some((last, n)) if *last == file => *n += 1,
+                _ => per_file.push((file, 1)),
+            }
+        }
+        Ok(per_file)
+    }
+
     /// Every include-glob match: the table's entries and the unread ones, sorted.
     pub fn entries(&self) -> Vec<&str> {
         let mut entries: Vec<&str> = self
@@ -986,6 +1022,35 @@ mod tests {
             assert_eq!(out.len(), varint_len(n), "{n}");
             assert_eq!(out, postcard::to_allocvec(&n).unwrap(), "{n}");
         }
+    }
+
+    #[test]
+    fn elements_per_file_are_counted_without_decoding_and_a_corrupt_blob_is_refused() {
+        let elements: BTreeMap<String, String> = [
+            ("src/a.ts.bak::Z", "{}"),
+            ("src/a.ts::X", "{}"),
+            ("src/a.ts::Y", &"v".repeat(300)),
+            ("src/b.ts::W", "{}"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let head = StateHead {
+            elements: StateHead::encode_elements(&elements),
+            ..StateHead::default()
+        };
+        // `.` sorts before `:`: a file named like another's prefix comes first.
+        assert_eq!(
+            head.elements_per_file().unwrap(),
+            vec![("src/a.ts.bak", 1), ("src/a.ts", 2), ("src/b.ts", 1)]
+        );
+        let mut cut = head.elements.0.to_vec();
+        cut.truncate(cut.len() - 5);
+        let corrupt = StateHead {
+            elements: Blob(Cow::Owned(cut)),
+            ..StateHead::default()
+        };
+        assert!(corrupt.elements_per_file().is_err());
     }
 
     #[test]

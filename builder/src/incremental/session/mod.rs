@@ -32,7 +32,7 @@ use crate::phases::artifact::{self, Artifact, ArtifactMeta, BuilderArtifactDelta
 use crate::phases::discover::{self, Discovery, DiscoveryInput, Globs};
 use crate::phases::graphql::render::Rendered;
 use crate::phases::graphql::schema::{load_schemas, SchemaError, SchemaSet};
-use crate::phases::link::{self, ResolvedDefinition};
+use crate::phases::link::ResolvedDefinition;
 use crate::report::{
     BuildReport, CacheStats, FileCacheStatus, FileCounts, RecomputedCounts, Timer,
 };
@@ -442,7 +442,7 @@ impl BuilderSession {
                         head.racy_after_ns,
                     )
                 },
-                || body.as_ref().map(|_| head.decode_elements()),
+                || body.as_ref().map(|_| self.head_elements(head)),
             );
             elements = decoded;
             unlisted.unwrap_or_else(|| {
@@ -463,8 +463,17 @@ impl BuilderSession {
         if let Some((path, source)) = unreadable {
             return Err(BuildError::UnreadableDir { path, source });
         }
+        let mut per_file = None;
+        let mut mostly_moved = false;
         let elements = match elements {
-            Some(Ok(elements)) => Some(Arc::new(elements)),
+            Some(Ok(HeadElements::Decoded(counts, elements))) => {
+                per_file = Some(counts);
+                Some(Arc::new(elements))
+            }
+            Some(Ok(HeadElements::MostlyMoved)) => {
+                mostly_moved = true;
+                None
+            }
             Some(Err(reason)) => {
                 cache_note = Some(discarded_note(&reason));
                 None
@@ -478,10 +487,9 @@ impl BuilderSession {
         // incremental process took 1.0–1.6 s where a clean one took 0.3 s).
         // A suspect only re-read for raciness (its stat as recorded) has
         // not moved.
-        let mostly_moved = match (head, &stat_scan, &elements) {
-            (Some(head), Some(scan), Some(elements)) => self.mostly_moved(head, scan, elements),
-            _ => false,
-        };
+        if let (Some(head), Some(scan), Some(per_file)) = (head, &stat_scan, &per_file) {
+            mostly_moved = self.mostly_moved(head, scan, per_file);
+        }
         if mostly_moved {
             cache_note = Some("most elements are in the files that changed: built cold".into());
         }
@@ -610,6 +618,45 @@ impl BuilderSession {
         }
     }
 
+    /// The head's elements, decoded, with how many each file holds; or,
+    /// without decoding them, that the few files holding most of them
+    /// moved (one file of 5,000 operations: the decode was a tenth of a
+    /// build that then went cold).
+    fn head_elements(&self, head: &persist::StateHead<'_>) -> Result<HeadElements, String> {
+        let per_file = head.elements_per_file()?;
+        let total: usize = per_file.iter().map(|(_, n)| n).sum();
+        if total >= MOSTLY_MOVED_MIN {
+            let mut largest: Vec<(&str, usize)> = per_file.clone();
+            largest.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+            largest.truncate(QUICK_MOVED_FILES);
+            let moved: usize = largest
+                .iter()
+                .filter(|(file, _)| self.moved_since(head, file))
+                .map(|(_, n)| n)
+                .sum();
+            if 2 * moved > total {
+                return Ok(HeadElements::MostlyMoved);
+            }
+        }
+        let counts = per_file
+            .into_iter()
+            .map(|(file, n)| (file.to_string(), n))
+            .collect();
+        Ok(HeadElements::Decoded(counts, head.decode_elements()?))
+    }
+
+    /// Whether a file's stat differs from the one the head recorded (or the
+    /// head has none, or it cannot be read now).
+    fn moved_since(&self, head: &persist::StateHead<'_>, file: &str) -> bool {
+        let recorded = head
+            .files
+            .binary_search_by(|f| (*f.path).cmp(file))
+            .ok()
+            .map(|at| head.files[at].stat);
+        let now = crate::io::fingerprint::stat(&self.config.root_dir.join(file));
+        recorded.is_none_or(|r| now.map_or(true, |s| s != r))
+    }
+
     /// When the files that moved hold most of the elements, the state
     /// saves little and costs its decode and its diff: a cold build is
     /// faster (5,000 operations spreading one fragment in one file: an
@@ -620,27 +667,18 @@ impl BuilderSession {
         &self,
         head: &persist::StateHead<'_>,
         scan: &stat_scan::StatScan,
-        elements: &BTreeMap<String, String>,
+        per_file: &[(String, usize)],
     ) -> bool {
-        if scan.suspects.is_empty() || elements.len() < MOSTLY_MOVED_MIN {
+        let total: usize = per_file.iter().map(|(_, n)| n).sum();
+        if scan.suspects.is_empty() || total < MOSTLY_MOVED_MIN {
             return false;
-        }
-        let mut per_file: BTreeMap<&str, usize> = BTreeMap::new();
-        for file in elements.keys().filter_map(|id| link::file_of_id(id)) {
-            if scan.suspects.contains(file) {
-                *per_file.entry(file).or_default() += 1;
-            }
         }
         let moved: usize = per_file
             .iter()
-            .filter(|(file, _)| {
-                let recorded = head.files.iter().find(|f| &*f.path == **file);
-                let now = crate::io::fingerprint::stat(&self.config.root_dir.join(file));
-                recorded.is_none_or(|r| now.map_or(true, |s| s != r.stat))
-            })
+            .filter(|(file, _)| scan.suspects.contains(file) && self.moved_since(head, file))
             .map(|(_, n)| n)
             .sum();
-        2 * moved > elements.len()
+        2 * moved > total
     }
 
     /// Discovery from nothing: walk (or reuse the walk made for a state
@@ -1134,6 +1172,19 @@ fn wanted_new_file<A: std::ops::Deref<Target = str>>(
 /// Projects smaller than this always build from their state: a cold build
 /// of a few hundred elements costs too little to be worth the switch.
 const MOSTLY_MOVED_MIN: usize = 1_000;
+
+/// How many of the files holding the most elements are stat'ed before the
+/// elements are decoded: when these few hold most of them and moved, the
+/// decode is skipped. More would repeat the stat scan's work.
+const QUICK_MOVED_FILES: usize = 8;
+
+/// What the head's elements came to, beside the stat scan.
+enum HeadElements {
+    /// Decoded, with each file's count.
+    Decoded(Vec<(String, usize)>, BTreeMap<String, String>),
+    /// Not decoded: the few files holding most of them moved.
+    MostlyMoved,
+}
 
 fn discarded_note(reason: &str) -> String {
     format!("persisted state discarded ({reason}): cold build")
