@@ -627,7 +627,7 @@ impl BuilderSession {
         let total: usize = per_file.iter().map(|(_, n)| n).sum();
         if total >= MOSTLY_MOVED_MIN {
             let mut largest: Vec<(&str, usize)> = per_file.clone();
-            largest.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+            largest.sort_unstable_by_key(|&(_, n)| std::cmp::Reverse(n));
             largest.truncate(QUICK_MOVED_FILES);
             let moved: usize = largest
                 .iter()
