@@ -70,6 +70,75 @@ pub enum RunError {
     Cachegrind { path: PathBuf, reason: String },
     #[error("the runner has no scripted measurement left for request {request}")]
     MockExhausted { request: String },
+    #[error("could not copy the worker {from} to {to}: {source}")]
+    CopyExe {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The two executables of an interleaved comparison, each a fresh copy made
+/// at the same moment in the same way (removed on drop). Identical binaries
+/// at two paths ran at different speeds: the file the parent itself runs,
+/// or one whose page cache was filled another way (a linker's writes, a
+/// cache restore), executed 2–4% more or less CPU at every start here, and
+/// an A/A check once saw its head side +6–11% on every short row. Copies
+/// made together start equal, and only workers touch them.
+pub struct PairedExes {
+    dir: PathBuf,
+    pub base: PathBuf,
+    pub head: PathBuf,
+}
+
+impl PairedExes {
+    pub fn copy(base: &Path, head: &Path, dir: &Path) -> Result<PairedExes, RunError> {
+        let copy = |from: &Path, side: &str| -> Result<PathBuf, RunError> {
+            let to_dir = dir.join(side);
+            let name = from
+                .file_name()
+                .map_or_else(|| "soda-perf".into(), std::ffi::OsStr::to_os_string);
+            let to = to_dir.join(name);
+            std::fs::create_dir_all(&to_dir)
+                .and_then(|()| std::fs::copy(from, &to))
+                .map_err(|source| RunError::CopyExe {
+                    from: from.to_path_buf(),
+                    to: to.clone(),
+                    source,
+                })?;
+            Ok(to)
+        };
+        Ok(PairedExes {
+            dir: dir.to_path_buf(),
+            base: copy(base, "base")?,
+            head: copy(head, "head")?,
+        })
+    }
+
+    /// The copies of the running executable, for both sides (selftest).
+    pub fn of_current_exe(dir: &Path) -> Result<PairedExes, RunError> {
+        let exe = std::env::current_exe().map_err(|source| RunError::Spawn {
+            exe: PathBuf::from("<current executable>"),
+            source,
+        })?;
+        PairedExes::copy(&exe, &exe, dir)
+    }
+
+    /// A copy of the running executable beside a given base.
+    pub fn with_current_head(base: &Path, dir: &Path) -> Result<PairedExes, RunError> {
+        let exe = std::env::current_exe().map_err(|source| RunError::Spawn {
+            exe: PathBuf::from("<current executable>"),
+            source,
+        })?;
+        PairedExes::copy(base, &exe, dir)
+    }
+}
+
+impl Drop for PairedExes {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn stderr_suffix(stderr_tail: &str) -> String {
@@ -501,6 +570,29 @@ mod tests {
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         path
+    }
+
+    #[test]
+    fn both_sides_run_fresh_copies_that_go_when_the_comparison_ends() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let worker = fake_worker(dir.path(), "exit 0");
+        let exes_dir = dir.path().join("exes");
+        let exes = PairedExes::copy(&worker, &worker, &exes_dir).unwrap();
+        assert_ne!(exes.base, exes.head);
+        assert_ne!(exes.base, worker);
+        for copy in [&exes.base, &exes.head] {
+            assert_eq!(
+                std::fs::read(copy).unwrap(),
+                std::fs::read(&worker).unwrap()
+            );
+            let mode = std::fs::metadata(copy).unwrap().permissions().mode();
+            assert!(mode & 0o111 != 0, "{copy:?} is executable");
+        }
+        drop(exes);
+        assert!(!exes_dir.exists());
+        let missing = PairedExes::copy(&dir.path().join("nope"), &worker, &exes_dir);
+        assert!(matches!(missing, Err(RunError::CopyExe { .. })));
     }
 
     fn ok_report_line() -> String {
