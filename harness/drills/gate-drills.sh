@@ -12,7 +12,10 @@
 # checks of the slowed build and three A/A checks, and +2% allocated bytes
 # every third round. SCHEDULE=mixed runs, per round, two checks of the
 # slowed build (quiet), one A/A check quiet and one beside a cargo build,
-# and +2% allocated bytes every third round. Under a parallel cargo build a wall-time row's per-pair σ is
+# and +2% allocated bytes every third round. SCHEDULE=aa is for the false-alarm
+# rate: per round one A/A check beside a cargo build and two quiet, a
+# slowed check every second round and +2% allocated bytes in the first.
+# Under a parallel cargo build a wall-time row's per-pair σ is
 # 0.4–1.1 here, so detection is drilled on the quiet machine.
 #
 # No check starts after DEADLINE_EPOCH (seconds since 1970).
@@ -62,6 +65,18 @@ loaded() { # label binary extra-args…: the same check beside a cargo build
 for round in $(seq "$FIRST" "$ROUNDS"); do
     if [ "${SCHEDULE:-quiet}" = loaded ]; then
         loaded "aa-loaded-$round" "$A_BIN"
+        continue
+    fi
+    if [ "${SCHEDULE:-quiet}" = aa ]; then
+        loaded "aa-loaded-$round" "$A_BIN"
+        check "aa-quiet-$round" "$A_BIN"
+        check "aa-quiet-b-$round" "$A_BIN"
+        if [ $((round % 2)) -eq 0 ]; then
+            check "slow-$round" "$SLOW_BIN"
+        fi
+        if [ "$round" -eq 1 ]; then
+            check "alloc-$round" "$A_BIN" --inject-alloc-pct 2
+        fi
         continue
     fi
     if [ "${SCHEDULE:-quiet}" = mixed ]; then
