@@ -363,3 +363,57 @@ fn selftest_counts_false_alarms_and_detections() {
     assert!(text.contains("tiny/cold"), "{text}");
     assert!(text.contains("3/3 = 100.0%"), "{text}");
 }
+
+/// A worker of one build whose runs on the working copy prepared for the
+/// head take 10% longer (what two copies of a fixture did under heavy
+/// file-system load); `copies` records which copy each run used.
+fn copy_biased(copies: Rc<std::cell::RefCell<Vec<bool>>>) -> MockRunner {
+    let calls = Rc::new(Cell::new(0usize));
+    MockRunner::with_fn(move |req| {
+        let n = calls.get();
+        calls.set(n + 1);
+        let on_head_copy = req
+            .config_path
+            .components()
+            .any(|c| c.as_os_str() == "head");
+        copies.borrow_mut().push(on_head_copy);
+        let wobble = 1.0 + [0.0, 0.012, -0.008, 0.02, -0.015, 0.005, -0.01][n % 7];
+        let copy = if on_head_copy { 1.10 } else { 1.0 };
+        Ok(Measurement::fixed(100.0 * copy * wobble))
+    })
+}
+
+#[test]
+fn a_working_copy_slower_than_the_other_is_charged_to_neither_side() {
+    let (dir, location) = fixture_dir();
+    let (base_copies, head_copies) = (Rc::default(), Rc::default());
+    let mut base = copy_biased(Rc::clone(&base_copies));
+    let mut head = copy_biased(Rc::clone(&head_copies));
+    let baseline = stored(&wobbly(100.0), 1e6);
+    let plan = CheckPlan {
+        baseline: &baseline,
+        current: &baseline,
+        fixtures: std::slice::from_ref(&location),
+        base_options: &options(),
+        head_options: &options(),
+        gate: &gate(),
+        paired: &PairedConfig::default(),
+        foreign_machine: false,
+        interleave: Interleave::All,
+        work_dir: &dir.path().join("work"),
+    };
+    let outcome = decide(&plan, &mut base, &mut head, &mut |_, _| {}).unwrap();
+    let wall = row(&outcome.report, "wall_ms");
+    assert_ne!(
+        wall.metric.verdict,
+        Verdict::Regressed,
+        "{}",
+        wall.metric.reason
+    );
+    assert_eq!(outcome.report.exit_code(), 0);
+    // Each side ran on both copies.
+    for copies in [&base_copies, &head_copies] {
+        let copies: &Vec<bool> = &copies.borrow();
+        assert!(copies.iter().any(|&h| h) && copies.iter().any(|&h| !h));
+    }
+}

@@ -367,6 +367,17 @@ impl ScenarioRun {
         self.verify
     }
 
+    /// Trades working copies with `other` (same fixture and scenario): what
+    /// one copy's files cost to read or write then falls on both sides in
+    /// turn. Each must be primed again: a persisted state is its writer's.
+    pub fn trade_projects(&mut self, other: &mut ScenarioRun) {
+        debug_assert_eq!(
+            (&self.fixture, self.scenario),
+            (&other.fixture, other.scenario)
+        );
+        std::mem::swap(&mut self.project, &mut other.project);
+    }
+
     /// The un-measured set-up: scenarios that build on persisted state get
     /// one cold build first so the cache exists.
     pub fn prime(&mut self, runner: &mut dyn Runner) -> Result<(), ScenarioError> {

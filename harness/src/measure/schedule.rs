@@ -103,6 +103,23 @@ impl<'a, 'p> Schedule<'a, 'p> {
         Ok(())
     }
 
+    /// Two lanes trade working copies, then every lane is primed and warmed
+    /// again on its new copy (see [`ScenarioRun::trade_projects`]).
+    pub fn trade_projects(
+        &mut self,
+        a: usize,
+        b: usize,
+        warmup: usize,
+    ) -> Result<(), ScenarioError> {
+        let (low, high) = (a.min(b), a.max(b));
+        if low == high || high >= self.lanes.len() {
+            return Ok(());
+        }
+        let (first, rest) = self.lanes.split_at_mut(high);
+        first[low].run.trade_projects(rest[0].run);
+        self.prime_and_warm(warmup)
+    }
+
     /// Measured run `index` of `of`, one per lane in `order` (lane indexes).
     pub fn measure_round(
         &mut self,
