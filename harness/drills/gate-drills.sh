@@ -13,8 +13,10 @@
 # every third round. SCHEDULE=mixed runs, per round, two checks of the
 # slowed build (quiet), one A/A check quiet and one beside a cargo build,
 # and +2% allocated bytes every third round. SCHEDULE=aa is for the false-alarm
-# rate: per round one A/A check beside a cargo build and two quiet, a
-# slowed check every second round and +2% allocated bytes in the first.
+# rate: per round one A/A check beside a cargo build, one quiet, one beside
+# a heavy load (heavy(): a release build of the workspace and the fuzzer's
+# file churn), a slowed check every second round and +2% allocated bytes
+# in the first.
 # Under a parallel cargo build a wall-time row's per-pair σ is
 # 0.4–1.1 here, so detection is drilled on the quiet machine.
 #
@@ -62,6 +64,42 @@ loaded() { # label binary extra-args…: the same check beside a cargo build
     pkill -f -- "--target-dir $load_dir" 2>/dev/null
 }
 
+heavy() { # label binary extra-args…: the same check beside a release build
+    # of the whole workspace from nothing and the mutation fuzzer's file
+    # churn, both in loops (what ran when generation 6 raised its two false
+    # alarms). HEAVY_FUZZ_BIN/HEAVY_FUZZ_TEST: a soda-builder and a copy of
+    # target/debug/deps/fuzz-*; without them only the build loads.
+    local heavy_dir="$OUT/heavy-target"
+    (
+        cd "$ROOT" || exit
+        while true; do
+            rm -rf "$heavy_dir"
+            cargo build -q --release --workspace --target-dir "$heavy_dir" >/dev/null 2>&1
+        done
+    ) &
+    local build_pid=$!
+    local fuzz_pid=""
+    if [ -n "${HEAVY_FUZZ_TEST:-}" ]; then
+        (
+            cd "$ROOT/builder" || exit
+            while true; do
+                SODA_FUZZ_CASES=3000 SODA_FUZZ_SEED=$RANDOM SODA_FUZZ_BIN="$HEAVY_FUZZ_BIN" \
+                    "$HEAVY_FUZZ_TEST" >/dev/null 2>&1
+            done
+        ) &
+        fuzz_pid=$!
+    fi
+    sleep 5
+    check "$@"
+    for pid in $build_pid $fuzz_pid; do
+        pkill -P "$pid" 2>/dev/null
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    pkill -f -- "--target-dir $heavy_dir" 2>/dev/null
+    [ -n "${HEAVY_FUZZ_TEST:-}" ] && pkill -f -- "$HEAVY_FUZZ_TEST" 2>/dev/null
+}
+
 for round in $(seq "$FIRST" "$ROUNDS"); do
     if [ "${SCHEDULE:-quiet}" = loaded ]; then
         loaded "aa-loaded-$round" "$A_BIN"
@@ -70,7 +108,7 @@ for round in $(seq "$FIRST" "$ROUNDS"); do
     if [ "${SCHEDULE:-quiet}" = aa ]; then
         loaded "aa-loaded-$round" "$A_BIN"
         check "aa-quiet-$round" "$A_BIN"
-        check "aa-quiet-b-$round" "$A_BIN"
+        heavy "aa-heavy-$round" "$A_BIN"
         if [ $((round % 2)) -eq 0 ]; then
             check "slow-$round" "$SLOW_BIN"
         fi
