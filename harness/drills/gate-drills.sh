@@ -30,10 +30,14 @@ A_BIN=$1 SLOW_BIN=$2 ROOT=$3 OUT=$4 ROUNDS=${5:-10} FIRST=${6:-1} DEADLINE=${7:-
 SUITE=(--fixture large-app,xxxlarge --scenario cold,warm,targeted --no-calibrate --no-verify)
 mkdir -p "$OUT"
 
+past_deadline() {
+    [ "$DEADLINE" -gt 0 ] && [ "$(date +%s)" -ge "$DEADLINE" ]
+}
+
 check() { # label binary extra-args…
     local label=$1 bin=$2
     shift 2
-    if [ "$DEADLINE" -gt 0 ] && [ "$(date +%s)" -ge "$DEADLINE" ]; then
+    if past_deadline; then
         return
     fi
     local start
@@ -45,6 +49,7 @@ check() { # label binary extra-args…
 }
 
 loaded() { # label binary extra-args…: the same check beside a cargo build
+    past_deadline && return
     local load_dir="$OUT/load-target"
     # The build restarts from nothing until the check ends, so the load
     # lasts as long as the check, however long that is.
@@ -69,6 +74,7 @@ heavy() { # label binary extra-args…: the same check beside a release build
     # churn, both in loops (what ran when generation 6 raised its two false
     # alarms). HEAVY_FUZZ_BIN/HEAVY_FUZZ_TEST: a soda-builder and a copy of
     # target/debug/deps/fuzz-*; without them only the build loads.
+    past_deadline && return
     local heavy_dir="$OUT/heavy-target"
     (
         cd "$ROOT" || exit
