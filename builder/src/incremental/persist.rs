@@ -818,13 +818,7 @@ pub fn write_state(
         Part::HeadThenElements(&fields, elements),
         Part::Value(state),
     )?;
-    write_atomic_streamed(
-        &state_path(config),
-        Durability::Unsynced,
-        frame.len(),
-        |file| frame.write_to(file).map(|_| ()),
-    )
-    .map(|_| ())
+    write_frame(config, &frame)
 }
 
 /// Writes `head` in front of the body a loaded state already has, without
@@ -843,6 +837,14 @@ pub fn save_head(
         Part::Value(head),
         Part::<()>::Raw(&bytes[..body.len]),
     )?;
+    write_frame(config, &frame)
+}
+
+/// Streams `frame` into the state file's temp file and renames it in place.
+fn write_frame<H: Serialize + ?Sized, B: Serialize + ?Sized>(
+    config: &Config,
+    frame: &Frame<'_, H, B>,
+) -> std::io::Result<()> {
     write_atomic_streamed(
         &state_path(config),
         Durability::Unsynced,

@@ -118,19 +118,13 @@ impl PairedExes {
 
     /// The copies of the running executable, for both sides (selftest).
     pub fn of_current_exe(dir: &Path) -> Result<PairedExes, RunError> {
-        let exe = std::env::current_exe().map_err(|source| RunError::Spawn {
-            exe: PathBuf::from("<current executable>"),
-            source,
-        })?;
+        let exe = ProcessRunner::current_exe(dir)?.exe;
         PairedExes::copy(&exe, &exe, dir)
     }
 
     /// A copy of the running executable beside a given base.
     pub fn with_current_head(base: &Path, dir: &Path) -> Result<PairedExes, RunError> {
-        let exe = std::env::current_exe().map_err(|source| RunError::Spawn {
-            exe: PathBuf::from("<current executable>"),
-            source,
-        })?;
+        let exe = ProcessRunner::current_exe(dir)?.exe;
         PairedExes::copy(base, &exe, dir)
     }
 }
