@@ -16,7 +16,9 @@
 # rate: per round one A/A check beside a cargo build, one quiet, one beside
 # a heavy load (heavy(): a release build of the workspace and the fuzzer's
 # file churn), a slowed check every second round and +2% allocated bytes
-# in the first.
+# in the first. SCHEDULE=count is for the A/A count on one gate: per round
+# an A/A check quiet, one beside a cargo build and one quiet again, one
+# beside the heavy load every third round; nothing else.
 # Under a parallel cargo build a wall-time row's per-pair σ is
 # 0.4–1.1 here, so detection is drilled on the quiet machine.
 #
@@ -109,6 +111,15 @@ heavy() { # label binary extra-args…: the same check beside a release build
 for round in $(seq "$FIRST" "$ROUNDS"); do
     if [ "${SCHEDULE:-quiet}" = loaded ]; then
         loaded "aa-loaded-$round" "$A_BIN"
+        continue
+    fi
+    if [ "${SCHEDULE:-quiet}" = count ]; then
+        check "aa-quiet-$round" "$A_BIN"
+        loaded "aa-loaded-$round" "$A_BIN"
+        check "aa-quiet-b-$round" "$A_BIN"
+        if [ $((round % 3)) -eq 0 ]; then
+            heavy "aa-heavy-$round" "$A_BIN"
+        fi
         continue
     fi
     if [ "${SCHEDULE:-quiet}" = aa ]; then

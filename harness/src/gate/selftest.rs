@@ -7,6 +7,14 @@
 //! estimate: many synthetic A/A checks drawn from the measured per-pair log
 //! ratios with random signs (under "no change" a pair's log ratio is
 //! symmetric about 0), run through the same adaptive rule and Holm.
+//!
+//! Random signs assume the two sides are exchangeable. A side that runs
+//! steadily slower on the same binary (generation 6's two false alarms: a
+//! working copy, an executable path) breaks that, and flipping signs
+//! hides it. So each row also reports its side bias (the pooled A/A
+//! median ratio with its interval), and a second resampled estimate flips
+//! signs about that median instead of about 0: it keeps the bias the A/A
+//! runs showed and asks how often the gate would then cry regression.
 
 use std::path::Path;
 
@@ -52,7 +60,63 @@ pub struct RowRates {
     pub sigma_wall: f64,
     /// Pooled A/A log ratios per paired metric (for resampling).
     pub pooled: Vec<(&'static str, Vec<f64>)>,
+    /// The pooled A/A wall-time ratio head/base minus 1, with its 95%
+    /// interval: what one side's conditions cost the other on one binary.
+    pub side_bias_wall: Option<SideBias>,
+    /// Synthetic A/A checks flagging this row, signs flipped about 0.
     pub resampled_false_alarms: usize,
+    /// The same, signs flipped about the row's own A/A median (bias kept).
+    pub resampled_false_alarms_biased: usize,
+}
+
+/// A fraction (0.01 = +1%) with its 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SideBias {
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl SideBias {
+    /// The median of pooled log ratios and its order-statistics interval.
+    pub fn of_log_ratios(logs: &[f64]) -> Option<SideBias> {
+        let mut sorted: Vec<f64> = logs.iter().copied().filter(|v| v.is_finite()).collect();
+        if sorted.len() < 6 {
+            return None;
+        }
+        sorted.sort_by(f64::total_cmp);
+        let median = crate::stats::median_of(&sorted)?;
+        let (low, high) = crate::stats::paired::median_ci_order_statistics(&sorted, 0.95)?;
+        Some(SideBias {
+            estimate: median.exp_m1(),
+            low: low.exp_m1(),
+            high: high.exp_m1(),
+        })
+    }
+
+    /// Whether the interval excludes "no bias".
+    pub fn is_real(&self) -> bool {
+        self.low > 0.0 || self.high < 0.0
+    }
+}
+
+/// Where a synthetic A/A check's random signs flip each pooled log ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlipAbout {
+    /// About 0: the sides are assumed exchangeable.
+    Zero,
+    /// About each row and metric's own pooled median: the side bias the A/A
+    /// runs measured stays in every synthetic pair.
+    ObservedMedian,
+}
+
+/// What the synthetic A/A checks flagged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResampledAlarms {
+    /// Per row (in the order given), the synthetic checks that flagged it.
+    pub per_row: Vec<usize>,
+    /// Synthetic whole checks that flagged anything.
+    pub checks: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +127,8 @@ pub struct SelftestReport {
     pub resamples: usize,
     /// Synthetic whole A/A checks (all rows, Holm) that flagged anything.
     pub resampled_gate_false_alarms: usize,
+    /// The same, with each row's measured side bias kept.
+    pub resampled_gate_false_alarms_biased: usize,
     /// Whole measured A/A checks that flagged anything.
     pub gate_false_alarms: usize,
     /// Whole slowed checks that flagged every row.
@@ -109,7 +175,9 @@ pub fn run_selftest(
                 ab_pairs: 0,
                 sigma_wall: 0.0,
                 pooled: PAIRED_METRICS.iter().map(|m| (*m, Vec::new())).collect(),
+                side_bias_wall: None,
                 resampled_false_alarms: 0,
+                resampled_false_alarms_biased: 0,
             });
         }
     }
@@ -182,60 +250,97 @@ pub fn run_selftest(
         }
     }
     for row in &mut rows {
-        row.sigma_wall = row
+        let wall = row
             .pooled
             .iter()
             .find(|(name, _)| *name == metric_names::WALL_MS)
-            .and_then(|(_, logs)| crate::stats::Sample::from_slice(logs).ok())
+            .map(|(_, logs)| logs.as_slice())
+            .unwrap_or_default();
+        row.sigma_wall = crate::stats::Sample::from_slice(wall)
+            .ok()
             .map_or(f64::NAN, |s| 1.4826 * s.mad());
+        row.side_bias_wall = SideBias::of_log_ratios(wall);
     }
-    let resampled_gate_false_alarms =
-        resample_aa(&mut rows, plan.gate, plan.paired, plan.resamples);
+    let exchangeable = resample_aa(
+        &rows,
+        plan.gate,
+        plan.paired,
+        plan.resamples,
+        FlipAbout::Zero,
+    );
+    let biased = resample_aa(
+        &rows,
+        plan.gate,
+        plan.paired,
+        plan.resamples,
+        FlipAbout::ObservedMedian,
+    );
+    for (index, row) in rows.iter_mut().enumerate() {
+        row.resampled_false_alarms = exchangeable.per_row[index];
+        row.resampled_false_alarms_biased = biased.per_row[index];
+    }
     Ok(SelftestReport {
         rows,
         runs: plan.runs,
         slowdown_pct: plan.slowdown_pct,
         resamples: plan.resamples,
-        resampled_gate_false_alarms,
+        resampled_gate_false_alarms: exchangeable.checks,
+        resampled_gate_false_alarms_biased: biased.checks,
         gate_false_alarms,
         gate_detections,
     })
 }
 
 /// Synthetic A/A checks from the pooled per-pair log ratios: each row draws
-/// pairs with replacement and flips each one's sign at random, looks after
-/// the initial pairs and after every batch exactly as `check` does, and the
-/// rows of one synthetic check share Holm's correction. Returns how many
-/// synthetic checks flagged anything; per-row counts go to the rows.
+/// pairs with replacement and flips each one's sign at random (about
+/// `flip_about`), looks after the initial pairs and after every batch
+/// exactly as `check` does, and the rows of one synthetic check share
+/// Holm's correction.
 pub fn resample_aa(
-    rows: &mut [RowRates],
+    rows: &[RowRates],
     gate: &GateConfig,
     config: &PairedConfig,
     resamples: usize,
-) -> usize {
+    flip_about: FlipAbout,
+) -> ResampledAlarms {
     let mut rng = Xoshiro256StarStar::seed_from_u64(0x5E1F_7E57);
     // A synthetic check corrects every row's paired tests together, as `check` does.
     let config = &PairedConfig {
         family: rows.len() * PAIRED_METRICS.len(),
         ..*config
     };
-    let mut gate_alarms = 0;
-    for _ in 0..resamples {
-        // (row, metric evidence) of this synthetic check.
-        let mut tests: Vec<(usize, PairedEvidence)> = Vec::new();
-        for (row_index, row) in rows.iter().enumerate() {
-            let usable: Vec<&Vec<f64>> = row
-                .pooled
+    // Per row, per usable metric: the pooled log ratios and their centre.
+    let pools: Vec<Vec<(&[f64], f64)>> = rows
+        .iter()
+        .map(|row| {
+            row.pooled
                 .iter()
                 .map(|(_, logs)| logs)
                 .filter(|logs| logs.len() >= 3)
-                .collect();
+                .map(|logs| {
+                    let centre = match flip_about {
+                        FlipAbout::Zero => 0.0,
+                        FlipAbout::ObservedMedian => crate::stats::median_of(logs).unwrap_or(0.0),
+                    };
+                    (logs.as_slice(), centre)
+                })
+                .collect()
+        })
+        .collect();
+    let mut alarms = ResampledAlarms {
+        per_row: vec![0; rows.len()],
+        checks: 0,
+    };
+    for _ in 0..resamples {
+        // (row, metric evidence) of this synthetic check.
+        let mut tests: Vec<(usize, PairedEvidence)> = Vec::new();
+        for (row_index, usable) in pools.iter().enumerate() {
             if usable.is_empty() {
                 continue;
             }
             // One draw of pair indices serves every metric: a pair's wall,
             // CPU and RSS ratios stay together, as in a real run.
-            let pool_len = usable.iter().map(|l| l.len()).min().unwrap_or(0);
+            let pool_len = usable.iter().map(|(l, _)| l.len()).min().unwrap_or(0);
             let mut draws: Vec<(usize, bool)> = Vec::new();
             let mut target = config.first_look();
             loop {
@@ -244,10 +349,13 @@ pub fn resample_aa(
                 }
                 let evidence: Vec<PairedEvidence> = usable
                     .iter()
-                    .filter_map(|logs| {
+                    .filter_map(|&(logs, centre)| {
                         let heads: Vec<f64> = draws
                             .iter()
-                            .map(|&(i, flip)| if flip { -logs[i] } else { logs[i] }.exp())
+                            .map(|&(i, flip)| {
+                                let noise = logs[i] - centre;
+                                (centre + if flip { -noise } else { noise }).exp()
+                            })
                             .collect();
                         let bases = vec![1.0; heads.len()];
                         paired::paired_evidence(&bases, &heads, gate)
@@ -278,11 +386,11 @@ pub fn resample_aa(
             }
         }
         for &row in &flagged_rows {
-            rows[row].resampled_false_alarms += 1;
+            alarms.per_row[row] += 1;
         }
-        gate_alarms += usize::from(!flagged_rows.is_empty());
+        alarms.checks += usize::from(!flagged_rows.is_empty());
     }
-    gate_alarms
+    alarms
 }
 
 fn rate(count: usize, of: usize) -> String {
@@ -313,7 +421,7 @@ pub fn render(report: &SelftestReport, gate: &GateConfig, config: &PairedConfig)
         config.batch
     );
     out.push_str(&format!(
-        "{:<28} {:<26} {:<26} {:>7} {:>9} {:>9} {:>6} {:<26}\n",
+        "{:<28} {:<26} {:<26} {:>7} {:>9} {:>9} {:>6} {:<26} {:<22} {:<26}\n",
         "fixture/scenario",
         "A/A false alarms [95%]",
         "slowdown detected [95%]",
@@ -321,12 +429,14 @@ pub fn render(report: &SelftestReport, gate: &GateConfig, config: &PairedConfig)
         "MDE@init",
         "MDE@max",
         "pairs",
-        "resampled A/A [95%]"
+        "resampled A/A [95%]",
+        "side bias wall [95%]",
+        "resampled, bias kept [95%]"
     ));
     for row in &report.rows {
         let mde = |n: usize| minimal_detectable_effect(row.sigma_wall, n, gate.alpha, 0.8) * 100.0;
         out.push_str(&format!(
-            "{:<28} {:<26} {:<26} {:>6.1}% {:>8.1}% {:>8.1}% {:>6.1} {:<26}\n",
+            "{:<28} {:<26} {:<26} {:>6.1}% {:>8.1}% {:>8.1}% {:>6.1} {:<26} {:<22} {:<26}\n",
             format!("{}/{}", row.fixture, row.scenario),
             rate(row.false_alarms, row.aa_checks),
             rate(row.detections, row.ab_checks),
@@ -339,6 +449,17 @@ pub fn render(report: &SelftestReport, gate: &GateConfig, config: &PairedConfig)
                 (row.aa_pairs + row.ab_pairs) as f64 / (row.aa_checks + row.ab_checks) as f64
             },
             rate(row.resampled_false_alarms, report.resamples),
+            row.side_bias_wall.map_or_else(
+                || "-".to_string(),
+                |bias| format!(
+                    "{:+.1}% [{:+.1}, {:+.1}]{}",
+                    bias.estimate * 100.0,
+                    bias.low * 100.0,
+                    bias.high * 100.0,
+                    if bias.is_real() { " !" } else { "" }
+                )
+            ),
+            rate(row.resampled_false_alarms_biased, report.resamples),
         ));
     }
     out.push_str(&format!(
@@ -347,6 +468,18 @@ pub fn render(report: &SelftestReport, gate: &GateConfig, config: &PairedConfig)
         rate(report.gate_detections, report.runs),
         rate(report.resampled_gate_false_alarms, report.resamples)
     ));
+    out.push_str(&format!(
+        "resampled A/A checks flagged with each row's side bias kept: {}\n",
+        rate(report.resampled_gate_false_alarms_biased, report.resamples)
+    ));
+    if report
+        .rows
+        .iter()
+        .any(|row| row.side_bias_wall.is_some_and(|bias| bias.is_real()))
+    {
+        out.push_str("! the sides were not exchangeable on this row: the A/A runs of one binary measured one side steadily slower; trust the bias-kept estimate, not the flipped one\n");
+    }
+    out.push_str("resampled: synthetic A/A checks drawn from the pooled A/A pairs with random signs, flipped about 0 (sides exchangeable) or about the row's A/A median (its side bias kept)\n");
     out.push_str("MDE: the smallest slowdown the wall-time row detects with power 0.8 at that many pairs (σ of per-pair log ratios, sign-test efficiency 2/π)\n");
     out
 }

@@ -359,6 +359,7 @@ fn selftest_counts_false_alarms_and_detections() {
     assert_eq!((row.ab_checks, row.detections), (3, 3));
     assert_eq!(report.gate_detections, 3);
     assert!(row.resampled_false_alarms <= 2, "{row:?}");
+    assert!(row.resampled_false_alarms_biased <= 2, "{row:?}");
     let text = selftest::render(&report, &gate(), &PairedConfig::default());
     assert!(text.contains("tiny/cold"), "{text}");
     assert!(text.contains("3/3 = 100.0%"), "{text}");
@@ -416,4 +417,59 @@ fn a_working_copy_slower_than_the_other_is_charged_to_neither_side() {
         let copies: &Vec<bool> = &copies.borrow();
         assert!(copies.iter().any(|&h| h) && copies.iter().any(|&h| !h));
     }
+}
+
+/// A selftest row whose pooled A/A wall and CPU log ratios spread evenly
+/// over ±5% about `bias` (what one binary on both sides measured).
+fn pooled_row(bias: f64) -> selftest::RowRates {
+    let logs: Vec<f64> = (0..400)
+        .map(|i| bias + 0.05 * (2.0 * ((f64::from(i) * 0.618_034) % 1.0) - 1.0))
+        .collect();
+    selftest::RowRates {
+        fixture: "tiny".into(),
+        scenario: "cold".into(),
+        aa_checks: 1,
+        false_alarms: 0,
+        ab_checks: 0,
+        detections: 0,
+        aa_pairs: logs.len(),
+        ab_pairs: 0,
+        sigma_wall: 0.03,
+        pooled: vec![("wall_ms", logs.clone()), ("cpu_ms", logs)],
+        side_bias_wall: None,
+        resampled_false_alarms: 0,
+        resampled_false_alarms_biased: 0,
+    }
+}
+
+#[test]
+fn a_side_bias_is_hidden_by_flipped_signs_and_kept_by_flipping_about_the_median() {
+    let resample = |bias: f64, about| {
+        selftest::resample_aa(
+            &[pooled_row(bias)],
+            &gate(),
+            &PairedConfig::default(),
+            200,
+            about,
+        )
+    };
+    // Exchangeable sides: neither estimate cries regression.
+    assert_eq!(resample(0.0, selftest::FlipAbout::Zero).checks, 0);
+    assert_eq!(resample(0.0, selftest::FlipAbout::ObservedMedian).checks, 0);
+    // One side 9% slower on the same binary: flipping about 0 makes the
+    // bias (nearly) vanish; flipping about the median keeps it, and the
+    // gate flags it.
+    let flipped = resample(0.09, selftest::FlipAbout::Zero);
+    assert!(flipped.checks <= 10, "{flipped:?}");
+    let kept = resample(0.09, selftest::FlipAbout::ObservedMedian);
+    assert!(kept.checks >= 190, "{kept:?}");
+    assert_eq!(kept.per_row, vec![kept.checks]);
+
+    let bias = selftest::SideBias::of_log_ratios(&pooled_row(0.09).pooled[0].1).unwrap();
+    assert!(
+        bias.is_real() && (bias.estimate - 0.094).abs() < 0.01,
+        "{bias:?}"
+    );
+    let none = selftest::SideBias::of_log_ratios(&pooled_row(0.0).pooled[0].1).unwrap();
+    assert!(!none.is_real(), "{none:?}");
 }
