@@ -3,7 +3,12 @@
 --export-json files in OUT: the true effect of each row is the median per-pair
 ratio pooled over every interleaved pair of every slowed check (a long
 interleaved run), and a row counts as detected in a check when its verdict
-is `regressed`. Also the A/A and +2% allocated-bytes counts.
+is `regressed`. Also the A/A and +2% allocated-bytes counts, and per row
+the chance that even a perfect rule with the gate's cap of 240 pairs sees
+the row's estimate past the threshold: the median of 240 per-pair log
+ratios has a standard error of about 1.2533·σ/√240, so a row whose true
+effect θ is close to the threshold t is past it with probability
+Φ((ln(1+θ) − ln(1+t)) / SE). That is the ceiling of its detection rate.
 
     python3 harness/drills/detection.py OUT [OUT…]
 """
@@ -46,12 +51,49 @@ for _, r in slow:
             pooled[(s["fixture"], s["scenario"], metric)] += [
                 math.log(h / b) for b, h in zip(base, head) if b > 0 and h > 0]
 print(f"\nslowed build: {len(slow)} checks, exit 1 in {sum(r['exit_code'] == 1 for _, r in slow)}")
-print(f"{'row':46} {'true effect':>11} {'pairs':>6}  detected")
+def median_interval(logs):
+    """95% order-statistics interval of the median (normal approximation)."""
+    s, n = sorted(logs), len(logs)
+    half = 1.96 * math.sqrt(n) / 2
+    lo, hi = max(0, int(math.floor(n / 2 - half))), min(n - 1, int(math.ceil(n / 2 + half)))
+    return math.exp(s[lo]) - 1, math.exp(s[hi]) - 1
+
+def ceiling_at_cap(logs, threshold=0.05, cap=240):
+    centre = st.median(logs)
+    sigma = 1.4826 * st.median([abs(v - centre) for v in logs])
+    se = 1.2533 * sigma / math.sqrt(cap)
+    z = (centre - math.log1p(threshold)) / se if se > 0 else float("inf")
+    return sigma, 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+print(f"{'row':46} {'true effect [95%]':>24} {'pairs':>6} {'σ':>6} {'ceiling@240':>11}  detected")
 for key in sorted(pooled):
     logs = pooled[key]
     effect = math.exp(st.median(logs)) - 1
+    low, high = median_interval(logs)
+    sigma, ceiling = ceiling_at_cap(logs)
     detected = sum(1 for _, r in slow for row in r["report"]["rows"]
                    if (row["fixture"], row["scenario"], row["metric"]["metric"]) == key
                    and row["metric"]["verdict"] == "regressed")
     mark = "  <- beyond the threshold" if effect > 0.05 else ""
-    print(f"{'/'.join(key):46} {effect*100:+10.1f}% {len(logs):6}  {detected}/{len(slow)}{mark}")
+    print(f"{'/'.join(key):46} {effect*100:+6.1f}% [{low*100:+5.1f}, {high*100:+5.1f}] {len(logs):6} {sigma:6.3f} {ceiling*100:10.0f}%  {detected}/{len(slow)}{mark}")
+
+# A/A: how far each row's median ratio strayed from 1, check by check.
+stray = defaultdict(list)
+aa_pooled = defaultdict(list)
+for _, r in aa:
+    for s in r["interleaved"]:
+        for metric, (base, head) in s.get("samples", {}).items():
+            logs = [math.log(h / b) for b, h in zip(base, head) if b > 0 and h > 0]
+            aa_pooled[(s["fixture"], s["scenario"], metric)] += logs
+            if logs:
+                stray[(s["fixture"], s["scenario"], metric)].append(math.exp(st.median(logs)) - 1)
+if stray:
+    print(f"\nA/A: per row, the per-check median ratio (min … max over {len(aa)} checks),"
+          " and the side bias: the median of every A/A pair pooled, with its 95% interval")
+    for key in sorted(stray):
+        v, logs = stray[key], aa_pooled[key]
+        low, high = median_interval(logs)
+        bias = math.exp(st.median(logs)) - 1
+        mark = "  <- one side slower" if low > 0 or high < 0 else ""
+        print(f"{'/'.join(key):46} {min(v)*100:+6.1f}% … {max(v)*100:+6.1f}%   "
+              f"pooled {bias*100:+5.1f}% [{low*100:+5.1f}, {high*100:+5.1f}] over {len(logs)} pairs{mark}")
