@@ -85,7 +85,7 @@ impl SideBias {
             return None;
         }
         sorted.sort_by(f64::total_cmp);
-        let median = crate::stats::median_of(&sorted)?;
+        let median = crate::stats::descriptive::median_of_sorted(&sorted);
         let (low, high) = crate::stats::paired::median_ci_order_statistics(&sorted, 0.95)?;
         Some(SideBias {
             estimate: median.exp_m1(),
@@ -477,7 +477,7 @@ pub fn render(report: &SelftestReport, gate: &GateConfig, config: &PairedConfig)
         .iter()
         .any(|row| row.side_bias_wall.is_some_and(|bias| bias.is_real()))
     {
-        out.push_str("! the sides were not exchangeable on this row: the A/A runs of one binary measured one side steadily slower; trust the bias-kept estimate, not the flipped one\n");
+        out.push_str("! the sides were not exchangeable on the rows marked !: the A/A runs of one binary measured one side steadily slower; trust the bias-kept estimate, not the flipped one\n");
     }
     out.push_str("resampled: synthetic A/A checks drawn from the pooled A/A pairs with random signs, flipped about 0 (sides exchangeable) or about the row's A/A median (its side bias kept)\n");
     out.push_str("MDE: the smallest slowdown the wall-time row detects with power 0.8 at that many pairs (σ of per-pair log ratios, sign-test efficiency 2/π)\n");

@@ -92,6 +92,14 @@ pub struct PairedExes {
     pub head: PathBuf,
 }
 
+/// The path of the running executable.
+fn running_exe() -> Result<PathBuf, RunError> {
+    std::env::current_exe().map_err(|source| RunError::Spawn {
+        exe: PathBuf::from("<current executable>"),
+        source,
+    })
+}
+
 impl PairedExes {
     pub fn copy(base: &Path, head: &Path, dir: &Path) -> Result<PairedExes, RunError> {
         let copy = |from: &Path, side: &str| -> Result<PathBuf, RunError> {
@@ -118,13 +126,13 @@ impl PairedExes {
 
     /// The copies of the running executable, for both sides (selftest).
     pub fn of_current_exe(dir: &Path) -> Result<PairedExes, RunError> {
-        let exe = ProcessRunner::current_exe(dir)?.exe;
+        let exe = running_exe()?;
         PairedExes::copy(&exe, &exe, dir)
     }
 
     /// A copy of the running executable beside a given base.
     pub fn with_current_head(base: &Path, dir: &Path) -> Result<PairedExes, RunError> {
-        let exe = ProcessRunner::current_exe(dir)?.exe;
+        let exe = running_exe()?;
         PairedExes::copy(base, &exe, dir)
     }
 }
@@ -190,11 +198,7 @@ impl ProcessRunner {
 
     /// Runs workers of the running executable.
     pub fn current_exe(scratch_dir: impl Into<PathBuf>) -> Result<ProcessRunner, RunError> {
-        let exe = std::env::current_exe().map_err(|source| RunError::Spawn {
-            exe: PathBuf::from("<current executable>"),
-            source,
-        })?;
-        Ok(ProcessRunner::new(exe, scratch_dir))
+        Ok(ProcessRunner::new(running_exe()?, scratch_dir))
     }
 
     pub fn exe(&self) -> &Path {
