@@ -18,7 +18,9 @@
 # file churn), a slowed check every second round and +2% allocated bytes
 # in the first. SCHEDULE=count is for the A/A count on one gate: per round
 # an A/A check quiet, one beside a cargo build and one quiet again, one
-# beside the heavy load every third round; nothing else.
+# beside the heavy load every third round; nothing else. SCHEDULE=slowed
+# is for the detection count on one gate: per round one check of the slowed
+# build on the quiet machine, and +2% allocated bytes every tenth round.
 # Under a parallel cargo build a wall-time row's per-pair σ is
 # 0.4–1.1 here, so detection is drilled on the quiet machine.
 #
@@ -111,6 +113,13 @@ heavy() { # label binary extra-args…: the same check beside a release build
 for round in $(seq "$FIRST" "$ROUNDS"); do
     if [ "${SCHEDULE:-quiet}" = loaded ]; then
         loaded "aa-loaded-$round" "$A_BIN"
+        continue
+    fi
+    if [ "${SCHEDULE:-quiet}" = slowed ]; then
+        check "slow-$round" "$SLOW_BIN"
+        if [ $((round % 10)) -eq 0 ]; then
+            check "alloc-$round" "$A_BIN" --inject-alloc-pct 2
+        fi
         continue
     fi
     if [ "${SCHEDULE:-quiet}" = count ]; then
