@@ -21,7 +21,8 @@ rates here are optimistic and the drill counts stay the evidence.
     python3 harness/drills/whatif.py replay OUT…  # each recorded check's own pairs, in order:
                                                   # must stop and judge as the gate did
     options (env): SIMS=1000, CAP=240, EXTEND=0 (pairs a leaning row may
-    run past CAP), SEED=1
+    run past CAP), FUTILITY=1 (a run gives up when every unresolved metric
+    needs more than FUTILITY × the cap), SEED=1
 """
 import glob, json, math, os, random, statistics as st, sys
 from collections import defaultdict
@@ -108,6 +109,9 @@ def next_pairs(pairs, cap):
     return min(max(pairs + 8, pairs + (pairs + 1) // 2), cap)
 
 
+FUTILITY = float(os.environ.get("FUTILITY", 1))  # futile when the need exceeds FUTILITY × the cap
+
+
 def run_row(pool, rng, family, cap, extend, in_order=False):
     """One row's interleaved run: the evidence per metric at its stop.
     `in_order`: take the pool's pairs in their recorded order (a replay)."""
@@ -134,7 +138,7 @@ def run_row(pool, rng, family, cap, extend, in_order=False):
             return ev
         futile = target >= third and all(
             (need := pairs_to_resolve(e["sigma"], max(THRESHOLD, math.expm1(abs(math.log(e["ratio"])))))) is None
-            or need > limit for e in unresolved)
+            or need > FUTILITY * limit for e in unresolved)
         if futile:
             return ev
         target = nxt
@@ -192,6 +196,47 @@ def replay(outs):
     print(f"replay: {same} of {checks} checks stop and judge every interleaved row as the gate did")
 
 
+def mirror(outs):
+    """Each recorded A/A check with base and head swapped. The gate's
+    rule is not symmetric in its stop (a run stops once a regression is
+    ruled out), so a mirrored run may need pairs the recorded one never
+    took: such a row is `undecided` here, with the verdict at the pairs
+    there are."""
+    checks = flagged = undecided = 0
+    for out in outs:
+        for path in sorted(glob.glob(os.path.join(out, "aa*.json"))):
+            try:
+                record = json.load(open(path))
+            except (OSError, ValueError):
+                continue
+            runs = [(s, columns_of(s)) for s in record.get("interleaved", [])]
+            if not runs or any(c is None for _, c in runs):
+                continue
+            family = len(runs) * len(METRICS)
+            tests, short = [], []
+            for s, pairs in runs:
+                swapped = [tuple(-v for v in pair) for pair in pairs]
+                ev = run_row(swapped, None, family, 240, 0, in_order=True)
+                if ev is None:
+                    ev = [evidence([p[m] for p in swapped]) for m in range(len(METRICS))]
+                    leaning = [f"{m} {(e['ratio'] - 1) * 100:+.1f}%" for m, e in zip(METRICS, ev)
+                               if e["ratio"] > 1 + THRESHOLD]
+                    short.append(f"{s['fixture']}/{s['scenario']}"
+                                 + (f" (at {ev[0]['pairs']} pairs: {', '.join(leaning)})" if leaning else ""))
+                tests += [((s["fixture"], s["scenario"], m), e) for m, e in zip(METRICS, ev)]
+            adjusted = holm([e["p"] for _, e in tests])
+            regressed = [f"{'/'.join(key)} {(e['ratio'] - 1) * 100:+.1f}% at {e['pairs']} pairs"
+                         for (key, e), p in zip(tests, adjusted) if judge(e, p) == "regressed"]
+            checks += 1
+            flagged += bool(regressed)
+            undecided += bool(short) and not regressed
+            if regressed or short:
+                print(f"{path}: regressed: {', '.join(regressed) or 'none'}"
+                      + (f"; would take more pairs than recorded: {', '.join(short)}" if short else ""))
+    print(f"mirror: {flagged} of {checks} swapped A/A checks report a regression; "
+          f"{undecided} more stop short of their recorded pairs (undecided)")
+
+
 def load(kind, outs):
     pools = defaultdict(list)
     checks = 0
@@ -227,6 +272,8 @@ def main():
     kind, outs = sys.argv[1], sys.argv[2:]
     if kind == "replay":
         return replay(outs)
+    if kind == "mirror":
+        return mirror(outs)
     sims = int(os.environ.get("SIMS", 1000))
     cap = int(os.environ.get("CAP", 240))
     extend = int(os.environ.get("EXTEND", 0))
@@ -255,7 +302,7 @@ def main():
         any_flag += hit
     what = "detected" if kind == "slow" else "false alarms"
     print(f"{kind}: {sims} resampled checks from {checks} recorded ones; cap {cap}, "
-          f"a leaning row may run {extend} pairs past it")
+          f"a leaning row may run {extend} pairs past it; futile past {FUTILITY:g} × the cap")
     print(f"{'row':44} {'effect':>7} {'σ':>6} {'mean pairs':>10}  {what} [95%]")
     for row in rows:
         for m_index, m in enumerate(METRICS):

@@ -315,6 +315,20 @@ fn stored_samples_alone_never_say_regressed() {
 }
 
 #[test]
+fn stored_samples_alone_never_say_improved() {
+    let mut report = verdict::compare_fixtures(
+        &stored(&wobbly(200.0), 1e6),
+        &stored(&wobbly(100.0), 1e6),
+        &gate(),
+    );
+    assert_eq!(row(&report, "wall_ms").metric.verdict, Verdict::Improved);
+    screen_only(&mut report);
+    let wall = row(&report, "wall_ms");
+    assert_eq!(wall.metric.verdict, Verdict::Inconclusive);
+    assert!(wall.metric.reason.contains("stored samples only"));
+}
+
+#[test]
 fn a_two_percent_allocation_increase_is_caught_and_the_same_build_is_not() {
     let same = verdict::compare_fixtures(
         &stored(&wobbly(100.0), 1e6),
