@@ -162,37 +162,50 @@ def columns_of(s):
     return list(zip(*columns))
 
 
+def recorded_checks(outs, prefix=""):
+    """(path, record) of every readable check export in OUT… whose file
+    name starts with `prefix`."""
+    for out in outs:
+        for path in sorted(glob.glob(os.path.join(out, prefix + "*.json"))):
+            try:
+                yield path, json.load(open(path))
+            except (OSError, ValueError):
+                continue
+
+
+def recorded_runs(record):
+    """The check's interleaved runs with their pairs, or None when a run
+    lacks a metric's samples (it cannot be replayed)."""
+    runs = [(s, columns_of(s)) for s in record.get("interleaved", [])]
+    return runs if runs and all(c is not None for _, c in runs) else None
+
+
 def replay(outs):
     """Each recorded check's pairs through the rule, in order: the stop and
     the verdicts must be the gate's own (a test of this script)."""
     checks = same = 0
-    for out in outs:
-        for path in sorted(glob.glob(os.path.join(out, "*.json"))):
-            try:
-                record = json.load(open(path))
-            except (OSError, ValueError):
-                continue
-            runs = [(s, columns_of(s)) for s in record.get("interleaved", [])]
-            if not runs or any(c is None for _, c in runs):
-                continue
-            family = len(runs) * len(METRICS)
-            tests = []
-            for s, pairs in runs:
-                ev = run_row(pairs, None, family, 240, 0, in_order=True)
-                if ev is None or ev[0]["pairs"] != s["pairs"]:
-                    print(f"{path}: {s['fixture']}/{s['scenario']} stopped at "
-                          f"{None if ev is None else ev[0]['pairs']}, the gate at {s['pairs']}")
-                    ev = [evidence([p[m] for p in pairs]) for m in range(len(METRICS))]
-                tests += [((s["fixture"], s["scenario"], m), e) for m, e in zip(METRICS, ev)]
-            adjusted = holm([e["p"] for _, e in tests])
-            mine = {key: judge(e, p) for (key, e), p in zip(tests, adjusted)}
-            gate = {(r["fixture"], r["scenario"], r["metric"]["metric"]): r["metric"]["verdict"]
-                    for r in record["report"]["rows"] if r.get("evidence", {}).get("kind") == "interleaved"}
-            differ = {k: (v, gate.get(k)) for k, v in mine.items() if gate.get(k) != v}
-            checks += 1
-            same += not differ
-            for key, (v, g) in differ.items():
-                print(f"{path}: {'/'.join(key)}: replay {v}, gate {g}")
+    for path, record in recorded_checks(outs):
+        runs = recorded_runs(record)
+        if runs is None:
+            continue
+        family = len(runs) * len(METRICS)
+        tests = []
+        for s, pairs in runs:
+            ev = run_row(pairs, None, family, 240, 0, in_order=True)
+            if ev is None or ev[0]["pairs"] != s["pairs"]:
+                print(f"{path}: {s['fixture']}/{s['scenario']} stopped at "
+                      f"{None if ev is None else ev[0]['pairs']}, the gate at {s['pairs']}")
+                ev = [evidence([p[m] for p in pairs]) for m in range(len(METRICS))]
+            tests += [((s["fixture"], s["scenario"], m), e) for m, e in zip(METRICS, ev)]
+        adjusted = holm([e["p"] for _, e in tests])
+        mine = {key: judge(e, p) for (key, e), p in zip(tests, adjusted)}
+        gate = {(r["fixture"], r["scenario"], r["metric"]["metric"]): r["metric"]["verdict"]
+                for r in record["report"]["rows"] if r.get("evidence", {}).get("kind") == "interleaved"}
+        differ = {k: (v, gate.get(k)) for k, v in mine.items() if gate.get(k) != v}
+        checks += 1
+        same += not differ
+        for key, (v, g) in differ.items():
+            print(f"{path}: {'/'.join(key)}: replay {v}, gate {g}")
     print(f"replay: {same} of {checks} checks stop and judge every interleaved row as the gate did")
 
 
@@ -203,36 +216,31 @@ def mirror(outs):
     took: such a row is `undecided` here, with the verdict at the pairs
     there are."""
     checks = flagged = undecided = 0
-    for out in outs:
-        for path in sorted(glob.glob(os.path.join(out, "aa*.json"))):
-            try:
-                record = json.load(open(path))
-            except (OSError, ValueError):
-                continue
-            runs = [(s, columns_of(s)) for s in record.get("interleaved", [])]
-            if not runs or any(c is None for _, c in runs):
-                continue
-            family = len(runs) * len(METRICS)
-            tests, short = [], []
-            for s, pairs in runs:
-                swapped = [tuple(-v for v in pair) for pair in pairs]
-                ev = run_row(swapped, None, family, 240, 0, in_order=True)
-                if ev is None:
-                    ev = [evidence([p[m] for p in swapped]) for m in range(len(METRICS))]
-                    leaning = [f"{m} {(e['ratio'] - 1) * 100:+.1f}%" for m, e in zip(METRICS, ev)
-                               if e["ratio"] > 1 + THRESHOLD]
-                    short.append(f"{s['fixture']}/{s['scenario']}"
-                                 + (f" (at {ev[0]['pairs']} pairs: {', '.join(leaning)})" if leaning else ""))
-                tests += [((s["fixture"], s["scenario"], m), e) for m, e in zip(METRICS, ev)]
-            adjusted = holm([e["p"] for _, e in tests])
-            regressed = [f"{'/'.join(key)} {(e['ratio'] - 1) * 100:+.1f}% at {e['pairs']} pairs"
-                         for (key, e), p in zip(tests, adjusted) if judge(e, p) == "regressed"]
-            checks += 1
-            flagged += bool(regressed)
-            undecided += bool(short) and not regressed
-            if regressed or short:
-                print(f"{path}: regressed: {', '.join(regressed) or 'none'}"
-                      + (f"; would take more pairs than recorded: {', '.join(short)}" if short else ""))
+    for path, record in recorded_checks(outs, "aa"):
+        runs = recorded_runs(record)
+        if runs is None:
+            continue
+        family = len(runs) * len(METRICS)
+        tests, short = [], []
+        for s, pairs in runs:
+            swapped = [tuple(-v for v in pair) for pair in pairs]
+            ev = run_row(swapped, None, family, 240, 0, in_order=True)
+            if ev is None:
+                ev = [evidence([p[m] for p in swapped]) for m in range(len(METRICS))]
+                leaning = [f"{m} {(e['ratio'] - 1) * 100:+.1f}%" for m, e in zip(METRICS, ev)
+                           if e["ratio"] > 1 + THRESHOLD]
+                short.append(f"{s['fixture']}/{s['scenario']}"
+                             + (f" (at {ev[0]['pairs']} pairs: {', '.join(leaning)})" if leaning else ""))
+            tests += [((s["fixture"], s["scenario"], m), e) for m, e in zip(METRICS, ev)]
+        adjusted = holm([e["p"] for _, e in tests])
+        regressed = [f"{'/'.join(key)} {(e['ratio'] - 1) * 100:+.1f}% at {e['pairs']} pairs"
+                     for (key, e), p in zip(tests, adjusted) if judge(e, p) == "regressed"]
+        checks += 1
+        flagged += bool(regressed)
+        undecided += bool(short) and not regressed
+        if regressed or short:
+            print(f"{path}: regressed: {', '.join(regressed) or 'none'}"
+                  + (f"; would take more pairs than recorded: {', '.join(short)}" if short else ""))
     print(f"mirror: {flagged} of {checks} swapped A/A checks report a regression; "
           f"{undecided} more stop short of their recorded pairs (undecided)")
 
@@ -240,22 +248,12 @@ def mirror(outs):
 def load(kind, outs):
     pools = defaultdict(list)
     checks = 0
-    for out in outs:
-        for path in sorted(glob.glob(os.path.join(out, "*.json"))):
-            label = os.path.basename(path)
-            is_slow = label.startswith("slow")
-            is_aa = label.startswith("aa")
-            if (kind == "slow" and not is_slow) or (kind == "aa" and not is_aa):
-                continue
-            try:
-                record = json.load(open(path))
-            except (OSError, ValueError):
-                continue
-            checks += 1
-            for s in record.get("interleaved", []):
-                pairs = columns_of(s)
-                if pairs is not None:
-                    pools[(s["fixture"], s["scenario"])] += pairs
+    for _, record in recorded_checks(outs, kind):  # kind: "slow" or "aa", the file names' prefix
+        checks += 1
+        for s in record.get("interleaved", []):
+            pairs = columns_of(s)
+            if pairs is not None:
+                pools[(s["fixture"], s["scenario"])] += pairs
     return checks, pools
 
 

@@ -212,8 +212,8 @@ fn worker_scenario(name: &str) -> Option<WorkerScenario> {
 /// Replaces the screened timing rows of every interleaved scenario with the
 /// interleaved verdicts (Holm over all of them), and — on a foreign
 /// machine — the deterministic rows with the interleaved base side's. A
-/// timing row the screen called `regressed` or `improved` that was not interleaved cannot
-/// stand: it becomes inconclusive.
+/// timing row the screen called `regressed` or `improved` that was not
+/// interleaved cannot stand: it becomes inconclusive.
 pub fn merge_interleaved(
     report: &mut GateReport,
     runs: &[PairedRun],
