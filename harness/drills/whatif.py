@@ -21,8 +21,8 @@ rates here are optimistic and the drill counts stay the evidence.
     python3 harness/drills/whatif.py replay OUT…  # each recorded check's own pairs, in order:
                                                   # must stop and judge as the gate did
     options (env): SIMS=1000, CAP=240, EXTEND=0 (pairs a leaning row may
-    run past CAP), FUTILITY=1 (a run gives up when every unresolved metric
-    needs more than FUTILITY × the cap), SEED=1
+    run past CAP), FUTILITY=2 (a run gives up when every unresolved metric
+    needs more than FUTILITY × the cap; 1 for checks of generations 6–8), SEED=1
 """
 import glob, json, math, os, random, statistics as st, sys
 from collections import defaultdict
@@ -109,7 +109,9 @@ def next_pairs(pairs, cap):
     return min(max(pairs + 8, pairs + (pairs + 1) // 2), cap)
 
 
-FUTILITY = float(os.environ.get("FUTILITY", 1))  # futile when the need exceeds FUTILITY × the cap
+# Futile when the need exceeds FUTILITY × the cap: 2 since generation 9
+# (paired.rs FUTILITY_MARGIN); FUTILITY=1 replays checks of generations 6–8.
+FUTILITY = float(os.environ.get("FUTILITY", 2))
 
 
 def run_row(pool, rng, family, cap, extend, in_order=False):

@@ -11,7 +11,7 @@ use crate::export;
 use crate::export::gate_table::render_gate_table;
 use crate::gate::verdict::{self, GateConfig, GateReport};
 use crate::measure::machine::detect_machine;
-use crate::measure::runner::{PairedExes, ProcessRunner};
+use crate::measure::runner::PairedExes;
 use crate::measure::scenario::ScenarioOptions;
 use crate::model::{MachineInfo, RunRecord};
 use crate::store::baseline::{self, BaselineError};
@@ -229,8 +229,7 @@ fn check_interleaved(args: &CheckArgs, setup: &CheckSetup) -> Result<Outcome> {
     let run_dir = unique_run_dir(root, &format!("check-{}", record.started_at))?;
     let scratch = run_dir.join("work");
     let exes = PairedExes::with_current_head(&base_exe, &scratch.join("exes"))?;
-    let mut base_runner = ProcessRunner::new(&exes.base, scratch.join("cachegrind"));
-    let mut head_runner = ProcessRunner::new(&exes.head, scratch.join("cachegrind"));
+    let (mut base_runner, mut head_runner) = exes.runners(&scratch.join("cachegrind"));
     let progress = progress_bar(&args.common, 0);
     let check_plan = crate::gate::CheckPlan {
         baseline: &base.fixtures,

@@ -12,7 +12,7 @@ use crate::export::{self, ExportFormat, ExportInput};
 use crate::gate::verdict::{self, GateConfig};
 use crate::measure::git::{self, Revision};
 use crate::measure::machine::{detect_git, detect_machine};
-use crate::measure::runner::{PairedExes, ProcessRunner, Runner};
+use crate::measure::runner::{PairedExes, Runner};
 use crate::measure::scenario;
 use crate::measure::schedule;
 use crate::model::{format_rfc3339_utc, GitInfo};
@@ -99,8 +99,7 @@ pub(super) fn compare_revisions(
     let base_exe = build(base)?;
     let head_exe = build(head)?;
     let exes = PairedExes::copy(&base_exe, &head_exe, &scratch.join("exes"))?;
-    let mut base_runner = ProcessRunner::new(&exes.base, scratch.join("cachegrind"));
-    let mut head_runner = ProcessRunner::new(&exes.head, scratch.join("cachegrind"));
+    let (mut base_runner, mut head_runner) = exes.runners(&scratch.join("cachegrind"));
     warn_about_instructions(&plan.options, &base_runner, &args.common);
 
     let machine = detect_machine();

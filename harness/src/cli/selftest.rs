@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::measure::runner::{PairedExes, ProcessRunner};
+use crate::measure::runner::PairedExes;
 use crate::measure::scenario::ScenarioOptions;
 use crate::model::format_rfc3339_utc;
 
@@ -48,8 +48,7 @@ pub(super) fn cmd_selftest(args: &SelftestArgs) -> Result<Outcome> {
     )?;
     let scratch = run_dir.join("work");
     let exes = PairedExes::of_current_exe(&scratch.join("exes"))?;
-    let mut base_runner = ProcessRunner::new(&exes.base, scratch.join("cachegrind"));
-    let mut head_runner = ProcessRunner::new(&exes.head, scratch.join("cachegrind"));
+    let (mut base_runner, mut head_runner) = exes.runners(&scratch.join("cachegrind"));
     settle_generated(&plan.fixtures, &scratch, &mut base_runner)?;
     let options = ScenarioOptions {
         inject: None,

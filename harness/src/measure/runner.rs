@@ -86,10 +86,21 @@ pub enum RunError {
 /// cache restore), executed 2–4% more or less CPU at every start here, and
 /// an A/A check once saw its head side +6–11% on every short row. Copies
 /// made together start equal, and only workers touch them.
+///
+/// A copy can still land on pages that run it steadily faster or slower
+/// than its twin for as long as it lives: in 40 A/A checks the per-check
+/// medians of session rows spread 1.3× (variance) more than their own
+/// standard errors allowed, and both fixtures leaned together within a
+/// check. So the runners from [`PairedExes::runners`] renew their copy at
+/// every trade of working copies ([`Runner::renew_executable`]): whatever a
+/// copy's placement costs, it changes from block to block within a check
+/// instead of staying with one side for all of it.
 pub struct PairedExes {
     dir: PathBuf,
     pub base: PathBuf,
     pub head: PathBuf,
+    base_origin: PathBuf,
+    head_origin: PathBuf,
 }
 
 /// The path of the running executable.
@@ -121,7 +132,21 @@ impl PairedExes {
             dir: dir.to_path_buf(),
             base: copy(base, "base")?,
             head: copy(head, "head")?,
+            base_origin: base.to_path_buf(),
+            head_origin: head.to_path_buf(),
         })
+    }
+
+    /// Runners of the base and head copies, each renewing its copy from
+    /// the original at every [`Runner::renew_executable`].
+    pub fn runners(&self, scratch_dir: &Path) -> (ProcessRunner, ProcessRunner) {
+        let runner = |copy: &Path, origin: &Path, side: &str| {
+            ProcessRunner::new(copy, scratch_dir).renewing_from(origin, &self.dir.join(side))
+        };
+        (
+            runner(&self.base, &self.base_origin, "base"),
+            runner(&self.head, &self.head_origin, "head"),
+        )
     }
 
     /// The copies of the running executable, for both sides (selftest).
@@ -165,6 +190,12 @@ fn worker_error_suffix(worker_error: &Option<String>) -> String {
 pub trait Runner {
     fn run(&mut self, req: &WorkerRequest) -> Result<Measurement, RunError>;
 
+    /// Runs from a fresh copy of the executable from now on (see
+    /// [`PairedExes`]); runners without copies have nothing to renew.
+    fn renew_executable(&mut self) -> Result<(), RunError> {
+        Ok(())
+    }
+
     /// The same job with `instructions` filled; timings of this run are not
     /// meaningful. Runners that cannot count return [`RunError::ValgrindMissing`].
     fn run_counting_instructions(&mut self, req: &WorkerRequest) -> Result<Measurement, RunError> {
@@ -183,6 +214,17 @@ pub struct ProcessRunner {
     valgrind: Option<PathBuf>,
     /// Where cachegrind writes its per-run output files.
     scratch_dir: PathBuf,
+    /// Where fresh copies of the executable come from, if it renews them.
+    renewal: Option<Renewal>,
+}
+
+/// A runner's source of fresh executable copies: `origin`, copied into a
+/// new directory under `dir` at each renewal (the previous copy removed).
+#[derive(Debug, Clone)]
+struct Renewal {
+    origin: PathBuf,
+    dir: PathBuf,
+    copies: u64,
 }
 
 impl ProcessRunner {
@@ -193,7 +235,18 @@ impl ProcessRunner {
             exe: exe.into(),
             valgrind: find_in_path("valgrind"),
             scratch_dir: scratch_dir.into(),
+            renewal: None,
         }
+    }
+
+    /// This runner renews its executable by copying `origin` under `dir`.
+    pub fn renewing_from(mut self, origin: &Path, dir: &Path) -> ProcessRunner {
+        self.renewal = Some(Renewal {
+            origin: origin.to_path_buf(),
+            dir: dir.to_path_buf(),
+            copies: 0,
+        });
+        self
     }
 
     /// Runs workers of the running executable.
@@ -241,6 +294,38 @@ impl ProcessRunner {
 }
 
 impl Runner for ProcessRunner {
+    fn renew_executable(&mut self) -> Result<(), RunError> {
+        let Some(renewal) = &mut self.renewal else {
+            return Ok(());
+        };
+        renewal.copies += 1;
+        let name = self
+            .exe
+            .file_name()
+            .map_or_else(|| "soda-perf".into(), std::ffi::OsStr::to_os_string);
+        let to_dir = renewal.dir.join(format!("copy-{}", renewal.copies));
+        let to = to_dir.join(name);
+        std::fs::create_dir_all(&to_dir)
+            .and_then(|()| std::fs::copy(&renewal.origin, &to))
+            .map_err(|source| RunError::CopyExe {
+                from: renewal.origin.clone(),
+                to: to.clone(),
+                source,
+            })?;
+        let previous = std::mem::replace(&mut self.exe, to);
+        // Best effort: a leftover copy costs disk space until the check's
+        // scratch directory goes, nothing else.
+        match previous.parent() {
+            Some(parent) if parent != renewal.dir && parent.starts_with(&renewal.dir) => {
+                let _ = std::fs::remove_dir_all(parent);
+            }
+            _ => {
+                let _ = std::fs::remove_file(&previous);
+            }
+        }
+        Ok(())
+    }
+
     fn run(&mut self, req: &WorkerRequest) -> Result<Measurement, RunError> {
         let mut command = Command::new(&self.exe);
         command.arg("worker").arg(req.to_json());
@@ -591,6 +676,36 @@ mod tests {
         assert!(!exes_dir.exists());
         let missing = PairedExes::copy(&dir.path().join("nope"), &worker, &exes_dir);
         assert!(matches!(missing, Err(RunError::CopyExe { .. })));
+    }
+
+    #[test]
+    fn renewed_runners_run_a_new_copy_and_remove_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = fake_worker(dir.path(), "exit 0");
+        let exes_dir = dir.path().join("exes");
+        let exes = PairedExes::copy(&worker, &worker, &exes_dir).unwrap();
+        let (mut base, mut head) = exes.runners(&dir.path().join("scratch"));
+        assert_eq!(base.exe(), exes.base.as_path());
+        base.renew_executable().unwrap();
+        let first = base.exe().to_path_buf();
+        assert_ne!(first, exes.base);
+        assert!(first.starts_with(exes_dir.join("base")), "{first:?}");
+        assert_eq!(
+            std::fs::read(&first).unwrap(),
+            std::fs::read(&worker).unwrap()
+        );
+        assert!(!exes.base.exists(), "the first copy is gone");
+        base.renew_executable().unwrap();
+        assert_ne!(base.exe(), first.as_path());
+        assert!(base.exe().exists() && !first.exists());
+        head.renew_executable().unwrap();
+        assert!(head.exe().starts_with(exes_dir.join("head")));
+        // A runner without copies has nothing to renew.
+        let mut plain = ProcessRunner::new(&worker, dir.path());
+        plain.renew_executable().unwrap();
+        assert_eq!(plain.exe(), worker.as_path());
+        drop(exes);
+        assert!(!exes_dir.exists());
     }
 
     fn ok_report_line() -> String {

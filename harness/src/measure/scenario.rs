@@ -556,8 +556,10 @@ fn metric_spec_parts(name: &str) -> (&'static str, MetricKind, Direction) {
         metric_names::PEAK_RSS_KIB => ("KiB", Timing, SmallerIsBetter),
         metric_names::ALLOC_TOTAL_BYTES => ("bytes", Deterministic, SmallerIsBetter),
         metric_names::ALLOC_COUNT => ("count", Deterministic, SmallerIsBetter),
-        // The peak of live bytes depends on how worker threads interleave.
-        metric_names::ALLOC_PEAK_BYTES => ("bytes", Timing, SmallerIsBetter),
+        // The peak of live bytes depends on how worker threads interleave:
+        // three modes (≈970, 1,009, 1,048 KB on large-app/cold) in A/A
+        // checks. Shown; peak RSS, decided by interleaving, gates memory.
+        metric_names::ALLOC_PEAK_BYTES => ("bytes", Timing, Informational),
         // Depends on jemalloc's page retention and thread timing.
         metric_names::JEMALLOC_RESIDENT_BYTES => ("bytes", Timing, Informational),
         metric_names::INSTRUCTIONS => ("instructions", Deterministic, SmallerIsBetter),

@@ -117,6 +117,17 @@ impl<'a, 'p> Schedule<'a, 'p> {
         }
         let (first, rest) = self.lanes.split_at_mut(high);
         first[low].run.trade_projects(rest[0].run);
+        for Lane { run, runner, .. } in &mut self.lanes {
+            runner
+                .renew_executable()
+                .map_err(|source| ScenarioError::Run {
+                    fixture: run.project().name.clone(),
+                    scenario: run.scenario(),
+                    stage: Stage::Priming,
+                    iteration: 0,
+                    source,
+                })?;
+        }
         self.prime_and_warm(warmup)
     }
 
