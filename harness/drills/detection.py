@@ -97,3 +97,65 @@ if stray:
         mark = "  <- one side slower" if low > 0 or high < 0 else ""
         print(f"{'/'.join(key):46} {min(v)*100:+6.1f}% … {max(v)*100:+6.1f}%   "
               f"pooled {bias*100:+5.1f}% [{low*100:+5.1f}, {high*100:+5.1f}] over {len(logs)} pairs{mark}")
+
+def dispersion(records, title):
+    """Per row, the variance over checks of z = (the check's median log ratio
+    − the pooled median) / its standard error (1.2533·σ/√n). About 1 when
+    checks differ only by their own sampling noise; above it when something
+    fixed for a whole check (an executable copy's placement, the machine's
+    state) moves its rows."""
+    z = defaultdict(list)
+    pooled_logs = defaultdict(list)
+    per_check = []
+    for _, r in records:
+        for s in r["interleaved"]:
+            for metric, (base, head) in s.get("samples", {}).items():
+                logs = [math.log(h / b) for b, h in zip(base, head) if b > 0 and h > 0]
+                key = (s["fixture"], s["scenario"], metric)
+                pooled_logs[key] += logs
+                per_check.append((key, logs))
+    centres = {key: st.median(logs) for key, logs in pooled_logs.items() if logs}
+    for key, logs in per_check:
+        if len(logs) < 6:
+            continue
+        centre = st.median(logs)
+        sigma = 1.4826 * st.median([abs(v - centre) for v in logs])
+        if sigma > 0:
+            z[key].append((centre - centres[key]) / (1.2533 * sigma / math.sqrt(len(logs))))
+    if not z:
+        return
+    print(f"\n{title}: per row, var(z) of the per-check medians (≈1 when checks differ only by sampling)")
+    for key in sorted(z):
+        if key[2] == "peak_rss_kib":
+            continue  # RSS ratios tie in most pairs: σ (MAD) is 0 or tiny
+        values = z[key]
+        if len(values) < 5:
+            continue
+        worst = max(values, key=abs)
+        print(f"{'/'.join(key):46} var(z) {st.pvariance(values, 0):5.2f} over {len(values):3} checks, worst {worst:+5.1f}")
+
+dispersion(aa, "A/A")
+dispersion(slow, "slowed")
+
+# The slowed checks one by one: the row's own interleaved effect where the
+# run stopped, beside its verdict (a session row's effect moves with the
+# machine's state: +11.5% in some checks, +5.8% in others).
+beyond = [key for key in sorted(pooled) if math.exp(st.median(pooled[key])) - 1 > 0.05]
+if slow and beyond:
+    print("\nslowed checks: per row beyond the threshold, the check's own effect, pairs and verdict (R regressed)")
+    print(f"{'check':10} " + " ".join(f"{'/'.join(k)[-34:]:>34}" for k in beyond))
+    for label, r in slow:
+        cells = []
+        for key in beyond:
+            cell = "-"
+            for s in r["interleaved"]:
+                if (s["fixture"], s["scenario"]) != key[:2] or key[2] not in s.get("samples", {}):
+                    continue
+                base, head = s["samples"][key[2]]
+                logs = [math.log(h / b) for b, h in zip(base, head) if b > 0 and h > 0]
+                verdict = next((row["metric"]["verdict"] for row in r["report"]["rows"]
+                                if (row["fixture"], row["scenario"], row["metric"]["metric"]) == key), "?")
+                mark = "R" if verdict == "regressed" else verdict[:5]
+                cell = f"{(math.exp(st.median(logs)) - 1) * 100:+5.1f}% {len(logs):3}p {mark}"
+            cells.append(f"{cell:>34}")
+        print(f"{label:10} " + " ".join(cells))

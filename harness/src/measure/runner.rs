@@ -558,6 +558,8 @@ pub struct MockRunner {
     /// like a machine without valgrind.
     instructions: Option<u64>,
     pub requests: Vec<WorkerRequest>,
+    /// How often [`Runner::renew_executable`] was called.
+    pub renewals: usize,
 }
 
 impl MockRunner {
@@ -568,6 +570,7 @@ impl MockRunner {
             respond: None,
             instructions: None,
             requests: Vec::new(),
+            renewals: 0,
         }
     }
 
@@ -580,6 +583,7 @@ impl MockRunner {
             respond: Some(Box::new(respond)),
             instructions: None,
             requests: Vec::new(),
+            renewals: 0,
         }
     }
 
@@ -597,6 +601,11 @@ impl MockRunner {
 }
 
 impl Runner for MockRunner {
+    fn renew_executable(&mut self) -> Result<(), RunError> {
+        self.renewals += 1;
+        Ok(())
+    }
+
     fn run(&mut self, req: &WorkerRequest) -> Result<Measurement, RunError> {
         self.requests.push(req.clone());
         if let Some(respond) = self.respond.as_mut() {

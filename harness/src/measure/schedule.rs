@@ -397,6 +397,26 @@ mod tests {
     }
 
     #[test]
+    fn a_trade_renews_both_executables_and_primes_again() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut base_runner = logging("A", 100.0, log.clone());
+        let mut head_runner = logging("B", 90.0, log.clone());
+        let options = options(1, 1);
+        let mut base = run_on(WorkerScenario::Warm, &options);
+        let mut head = run_on(WorkerScenario::Warm, &options);
+        let mut progress = |_: Side, _: &ProgressEvent| {};
+        let lanes = vec![
+            Lane::new(Side::Base, &mut base, &mut base_runner),
+            Lane::new(Side::Head, &mut head, &mut head_runner),
+        ];
+        Schedule::new(lanes, &mut progress)
+            .trade_projects(0, 1, 1)
+            .unwrap();
+        assert_eq!((base_runner.renewals, head_runner.renewals), (1, 1));
+        assert_eq!(*log.borrow(), vec!["A:cold", "B:cold", "A:warm", "B:warm"]);
+    }
+
+    #[test]
     fn progress_names_the_side() {
         let log = Rc::new(RefCell::new(Vec::new()));
         let options = options(2, 0);
