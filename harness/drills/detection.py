@@ -12,12 +12,15 @@ effect θ is close to the threshold t is past it with probability
 
     python3 harness/drills/detection.py OUT [OUT…]
 """
-import glob, json, math, os, statistics as st, sys
+import glob, json, math, os, re, statistics as st, sys
 from collections import defaultdict
 
 checks = defaultdict(list)  # kind -> [(label, record)]
 for out in sys.argv[1:]:
-    for path in sorted(glob.glob(os.path.join(out, "*.json"))):
+    # In the order they ran: slow-2 before slow-10.
+    paths = glob.glob(os.path.join(out, "*.json"))
+    for path in sorted(paths, key=lambda p: [int(t) if t.isdigit() else t
+                                             for t in re.split(r"(\d+)", os.path.basename(p))]):
         label = os.path.basename(path)[:-5]
         try:
             record = json.load(open(path))

@@ -191,10 +191,11 @@ def replay(outs):
         if runs is None:
             continue
         family = len(runs) * len(METRICS)
-        tests = []
+        tests, stops_differ = [], False
         for s, pairs in runs:
             ev = run_row(pairs, None, family, 240, 0, in_order=True)
             if ev is None or ev[0]["pairs"] != s["pairs"]:
+                stops_differ = True
                 print(f"{path}: {s['fixture']}/{s['scenario']} stopped at "
                       f"{None if ev is None else ev[0]['pairs']}, the gate at {s['pairs']}")
                 ev = [evidence([p[m] for p in pairs]) for m in range(len(METRICS))]
@@ -205,7 +206,7 @@ def replay(outs):
                 for r in record["report"]["rows"] if r.get("evidence", {}).get("kind") == "interleaved"}
         differ = {k: (v, gate.get(k)) for k, v in mine.items() if gate.get(k) != v}
         checks += 1
-        same += not differ
+        same += not differ and not stops_differ
         for key, (v, g) in differ.items():
             print(f"{path}: {'/'.join(key)}: replay {v}, gate {g}")
     print(f"replay: {same} of {checks} checks stop and judge every interleaved row as the gate did")
