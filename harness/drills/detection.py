@@ -15,6 +15,16 @@ effect θ is close to the threshold t is past it with probability
 import glob, json, math, os, re, statistics as st, sys
 from collections import defaultdict
 
+def log_ratios(base, head):
+    """ln(head/base) of every pair with both sides positive."""
+    return [math.log(h / b) for b, h in zip(base, head) if b > 0 and h > 0]
+
+
+def robust_sigma(logs, centre):
+    """1.4826 · MAD: the σ a normal sample with this spread would have."""
+    return 1.4826 * st.median([abs(v - centre) for v in logs])
+
+
 checks = defaultdict(list)  # kind -> [(label, record)]
 for out in sys.argv[1:]:
     # In the order they ran: slow-2 before slow-10.
@@ -51,8 +61,7 @@ pooled = defaultdict(list)
 for _, r in slow:
     for s in r["interleaved"]:
         for metric, (base, head) in s.get("samples", {}).items():
-            pooled[(s["fixture"], s["scenario"], metric)] += [
-                math.log(h / b) for b, h in zip(base, head) if b > 0 and h > 0]
+            pooled[(s["fixture"], s["scenario"], metric)] += log_ratios(base, head)
 print(f"\nslowed build: {len(slow)} checks, exit 1 in {sum(r['exit_code'] == 1 for _, r in slow)}")
 def median_interval(logs):
     """95% order-statistics interval of the median (normal approximation)."""
@@ -63,7 +72,7 @@ def median_interval(logs):
 
 def ceiling_at_cap(logs, threshold=0.05, cap=240):
     centre = st.median(logs)
-    sigma = 1.4826 * st.median([abs(v - centre) for v in logs])
+    sigma = robust_sigma(logs, centre)
     se = 1.2533 * sigma / math.sqrt(cap)
     z = (centre - math.log1p(threshold)) / se if se > 0 else float("inf")
     return sigma, 0.5 * (1 + math.erf(z / math.sqrt(2)))
@@ -86,7 +95,7 @@ aa_pooled = defaultdict(list)
 for _, r in aa:
     for s in r["interleaved"]:
         for metric, (base, head) in s.get("samples", {}).items():
-            logs = [math.log(h / b) for b, h in zip(base, head) if b > 0 and h > 0]
+            logs = log_ratios(base, head)
             aa_pooled[(s["fixture"], s["scenario"], metric)] += logs
             if logs:
                 stray[(s["fixture"], s["scenario"], metric)].append(math.exp(st.median(logs)) - 1)
@@ -113,7 +122,7 @@ def dispersion(records, title):
     for _, r in records:
         for s in r["interleaved"]:
             for metric, (base, head) in s.get("samples", {}).items():
-                logs = [math.log(h / b) for b, h in zip(base, head) if b > 0 and h > 0]
+                logs = log_ratios(base, head)
                 key = (s["fixture"], s["scenario"], metric)
                 pooled_logs[key] += logs
                 per_check.append((key, logs))
@@ -122,7 +131,7 @@ def dispersion(records, title):
         if len(logs) < 6:
             continue
         centre = st.median(logs)
-        sigma = 1.4826 * st.median([abs(v - centre) for v in logs])
+        sigma = robust_sigma(logs, centre)
         if sigma > 0:
             z[key].append((centre - centres[key]) / (1.2533 * sigma / math.sqrt(len(logs))))
     if not z:
@@ -155,7 +164,7 @@ if slow and beyond:
                 if (s["fixture"], s["scenario"]) != key[:2] or key[2] not in s.get("samples", {}):
                     continue
                 base, head = s["samples"][key[2]]
-                logs = [math.log(h / b) for b, h in zip(base, head) if b > 0 and h > 0]
+                logs = log_ratios(base, head)
                 verdict = next((row["metric"]["verdict"] for row in r["report"]["rows"]
                                 if (row["fixture"], row["scenario"], row["metric"]["metric"]) == key), "?")
                 mark = "R" if verdict == "regressed" else verdict[:5]

@@ -283,8 +283,8 @@ pub fn merge_interleaved(
     }
     // Both directions: in 40 A/A checks the stored screen called
     // `large-app/cold/alloc_peak_bytes` (three modes of thread interleaving,
-    // never interleaved) "improved −7.5%" 17 times; a baseline saved in the
-    // low mode would have read the same as a regression.
+    // gated then, never interleaved) "improved −7.5%" 17 times; a baseline
+    // saved in the low mode would have read the same as a regression.
     for row in &mut report.rows {
         if row.metric.kind == MetricKind::Timing
             && row.evidence == Evidence::Stored

@@ -272,11 +272,11 @@ pub fn resolved(evidence: &PairedEvidence, gate: &GateConfig, family: usize) -> 
 
 /// A run gives up on its unresolved rows only when they need more than
 /// this many times the cap. The need is estimated from 30–68 pairs, whose
-/// σ and median are rough: giving up at 1× the cap stopped
-/// `large-app/targeted-session/wall_ms` of a +7.9% slowdown in 11 of 26
-/// checks; replayed at 2× it is caught in 96% of resampled checks, at no
-/// cost in false alarms (0.3%) and about half as many pairs again in A/A
-/// checks (`harness/drills/whatif.py`, docs/guides/harness-statistics.md §7c).
+/// σ and median are rough: giving up at 1× the cap, all 11 misses of
+/// `large-app/targeted-session/wall_ms` in 26 slowed checks were such
+/// stops; at 2×, 4 of its 9 misses in 20 checks were. Resampled A/A checks
+/// stay at 0.3% false alarms, for about half as many pairs again
+/// (`harness/drills/whatif.py`, docs/guides/harness-statistics.md §7c).
 pub const FUTILITY_MARGIN: usize = 2;
 
 /// The pairs of the next look, or `None` when the run stops here: every

@@ -300,15 +300,23 @@ fn on_a_foreign_machine_every_row_is_interleaved_and_counts_come_from_the_base_b
     assert!((bytes.metric.change_pct - 2.0).abs() < 0.01);
 }
 
-#[test]
-fn stored_samples_alone_never_say_regressed() {
+/// The stored screen of `base_ms` against `head_ms`: its wall-time verdict
+/// before the check's merge, and the report after it (nothing interleaved).
+fn screened_alone(base_ms: f64, head_ms: f64) -> (Verdict, GateReport) {
     let mut report = verdict::compare_fixtures(
-        &stored(&wobbly(100.0), 1e6),
-        &stored(&wobbly(200.0), 1e6),
+        &stored(&wobbly(base_ms), 1e6),
+        &stored(&wobbly(head_ms), 1e6),
         &gate(),
     );
-    assert_eq!(row(&report, "wall_ms").metric.verdict, Verdict::Regressed);
+    let screened = row(&report, "wall_ms").metric.verdict;
     screen_only(&mut report);
+    (screened, report)
+}
+
+#[test]
+fn stored_samples_alone_never_say_regressed() {
+    let (screened, report) = screened_alone(100.0, 200.0);
+    assert_eq!(screened, Verdict::Regressed);
     let wall = row(&report, "wall_ms");
     assert_eq!(wall.metric.verdict, Verdict::Inconclusive);
     assert!(render_unresolved(&report).contains("tiny/cold/wall_ms"));
@@ -316,13 +324,8 @@ fn stored_samples_alone_never_say_regressed() {
 
 #[test]
 fn stored_samples_alone_never_say_improved() {
-    let mut report = verdict::compare_fixtures(
-        &stored(&wobbly(200.0), 1e6),
-        &stored(&wobbly(100.0), 1e6),
-        &gate(),
-    );
-    assert_eq!(row(&report, "wall_ms").metric.verdict, Verdict::Improved);
-    screen_only(&mut report);
+    let (screened, report) = screened_alone(200.0, 100.0);
+    assert_eq!(screened, Verdict::Improved);
     let wall = row(&report, "wall_ms");
     assert_eq!(wall.metric.verdict, Verdict::Inconclusive);
     assert!(wall.metric.reason.contains("stored samples only"));

@@ -88,10 +88,10 @@ pub enum RunError {
 /// made together start equal, and only workers touch them.
 ///
 /// A copy can still land on pages that run it steadily faster or slower
-/// than its twin for as long as it lives: in 40 A/A checks the per-check
-/// medians of session rows spread 1.3× (variance) more than their own
-/// standard errors allowed, and both fixtures leaned together within a
-/// check. So the runners from [`PairedExes::runners`] renew their copy at
+/// than its twin for as long as it lives: in 40 A/A checks with copies made
+/// once per check, `large-app/targeted-session/wall_ms`'s per-check medians
+/// varied 1.69× as much as their own standard errors allowed, and the two
+/// fixtures' session rows leaned together within a check. So the runners from [`PairedExes::runners`] renew their copy at
 /// every trade of working copies ([`Runner::renew_executable`]): whatever a
 /// copy's placement costs, it changes from block to block within a check
 /// instead of staying with one side for all of it.
@@ -101,6 +101,22 @@ pub struct PairedExes {
     pub head: PathBuf,
     base_origin: PathBuf,
     head_origin: PathBuf,
+}
+
+/// Copies the executable `from` into `to_dir` under its own name.
+fn copy_exe(from: &Path, to_dir: &Path) -> Result<PathBuf, RunError> {
+    let name = from
+        .file_name()
+        .map_or_else(|| "soda-perf".into(), std::ffi::OsStr::to_os_string);
+    let to = to_dir.join(name);
+    std::fs::create_dir_all(to_dir)
+        .and_then(|()| std::fs::copy(from, &to))
+        .map_err(|source| RunError::CopyExe {
+            from: from.to_path_buf(),
+            to: to.clone(),
+            source,
+        })?;
+    Ok(to)
 }
 
 /// The path of the running executable.
@@ -113,25 +129,10 @@ fn running_exe() -> Result<PathBuf, RunError> {
 
 impl PairedExes {
     pub fn copy(base: &Path, head: &Path, dir: &Path) -> Result<PairedExes, RunError> {
-        let copy = |from: &Path, side: &str| -> Result<PathBuf, RunError> {
-            let to_dir = dir.join(side);
-            let name = from
-                .file_name()
-                .map_or_else(|| "soda-perf".into(), std::ffi::OsStr::to_os_string);
-            let to = to_dir.join(name);
-            std::fs::create_dir_all(&to_dir)
-                .and_then(|()| std::fs::copy(from, &to))
-                .map_err(|source| RunError::CopyExe {
-                    from: from.to_path_buf(),
-                    to: to.clone(),
-                    source,
-                })?;
-            Ok(to)
-        };
         Ok(PairedExes {
             dir: dir.to_path_buf(),
-            base: copy(base, "base")?,
-            head: copy(head, "head")?,
+            base: copy_exe(base, &dir.join("base"))?,
+            head: copy_exe(head, &dir.join("head"))?,
             base_origin: base.to_path_buf(),
             head_origin: head.to_path_buf(),
         })
@@ -299,19 +300,10 @@ impl Runner for ProcessRunner {
             return Ok(());
         };
         renewal.copies += 1;
-        let name = self
-            .exe
-            .file_name()
-            .map_or_else(|| "soda-perf".into(), std::ffi::OsStr::to_os_string);
-        let to_dir = renewal.dir.join(format!("copy-{}", renewal.copies));
-        let to = to_dir.join(name);
-        std::fs::create_dir_all(&to_dir)
-            .and_then(|()| std::fs::copy(&renewal.origin, &to))
-            .map_err(|source| RunError::CopyExe {
-                from: renewal.origin.clone(),
-                to: to.clone(),
-                source,
-            })?;
+        let to = copy_exe(
+            &renewal.origin,
+            &renewal.dir.join(format!("copy-{}", renewal.copies)),
+        )?;
         let previous = std::mem::replace(&mut self.exe, to);
         // Best effort: a leftover copy costs disk space until the check's
         // scratch directory goes, nothing else.
@@ -664,13 +656,19 @@ mod tests {
         path
     }
 
-    #[test]
-    fn both_sides_run_fresh_copies_that_go_when_the_comparison_ends() {
-        use std::os::unix::fs::PermissionsExt;
+    /// A fake worker and its paired copies under `<tempdir>/exes`.
+    fn copies_of_a_fake_worker() -> (tempfile::TempDir, PathBuf, PathBuf, PairedExes) {
         let dir = tempfile::tempdir().unwrap();
         let worker = fake_worker(dir.path(), "exit 0");
         let exes_dir = dir.path().join("exes");
         let exes = PairedExes::copy(&worker, &worker, &exes_dir).unwrap();
+        (dir, worker, exes_dir, exes)
+    }
+
+    #[test]
+    fn both_sides_run_fresh_copies_that_go_when_the_comparison_ends() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, worker, exes_dir, exes) = copies_of_a_fake_worker();
         assert_ne!(exes.base, exes.head);
         assert_ne!(exes.base, worker);
         for copy in [&exes.base, &exes.head] {
@@ -689,10 +687,7 @@ mod tests {
 
     #[test]
     fn renewed_runners_run_a_new_copy_and_remove_the_old_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let worker = fake_worker(dir.path(), "exit 0");
-        let exes_dir = dir.path().join("exes");
-        let exes = PairedExes::copy(&worker, &worker, &exes_dir).unwrap();
+        let (dir, worker, exes_dir, exes) = copies_of_a_fake_worker();
         let (mut base, mut head) = exes.runners(&dir.path().join("scratch"));
         assert_eq!(base.exe(), exes.base.as_path());
         base.renew_executable().unwrap();
