@@ -18,7 +18,9 @@
 # file churn), a slowed check every second round and +2% allocated bytes
 # in the first. SCHEDULE=count is for the A/A count on one gate: per round
 # an A/A check quiet, one beside a cargo build and one quiet again, one
-# beside the heavy load every third round; nothing else. SCHEDULE=slowed
+# beside the heavy load every third round; nothing else. SCHEDULE=tally is
+# the same count at more checks an hour: per round two A/A checks quiet,
+# and one beside a cargo build every third round. SCHEDULE=slowed
 # is for the detection count on one gate: per round one check of the slowed
 # build on the quiet machine, and +2% allocated bytes every tenth round.
 # Under a parallel cargo build a wall-time row's per-pair σ is
@@ -128,6 +130,14 @@ for round in $(seq "$FIRST" "$ROUNDS"); do
         check "aa-quiet-b-$round" "$A_BIN"
         if [ $((round % 3)) -eq 0 ]; then
             heavy "aa-heavy-$round" "$A_BIN"
+        fi
+        continue
+    fi
+    if [ "${SCHEDULE:-quiet}" = tally ]; then
+        check "aa-quiet-$round" "$A_BIN"
+        check "aa-quiet-b-$round" "$A_BIN"
+        if [ $((round % 3)) -eq 0 ]; then
+            loaded "aa-loaded-$round" "$A_BIN"
         fi
         continue
     fi

@@ -51,3 +51,62 @@ pub fn wait_until_awake() {
 pub fn start() {
     STARTED.store(true, Ordering::Relaxed);
 }
+
+/// Maps `items` in order, on the pool when there are at least
+/// `inline_below` of them and on the calling thread otherwise.
+///
+/// A long-lived session's workers park between updates. Handing even one
+/// item to the pool from outside it blocks the caller until a parked
+/// worker wakes (1–8 ms on an idle vCPU), while an update after a one-file
+/// edit does 3–6 ms of work in all: the wake, not the work, was most of
+/// its spread from update to update (one rayon thread cut the σ of
+/// successive updates' times three- to five-fold, measured in
+/// docs/guides/harness-statistics.md §7c). Each caller sets `inline_below`
+/// where its items' serial cost is about what a wake costs.
+pub fn filter_map_ordered<T, R, F>(items: &[T], inline_below: usize, max_len: usize, f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> Option<R> + Sync + Send,
+{
+    use rayon::prelude::*;
+    if items.len() < inline_below {
+        return items.iter().filter_map(f).collect();
+    }
+    items
+        .par_iter()
+        .with_max_len(max_len)
+        .filter_map(f)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_map_ordered;
+
+    #[test]
+    fn keeps_order_and_drops_nones_on_either_path() {
+        let items: Vec<u32> = (0..100).collect();
+        let odd_squares = |x: &u32| (x % 2 == 1).then_some(x * x);
+        let expected: Vec<u32> = items.iter().filter_map(odd_squares).collect();
+        for inline_below in [0, 1, 50, 100, 101] {
+            assert_eq!(
+                filter_map_ordered(&items, inline_below, 3, odd_squares),
+                expected,
+                "inline_below {inline_below}"
+            );
+        }
+    }
+
+    #[test]
+    fn small_batches_run_on_the_calling_thread() {
+        let caller = std::thread::current().id();
+        let items = [1, 2, 3];
+        let threads = filter_map_ordered(&items, 4, 1, |_| Some(std::thread::current().id()));
+        assert!(threads.iter().all(|id| *id == caller));
+        // At the threshold the pool takes them: a thread outside it never
+        // runs a parallel map's items itself.
+        let pooled = filter_map_ordered(&items, 3, 1, |_| Some(std::thread::current().id()));
+        assert!(pooled.iter().all(|id| *id != caller));
+    }
+}

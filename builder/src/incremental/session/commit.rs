@@ -10,14 +10,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use rayon::prelude::*;
-
 use super::{BuildOutput, BuilderSession, EntriesUpdate};
 use crate::diagnostics::{sort_diagnostics, truncate_per_file, Diagnostic, MAX_PER_FILE};
 use crate::incremental::graph_patch::{
     apply_graph_patch, diff_dependency_graphs, DependencyGraph, DependencyGraphPatch,
 };
 use crate::incremental::state::CompiledEntry;
+use crate::io::pool;
 use crate::phases::analyze::Definition;
 use crate::phases::artifact::{self, BuilderArtifactDelta};
 use crate::phases::discover::{self, Discovery, FileTable};
@@ -27,6 +26,12 @@ use crate::phases::graphql::render::{render, Rendered};
 use crate::phases::graphql::schema::SchemaSet;
 use crate::phases::link::{self, ModuleSource, ResolvedDefinition};
 use crate::report::{CacheStats, FileCounts, RecomputedCounts, Timer};
+
+/// Fewer definitions than these are resolved, or compiled, on the calling
+/// thread (`pool::filter_map_ordered`): resolving one takes microseconds,
+/// compiling one tens of them, and waking a parked worker 1–8 ms.
+const RESOLVE_INLINE_BELOW: usize = 256;
+const COMPILE_INLINE_BELOW: usize = 32;
 
 /// What the commit's caller decided: the schemas, whether they changed,
 /// whether the discovery was targeted (only some files looked at) or full.
@@ -318,16 +323,13 @@ impl BuilderSession {
                 self.index.remove(&r);
             }
         }
-        let newly: Vec<(ResolvedDefinition, u64, u64)> = locations
-            .par_iter()
-            .with_max_len(8)
-            .filter_map(|(f, i)| {
+        let newly: Vec<(ResolvedDefinition, u64, u64)> =
+            pool::filter_map_ordered(&locations, RESOLVE_INLINE_BELOW, 8, |(f, i)| {
                 let r = link::resolve_definition(modules, &self.config.root_dir, f, *i)?;
                 let def = modules.module(f)?.definitions.get(*i)?;
                 let content = definition_hash(def, &r);
                 Some((r, content, name_hash(def)))
-            })
-            .collect();
+            });
         let count = newly.len() as u64;
         let before = DependencyGraph {
             nodes: stale
@@ -456,8 +458,8 @@ impl BuilderSession {
     }
 
     /// Keys and (when the key changed) compiles each affected definition,
-    /// in parallel, one definition a leaf: documents differ in size by an
-    /// order of magnitude.
+    /// in parallel when there are many, one definition a leaf: documents
+    /// differ in size by an order of magnitude.
     fn compile_affected(
         &self,
         modules: &dyn ModuleSource,
@@ -474,99 +476,96 @@ impl BuilderSession {
             .iter()
             .filter(|id| resolved.contains_key(*id))
             .collect();
-        work.par_iter()
-            .with_max_len(1)
-            .filter_map(|id| {
-                let r = resolved.get(*id)?;
-                let def = def_of(id)?;
-                let mut diagnostics = Vec::new();
-                let blocked = broken.contains(*id) || r.spread_targets.iter().any(Option::is_none);
-                if let Some(d) = render_failures.get(*id) {
-                    diagnostics.push(d.clone());
-                }
-                let own = rendered.get(*id);
-                let closure_ids = link::fragment_closure(resolved, id);
-                let closure: Option<Vec<(&str, &Definition, &Rendered)>> = closure_ids
+        pool::filter_map_ordered(&work, COMPILE_INLINE_BELOW, 1, |id| {
+            let r = resolved.get(*id)?;
+            let def = def_of(id)?;
+            let mut diagnostics = Vec::new();
+            let blocked = broken.contains(*id) || r.spread_targets.iter().any(Option::is_none);
+            if let Some(d) = render_failures.get(*id) {
+                diagnostics.push(d.clone());
+            }
+            let own = rendered.get(*id);
+            let closure_ids = link::fragment_closure(resolved, id);
+            let closure: Option<Vec<(&str, &Definition, &Rendered)>> = closure_ids
+                .iter()
+                .map(|c| Some((c.as_str(), def_of(c)?, &**rendered.get(c)?)))
+                .collect();
+            let blocked = blocked
+                || closure_ids
                     .iter()
-                    .map(|c| Some((c.as_str(), def_of(c)?, &**rendered.get(c)?)))
-                    .collect();
-                let blocked = blocked
-                    || closure_ids
-                        .iter()
-                        .any(|c| broken.contains(c) || render_failures.contains_key(c));
-                let not_compiled = |diagnostics| Compiled {
-                    id: (*id).clone(),
-                    entry: CompiledEntry {
-                        key: 0,
-                        element: None,
-                        diagnostics,
-                    },
-                    recompiled: false,
-                };
-                let (Some(own), Some(closure), false) = (own, closure, blocked) else {
-                    return Some(not_compiled(diagnostics));
-                };
-                // Positions are not in the rendered text, but diagnostics
-                // carry them: the definitions' content hashes key them too.
-                let positions: Vec<u64> = std::iter::once(id.as_str())
-                    .chain(closure_ids.iter().map(String::as_str))
-                    .map(|c| self.state.graph.get(c).map_or(0, |n| n.content_hash))
-                    .collect();
-                let key = compile_key(
-                    schema_hash,
-                    &def.schema_label,
-                    def.metadata_json.as_deref(),
-                    own,
-                    &closure,
-                    &positions,
-                );
-                if let Some(previous) = self.state.compiled.get(*id) {
-                    if previous.key == key {
-                        return Some(Compiled {
-                            id: (*id).clone(),
-                            entry: previous.clone(),
-                            recompiled: false,
-                        });
-                    }
+                    .any(|c| broken.contains(c) || render_failures.contains_key(c));
+            let not_compiled = |diagnostics| Compiled {
+                id: (*id).clone(),
+                entry: CompiledEntry {
+                    key: 0,
+                    element: None,
+                    diagnostics,
+                },
+                recompiled: false,
+            };
+            let (Some(own), Some(closure), false) = (own, closure, blocked) else {
+                return Some(not_compiled(diagnostics));
+            };
+            // Positions are not in the rendered text, but diagnostics
+            // carry them: the definitions' content hashes key them too.
+            let positions: Vec<u64> = std::iter::once(id.as_str())
+                .chain(closure_ids.iter().map(String::as_str))
+                .map(|c| self.state.graph.get(c).map_or(0, |n| n.content_hash))
+                .collect();
+            let key = compile_key(
+                schema_hash,
+                &def.schema_label,
+                def.metadata_json.as_deref(),
+                own,
+                &closure,
+                &positions,
+            );
+            if let Some(previous) = self.state.compiled.get(*id) {
+                if previous.key == key {
+                    return Some(Compiled {
+                        id: (*id).clone(),
+                        entry: previous.clone(),
+                        recompiled: false,
+                    });
                 }
-                let Some(schema) = schemas.get(&def.schema_label) else {
-                    return Some(not_compiled(diagnostics));
-                };
-                let compiled = compile(
-                    &CompileUnit {
-                        def,
-                        rendered: own,
-                        closure,
-                        spread_targets: &r.spread_targets,
-                        closure_targets: closure_ids
-                            .iter()
-                            .map(|c| {
-                                resolved
-                                    .get(c)
-                                    .map_or(&[][..], |r| r.spread_targets.as_slice())
-                            })
-                            .collect(),
-                    },
-                    schema,
-                );
-                diagnostics.extend(compiled.diagnostics);
-                let element = match (compiled.valid, &compiled.operation) {
-                    (false, _) => None,
-                    (true, Some(op)) => Some(emit::operation_element(id, def, op)),
-                    (true, None) if def.kind.is_operation() => None,
-                    (true, None) => Some(emit::fragment_element(id, def, &own.text)),
-                };
-                Some(Compiled {
-                    id: (*id).clone(),
-                    entry: CompiledEntry {
-                        key,
-                        element,
-                        diagnostics,
-                    },
-                    recompiled: true,
-                })
+            }
+            let Some(schema) = schemas.get(&def.schema_label) else {
+                return Some(not_compiled(diagnostics));
+            };
+            let compiled = compile(
+                &CompileUnit {
+                    def,
+                    rendered: own,
+                    closure,
+                    spread_targets: &r.spread_targets,
+                    closure_targets: closure_ids
+                        .iter()
+                        .map(|c| {
+                            resolved
+                                .get(c)
+                                .map_or(&[][..], |r| r.spread_targets.as_slice())
+                        })
+                        .collect(),
+                },
+                schema,
+            );
+            diagnostics.extend(compiled.diagnostics);
+            let element = match (compiled.valid, &compiled.operation) {
+                (false, _) => None,
+                (true, Some(op)) => Some(emit::operation_element(id, def, op)),
+                (true, None) if def.kind.is_operation() => None,
+                (true, None) => Some(emit::fragment_element(id, def, &own.text)),
+            };
+            Some(Compiled {
+                id: (*id).clone(),
+                entry: CompiledEntry {
+                    key,
+                    element,
+                    diagnostics,
+                },
+                recompiled: true,
             })
-            .collect()
+        })
     }
 
     /// Stores the compiled entries, drops those of definitions that are

@@ -1092,13 +1092,23 @@ impl BuilderSession {
         let schema_hash = self.schemas.as_ref().map_or(0, |s| s.combined_hash());
         let encode = self.options.incremental && self.dirty && self.pending_body.is_none();
         if encode {
-            // The summaries new to the table, encoded on every core.
-            let mut entries: Vec<&mut discover::FileEntry> =
-                self.state.files.values_mut().collect();
-            entries
-                .par_iter_mut()
-                .with_max_len(64)
-                .for_each(|entry| entry.summary.encode());
+            // The summaries new to the table: on every core after a first
+            // build, on this thread after an update's few (a parked worker
+            // takes longer to wake than they take to encode).
+            let mut entries: Vec<&mut discover::FileEntry> = self
+                .state
+                .files
+                .values_mut()
+                .filter(|entry| entry.summary.encoded_len() == 0)
+                .collect();
+            if entries.len() < ENCODE_INLINE_BELOW {
+                entries.iter_mut().for_each(|entry| entry.summary.encode());
+            } else {
+                entries
+                    .par_iter_mut()
+                    .with_max_len(64)
+                    .for_each(|entry| entry.summary.encode());
+            }
         }
         let write_error = |source| BuildError::Write {
             path: self.config.cache_dir.clone(),
@@ -1168,10 +1178,13 @@ fn wanted_new_file<A: std::ops::Deref<Target = str>>(
         && (globs.is_entry(file) || awaited.binary_search_by(|a| (**a).cmp(file)).is_ok())
 }
 
-/// The note of a persisted state that could not be used.
 /// Projects smaller than this always build from their state: a cold build
 /// of a few hundred elements costs too little to be worth the switch.
 const MOSTLY_MOVED_MIN: usize = 1_000;
+
+/// Fewer summaries than this to encode before a state write are encoded on
+/// the calling thread (see `io::pool::filter_map_ordered`).
+const ENCODE_INLINE_BELOW: usize = 64;
 
 /// How many of the files holding the most elements are stat'ed before the
 /// elements are decoded: when these few hold most of them and moved, the
@@ -1186,6 +1199,7 @@ enum HeadElements {
     MostlyMoved,
 }
 
+/// The note of a persisted state that could not be used.
 fn discarded_note(reason: &str) -> String {
     format!("persisted state discarded ({reason}): cold build")
 }
