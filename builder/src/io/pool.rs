@@ -80,6 +80,21 @@ where
         .collect()
 }
 
+/// Runs `f` on each of `items`, on the pool when there are at least
+/// `inline_below` of them and on the calling thread otherwise (the rule of
+/// [`filter_map_ordered`], for work done in place).
+pub fn for_each_mut<T, F>(items: &mut [T], inline_below: usize, max_len: usize, f: F)
+where
+    T: Send,
+    F: Fn(&mut T) + Sync + Send,
+{
+    use rayon::prelude::*;
+    if items.len() < inline_below {
+        return items.iter_mut().for_each(f);
+    }
+    items.par_iter_mut().with_max_len(max_len).for_each(f);
+}
+
 #[cfg(test)]
 mod tests {
     use super::filter_map_ordered;

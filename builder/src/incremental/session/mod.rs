@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::config::{Config, ConfigError};
@@ -1101,14 +1100,9 @@ impl BuilderSession {
                 .values_mut()
                 .filter(|entry| entry.summary.encoded_len() == 0)
                 .collect();
-            if entries.len() < ENCODE_INLINE_BELOW {
-                entries.iter_mut().for_each(|entry| entry.summary.encode());
-            } else {
-                entries
-                    .par_iter_mut()
-                    .with_max_len(64)
-                    .for_each(|entry| entry.summary.encode());
-            }
+            crate::io::pool::for_each_mut(&mut entries, ENCODE_INLINE_BELOW, 64, |entry| {
+                entry.summary.encode()
+            });
         }
         let write_error = |source| BuildError::Write {
             path: self.config.cache_dir.clone(),
@@ -1183,7 +1177,7 @@ fn wanted_new_file<A: std::ops::Deref<Target = str>>(
 const MOSTLY_MOVED_MIN: usize = 1_000;
 
 /// Fewer summaries than this to encode before a state write are encoded on
-/// the calling thread (see `io::pool::filter_map_ordered`).
+/// the calling thread (`io::pool::for_each_mut`).
 const ENCODE_INLINE_BELOW: usize = 64;
 
 /// How many of the files holding the most elements are stat'ed before the

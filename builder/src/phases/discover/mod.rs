@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::diagnostics::{codes, Diagnostic, Location};
 use crate::io::fingerprint::{self, Fingerprint, StatKey};
+use crate::io::pool;
 use crate::io::walk::{self, DirHandle, EntryKind};
 use crate::phases::analyze::{analyze_module, AnalyzerContext, ModuleSummary};
 use crate::phases::resolve::{self, Resolution, TS_EXTENSIONS};
@@ -901,7 +902,7 @@ pub fn resolve_deps(
 }
 
 /// Fewer files than this in a wave are processed on the calling thread
-/// (`io::pool::filter_map_ordered`).
+/// (`pool::filter_map_ordered`).
 const FILES_INLINE_BELOW: usize = 16;
 
 /// Runs discovery: processes roots (in parallel), then follows imports wave by
@@ -936,7 +937,7 @@ pub fn discover(input: &DiscoveryInput<'_>) -> Discovery {
         // A wave of a few files (an update's) stays on this thread: reading
         // and analyzing one costs about a tenth of waking a parked worker.
         let results: Vec<(String, Processed)> =
-            crate::io::pool::filter_map_ordered(&wave, FILES_INLINE_BELOW, 8, |rel| {
+            pool::filter_map_ordered(&wave, FILES_INLINE_BELOW, 8, |rel| {
                 Some((rel.clone(), process_file(input, rel)))
             });
         // Each wave is sorted: its results are bulk-built into the maps
