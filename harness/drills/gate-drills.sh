@@ -22,7 +22,8 @@
 # the same count at more checks an hour: per round two A/A checks quiet,
 # and one beside a cargo build every third round. SCHEDULE=slowed
 # is for the detection count on one gate: per round one check of the slowed
-# build on the quiet machine, and +2% allocated bytes every tenth round.
+# build on the quiet machine, and +2% allocated bytes every tenth round
+# (ALLOC_EVERY=N: every Nth round instead; 0: never).
 # Under a parallel cargo build a wall-time row's per-pair σ is
 # 0.4–1.1 here, so detection is drilled on the quiet machine.
 #
@@ -119,7 +120,8 @@ for round in $(seq "$FIRST" "$ROUNDS"); do
     fi
     if [ "${SCHEDULE:-quiet}" = slowed ]; then
         check "slow-$round" "$SLOW_BIN"
-        if [ $((round % 10)) -eq 0 ]; then
+        every=${ALLOC_EVERY:-10}
+        if [ "$every" -gt 0 ] && [ $((round % every)) -eq 0 ]; then
             check "alloc-$round" "$A_BIN" --inject-alloc-pct 2
         fi
         continue
